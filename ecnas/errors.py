@@ -1,0 +1,23 @@
+"""Exception hierarchy: every ecnas error roots at :class:`EcnasError` and a matching builtin."""
+
+from __future__ import annotations
+
+
+class EcnasError(Exception):
+    """Base class of every error raised on purpose by ecnas."""
+
+
+class InvalidCellError(EcnasError, ValueError):
+    """A cell (adjacency matrix + ops) is not a valid member of the NB101 space."""
+
+
+class TableFormatError(EcnasError, ValueError):
+    """A table file is missing, truncated, corrupt or not an ecnas table."""
+
+
+class CorruptRecordError(EcnasError, ValueError):
+    """A record file (TFRecord, protobuf payload, build log) fails an integrity check."""
+
+
+class NotFittedError(EcnasError, ValueError, AttributeError):
+    """A model was used before ``fit`` was called."""

@@ -1,0 +1,294 @@
+"""The NAS-Bench-101 cell space: validation, pruning and the canonical NB101 hash of a cell.
+
+A cell is a DAG over at most 7 vertices (input and output included) with at most 9 edges; every
+interior vertex carries one of three ops. Everything here matches NB101 bit for bit so that an
+ecnas table row and an NB101/EC-NAS record share the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ecnas.errors import InvalidCellError
+
+if TYPE_CHECKING:
+    from ecnas.enumeration import EnumeratedSpace
+
+__all__ = [
+    "CONV1X1",
+    "CONV3X3",
+    "FEATURE_OP_CODES",
+    "INPUT",
+    "INTERIOR_OPS",
+    "MAX_EDGES",
+    "MAX_VERTICES",
+    "MAXPOOL3X3",
+    "NUM_FEATURES",
+    "OUTPUT",
+    "CellSpec",
+    "enumerate_space",
+    "hash_cell",
+]
+
+INPUT = "input"
+OUTPUT = "output"
+CONV3X3 = "conv3x3-bn-relu"
+CONV1X1 = "conv1x1-bn-relu"
+MAXPOOL3X3 = "maxpool3x3"
+#: Interior ops in NB101's canonical order: the position is the op's integer label in the hash.
+INTERIOR_OPS: tuple[str, ...] = (CONV3X3, CONV1X1, MAXPOOL3X3)
+MAX_VERTICES = 7
+MAX_EDGES = 9
+#: Op codes of the EC-NAS feature encoding (0 is padding).
+FEATURE_OP_CODES: dict[str, int] = {INPUT: 1, CONV1X1: 2, CONV3X3: 3, MAXPOOL3X3: 4, OUTPUT: 5}
+#: 28 upper-triangular entries (diagonal included) of the 7x7 matrix + 7 op codes + parameters / 1e6.
+NUM_FEATURES = MAX_VERTICES * (MAX_VERTICES + 1) // 2 + MAX_VERTICES + 1
+
+_INPUT_LABEL = -1
+_OUTPUT_LABEL = -2
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
+    """NB101's canonical hash of a pruned cell.
+
+    Args:
+        matrix: `V x V` upper-triangular 0/1 adjacency matrix of the pruned cell.
+        labeling: `[-1] + interior op labels + [-2]`, plain Python ints.
+
+    Returns:
+        The 32-character hex digest every NB101/EC-NAS table uses as the cell's key.
+    """
+    adjacency = np.asarray(matrix)
+    num_vertices = adjacency.shape[0]
+    in_degree = adjacency.sum(axis=0).tolist()
+    out_degree = adjacency.sum(axis=1).tolist()
+    # str() of a tuple of plain ints, e.g. '(4, 0, -1)': numpy scalars would print differently.
+    hashes = [
+        _md5(str((int(out_degree[v]), int(in_degree[v]), int(labeling[v])))) for v in range(num_vertices)
+    ]
+    predecessors = [[w for w in range(num_vertices) if adjacency[w, v]] for v in range(num_vertices)]
+    successors = [[w for w in range(num_vertices) if adjacency[v, w]] for v in range(num_vertices)]
+    for _ in range(num_vertices):
+        hashes = [
+            _md5(
+                "".join(sorted(hashes[w] for w in predecessors[v]))
+                + "|"
+                + "".join(sorted(hashes[w] for w in successors[v]))
+                + "|"
+                + hashes[v]
+            )
+            for v in range(num_vertices)
+        ]
+    return _md5(str(sorted(hashes)))
+
+
+def _as_adjacency(matrix: Any) -> np.ndarray:
+    """Convert user input to a square int8 0/1 array, or raise naming what is wrong."""
+    if matrix is None or isinstance(matrix, (str, bytes)):
+        raise InvalidCellError(f"matrix must be a square 0/1 array (list of lists or numpy array), got {matrix!r}")
+    try:
+        array = np.array(matrix, dtype=object)
+    except (ValueError, TypeError) as error:
+        raise InvalidCellError(f"matrix must be a square 0/1 array, got a ragged or malformed value: {error}") from None
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise InvalidCellError(f"matrix must be square (V x V), got shape {array.shape}")
+    if array.shape[0] < 2:
+        raise InvalidCellError(f"matrix must have at least 2 vertices (input and output), got shape {array.shape}")
+    for value in array.flat:
+        # bool, Python and numpy integers, and floats that are exactly 0 or 1 are accepted.
+        if isinstance(value, (bool, np.bool_, int, np.integer)) or (
+            isinstance(value, (float, np.floating)) and float(value).is_integer()
+        ):
+            if value not in (0, 1):
+                raise InvalidCellError(f"matrix entries must be 0 or 1, found {value!r}")
+        else:
+            raise InvalidCellError(f"matrix entries must be 0 or 1 integers, found {value!r} ({type(value).__name__})")
+    adjacency = array.astype(np.int8)
+    if np.any(np.diagonal(adjacency)):
+        raise InvalidCellError("matrix diagonal must be zero (a vertex cannot feed itself)")
+    if np.any(np.tril(adjacency, -1)):
+        rows, cols = np.nonzero(np.tril(adjacency, -1))
+        raise InvalidCellError(
+            f"matrix must be upper-triangular (edges go from lower to higher vertex index); "
+            f"found edge {int(rows[0])}->{int(cols[0])}"
+        )
+    return adjacency
+
+
+def _as_ops(ops: Any, num_vertices: int) -> list[str]:
+    if ops is None or isinstance(ops, (str, bytes)):
+        raise InvalidCellError(f"ops must be a list of op names, got {ops!r}")
+    try:
+        op_list = list(ops)
+    except TypeError:
+        raise InvalidCellError(f"ops must be a list of op names, got {ops!r}") from None
+    for op in op_list:
+        if not isinstance(op, str):
+            raise InvalidCellError(f"ops must be strings, found {op!r} ({type(op).__name__})")
+    if len(op_list) != num_vertices:
+        raise InvalidCellError(f"ops has {len(op_list)} entries but the matrix has {num_vertices} vertices")
+    if op_list[0] != INPUT:
+        raise InvalidCellError(f"the first op must be {INPUT!r}, got {op_list[0]!r}")
+    if op_list[-1] != OUTPUT:
+        raise InvalidCellError(f"the last op must be {OUTPUT!r}, got {op_list[-1]!r}")
+    for op in op_list[1:-1]:
+        if op not in INTERIOR_OPS:
+            raise InvalidCellError(f"unknown op {op!r}; interior ops must be one of {list(INTERIOR_OPS)}")
+    return op_list
+
+
+def _prune(adjacency: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Drop vertices not on an input→output path, exactly as NB101's ModelSpec does."""
+    num_vertices = adjacency.shape[0]
+    from_input = {0}
+    frontier = [0]
+    while frontier:
+        top = frontier.pop()
+        for v in range(top + 1, num_vertices):
+            if adjacency[top, v] and v not in from_input:
+                from_input.add(v)
+                frontier.append(v)
+    to_output = {num_vertices - 1}
+    frontier = [num_vertices - 1]
+    while frontier:
+        top = frontier.pop()
+        for v in range(top):
+            if adjacency[v, top] and v not in to_output:
+                to_output.add(v)
+                frontier.append(v)
+    extraneous = sorted(set(range(num_vertices)) - (from_input & to_output))
+    if len(extraneous) > num_vertices - 2:
+        raise InvalidCellError("the output is unreachable from the input: no path input→output")
+    if not extraneous:
+        return adjacency, ops
+    keep = [v for v in range(num_vertices) if v not in extraneous]
+    return adjacency[np.ix_(keep, keep)], [ops[v] for v in keep]
+
+
+class CellSpec:
+    """A validated, pruned NB101 cell with its canonical hash.
+
+    Construction validates the matrix and ops, removes vertices that lie on no input→output path
+    (as NB101 does) and checks the vertex/edge limits on the pruned cell.
+
+    Args:
+        matrix: `V x V` upper-triangular 0/1 adjacency (list of lists or numpy array).
+        ops: `V` op names: ``"input"``, interior ops from :data:`INTERIOR_OPS`, ``"output"``.
+        max_vertices: vertex limit of the space (7 for NB101).
+        max_edges: edge limit of the space (9 for NB101).
+
+    Raises:
+        InvalidCellError: the cell is not a member of the space; the message names the problem.
+    """
+
+    __slots__ = ("_hash", "_matrix", "_ops")
+
+    def __init__(
+        self, matrix: Any, ops: Any, *, max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
+    ) -> None:
+        adjacency = _as_adjacency(matrix)
+        op_list = _as_ops(ops, adjacency.shape[0])
+        adjacency, op_list = _prune(adjacency, op_list)
+        if adjacency.shape[0] > max_vertices:
+            raise InvalidCellError(
+                f"the pruned cell has {adjacency.shape[0]} vertices; at most {max_vertices} are allowed"
+            )
+        num_edges = int(adjacency.sum())
+        if num_edges > max_edges:
+            raise InvalidCellError(f"the pruned cell has {num_edges} edges; at most {max_edges} are allowed")
+        adjacency.setflags(write=False)
+        self._matrix = adjacency
+        self._ops = tuple(op_list)
+        self._hash: str | None = None
+
+    @classmethod
+    def from_labeling(cls, matrix: Any, labeling: Sequence[int]) -> CellSpec:
+        """Build a cell from NB101's integer labeling (`[-1, labels..., -2]`, generated-graphs format)."""
+        names = []
+        for label in labeling:
+            label = int(label)
+            if label == _INPUT_LABEL:
+                names.append(INPUT)
+            elif label == _OUTPUT_LABEL:
+                names.append(OUTPUT)
+            elif 0 <= label < len(INTERIOR_OPS):
+                names.append(INTERIOR_OPS[label])
+            else:
+                raise InvalidCellError(f"labeling entries must be -1, -2 or 0..2, found {label}")
+        return cls(matrix, names)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """`V x V` int8 adjacency of the pruned cell (read-only)."""
+        return self._matrix
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """Op names of the pruned cell, input and output included."""
+        return self._ops
+
+    @property
+    def labeling(self) -> list[int]:
+        """NB101's integer labeling: `[-1] + interior op labels + [-2]`."""
+        return [_INPUT_LABEL] + [INTERIOR_OPS.index(op) for op in self._ops[1:-1]] + [_OUTPUT_LABEL]
+
+    @property
+    def num_vertices(self) -> int:
+        """Number of vertices of the pruned cell, input and output included."""
+        return int(self._matrix.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        """Number of edges of the pruned cell."""
+        return int(self._matrix.sum())
+
+    @property
+    def hash(self) -> str:
+        """NB101's canonical hash (32 hex characters), the key of every table row."""
+        if self._hash is None:
+            self._hash = hash_cell(self._matrix, self.labeling)
+        return self._hash
+
+    def features(self) -> np.ndarray:
+        """EC-NAS's 36-value encoding used by the energy surrogate.
+
+        The 28 upper-triangular entries (diagonal included) of the matrix zero-padded to 7x7,
+        row-major; 7 op codes (input=1, conv1x1=2, conv3x3=3, maxpool=4, output=5, padding=0);
+        then the trainable parameters of the default NB101 network in millions.
+        """
+        from ecnas.channels import count_parameters
+
+        padded = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.float64)
+        size = self.num_vertices
+        padded[:size, :size] = self._matrix
+        codes = np.zeros(MAX_VERTICES, dtype=np.float64)
+        codes[:size] = [FEATURE_OP_CODES[op] for op in self._ops]
+        upper = padded[np.triu_indices(MAX_VERTICES)]
+        return np.concatenate([upper, codes, [count_parameters(self) / 1e6]])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CellSpec) and other.hash == self.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def __repr__(self) -> str:
+        return f"CellSpec(matrix={self._matrix.tolist()}, ops={list(self._ops)})"
+
+
+def enumerate_space(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> EnumeratedSpace:
+    """Every unique cell with at most ``max_vertices`` vertices and ``max_edges`` edges.
+
+    Counts: 91 (≤4 vertices), 2,532 (≤5), 423,624 (≤7). See :class:`ecnas.enumeration.EnumeratedSpace`.
+    """
+    from ecnas.enumeration import enumerate_cells
+
+    return enumerate_cells(max_vertices=max_vertices, max_edges=max_edges)
