@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ecnas.errors import CorruptRecordError, EcnasError, InvalidCellError, NotFittedError, TableFormatError
+from ecnas.errors import (
+    CorruptRecordError,
+    EcnasError,
+    InvalidCellError,
+    NotFittedError,
+    TableFormatError,
+    TableNotFoundError,
+)
 from ecnas.space import CellSpec
 
 __version__ = "0.1.0"
@@ -14,6 +21,7 @@ __all__ = [
     "InvalidCellError",
     "NotFittedError",
     "TableFormatError",
+    "TableNotFoundError",
     "__version__",
 ]
 

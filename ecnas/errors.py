@@ -21,3 +21,7 @@ class CorruptRecordError(EcnasError, ValueError):
 
 class NotFittedError(EcnasError, ValueError, AttributeError):
     """A model was used before ``fit`` was called."""
+
+
+class TableNotFoundError(EcnasError, FileNotFoundError):
+    """No table at the given path, or no embedded default table installed."""

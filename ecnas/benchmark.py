@@ -1,0 +1,375 @@
+"""`Benchmark`: the query API over an ecnas table — microsecond lookups, vectorised batches, honest energy.
+
+Opening reads only the sorted hash index; each budget's metric block is read (and averaged over
+repeats) the first time it is queried, so a table opens in milliseconds and stays small in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ecnas.errors import TableNotFoundError
+from ecnas.space import FEATURE_OP_CODES, CellSpec
+from ecnas.table import (
+    METRICS,
+    SOURCE_NAMES,
+    open_table,
+    provenance_summary,
+    read_dataset,
+    table_attributes,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_TABLE_NAME", "Benchmark", "default_table_path"]
+
+#: File name of the embedded default table (in ``ecnas/_data`` when installed, ``data/`` in a checkout).
+DEFAULT_TABLE_NAME = "ecnas-tiny-7v.h5"
+_HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+_OP_NAMES = {code: name for name, code in FEATURE_OP_CODES.items()}
+_ENERGY = METRICS.index("energy_kwh")
+_TIME = METRICS.index("training_time")
+_SOURCE_LABELS = np.array([SOURCE_NAMES[k] for k in sorted(SOURCE_NAMES)])
+
+
+def _is_nonnegative_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def default_table_path() -> Path:
+    """Where the embedded default table lives (``$ECNAS_DEFAULT_TABLE`` overrides).
+
+    Raises:
+        TableNotFoundError: no default table is installed.
+    """
+    override = os.environ.get("ECNAS_DEFAULT_TABLE")
+    here = Path(__file__).resolve().parent
+    candidates = [Path(override)] if override else []
+    candidates += [here / "_data" / DEFAULT_TABLE_NAME, here.parent / "data" / DEFAULT_TABLE_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise TableNotFoundError(
+        f"no embedded default table is installed (looked for {looked}); pass a table path, build one with "
+        "`ecnas build run`, or import EC-NAS/NB101 data with `ecnas import`"
+    )
+
+
+class Benchmark:
+    """Query accuracy, training time, energy and CO2 of NB101 cells from an ecnas table.
+
+    Args:
+        path: an ecnas table; ``None`` opens the embedded default table.
+        carbon_intensity: gCO2/kWh used to price CO2; ``None`` uses the intensity recorded in the table.
+        seed: seed of the generator behind ``repeat="random"`` and :meth:`sample`.
+
+    Raises:
+        TableNotFoundError: the path (or the default table) does not exist.
+        TableFormatError: the file is not a complete, intact ecnas table.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        carbon_intensity: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if carbon_intensity is not None and not _is_nonnegative_number(carbon_intensity):
+            raise ValueError(f"carbon_intensity must be a finite number >= 0 (gCO2/kWh), got {carbon_intensity!r}")
+        self.path = Path(path) if path is not None else default_table_path()
+        self._h5 = open_table(self.path)
+        attributes = table_attributes(self._h5)
+        self._attributes = attributes
+        self._budgets: tuple[int, ...] = attributes["budgets"]
+        self._repeats: int = attributes["repeats"]
+        self._provenance: dict[str, Any] = attributes["provenance"]
+        self._hash_array: np.ndarray = read_dataset(self._h5, "cells/hash")
+        if carbon_intensity is not None:
+            self._intensity = float(carbon_intensity)
+            self._intensity_source = "configured (Benchmark carbon_intensity)"
+        else:
+            recorded = self._provenance.get("carbon_intensity")
+            self._intensity = float(recorded) if recorded is not None else math.nan
+            self._intensity_source = self._provenance.get("intensity_source", "table")
+        self._pue = float(self._provenance.get("pue", 1.0))
+        self._rng = np.random.default_rng(seed)
+        self._raw: dict[int, np.ndarray] = {}
+        self._mean: dict[int, np.ndarray] = {}
+        self._cell_arrays: dict[str, np.ndarray] = {}
+        self._hash_list: list[str] | None = None
+        self.reset_counters()
+
+    # ------------------------------------------------------------------ table facts
+    @property
+    def budgets(self) -> tuple[int, ...]:
+        """Training budgets (epochs) in the table, ascending."""
+        return self._budgets
+
+    @property
+    def repeats(self) -> int:
+        """Repeats per (cell, budget)."""
+        return self._repeats
+
+    @property
+    def hashes(self) -> list[str]:
+        """Hashes of every cell, sorted."""
+        if self._hash_list is None:
+            self._hash_list = self._hash_array.astype("U32").tolist()
+        return self._hash_list
+
+    @property
+    def hash_array(self) -> np.ndarray:
+        """Hashes of every cell as a sorted `S32` array (cheap; for vectorised work)."""
+        return self._hash_array
+
+    @property
+    def carbon_intensity(self) -> float:
+        """gCO2/kWh used to price ``co2eq_g``."""
+        return self._intensity
+
+    def __len__(self) -> int:
+        return len(self._hash_array)
+
+    def __contains__(self, cell: object) -> bool:
+        try:
+            self._index(self._resolve_hash(cell))
+        except (KeyError, ValueError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.hashes)
+
+    def __repr__(self) -> str:
+        return f"Benchmark({str(self.path)!r}, cells={len(self)}, budgets={self._budgets})"
+
+    def info(self) -> dict[str, Any]:
+        """Format, size and provenance: what the numbers are, where they come from, how energy was obtained."""
+        sources = np.bincount(self._cells("source"), minlength=len(SOURCE_NAMES))
+        return {
+            "path": str(self.path),
+            "format": self._attributes["format"],
+            "format_version": self._attributes["format_version"],
+            "search_space": self._attributes["search_space"],
+            "num_cells": len(self),
+            "budgets": list(self._budgets),
+            "repeats": self._repeats,
+            "metrics": self._attributes["metrics"],
+            "rows_by_source": {SOURCE_NAMES[k]: int(n) for k, n in enumerate(sources) if k in SOURCE_NAMES},
+            "carbon_intensity": self._intensity,
+            "intensity_source": self._intensity_source,
+            "pue": self._pue,
+            "summary": provenance_summary(self._provenance),
+            "provenance": self._provenance,
+        }
+
+    # ------------------------------------------------------------------ lookups
+    def _cells(self, name: str) -> np.ndarray:
+        if name not in self._cell_arrays:
+            self._cell_arrays[name] = read_dataset(self._h5, f"cells/{name}")
+        return self._cell_arrays[name]
+
+    def _budget_index(self, budget: int | None) -> int:
+        if budget is None:
+            return len(self._budgets) - 1
+        try:
+            return self._budgets.index(int(budget))
+        except (ValueError, TypeError):
+            raise ValueError(f"budget must be one of {list(self._budgets)} epochs, got {budget!r}") from None
+
+    def _raw_block(self, b: int) -> np.ndarray:
+        """`N x metrics x R` values of budget index ``b``."""
+        if b not in self._raw:
+            self._raw[b] = np.stack([read_dataset(self._h5, f"metrics/{m}", np.s_[:, b, :]) for m in METRICS], axis=1)
+        return self._raw[b]
+
+    def _mean_block(self, b: int) -> np.ndarray:
+        if b not in self._mean:
+            raw = self._raw_block(b)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN, on purpose
+                self._mean[b] = np.ascontiguousarray(np.nanmean(raw, axis=2))
+        return self._mean[b]
+
+    def _resolve_hash(self, cell: Any) -> str:
+        if isinstance(cell, str):
+            if not _HASH_PATTERN.match(cell):
+                raise ValueError(f"{cell!r} is not an NB101 hash (32 lowercase hex characters)")
+            return cell
+        if isinstance(cell, CellSpec):
+            return cell.hash
+        if isinstance(cell, tuple) and len(cell) == 2:
+            return CellSpec(*cell).hash
+        raise TypeError(f"a cell must be a CellSpec, a hash string or a (matrix, ops) tuple, got {type(cell).__name__}")
+
+    def _index(self, key: str) -> int:
+        encoded = key.encode("ascii")
+        i = int(np.searchsorted(self._hash_array, encoded))
+        if i == len(self._hash_array) or self._hash_array[i] != encoded:
+            raise KeyError(f"cell {key} is not in table {self.path.name}")
+        return i
+
+    def cell(self, cell: str | CellSpec) -> CellSpec:
+        """The CellSpec of a cell in the table."""
+        i = self._index(self._resolve_hash(cell))
+        codes = self._cells("op_codes")[i]
+        size = int(np.count_nonzero(codes))
+        matrix = self._cells("matrix")[i, :size, :size]
+        return CellSpec(matrix, [_OP_NAMES[int(c)] for c in codes[:size]])
+
+    def _record_cost(self, training_time: float, energy: float) -> None:
+        self.counters["queries"] += 1
+        if not math.isnan(training_time):
+            self.counters["training_time_s"] += training_time
+        if not math.isnan(energy):
+            self.counters["energy_kwh"] += energy
+
+    def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
+        """Metrics of one cell at one budget.
+
+        Args:
+            cell: a CellSpec, an NB101 hash, or a ``(matrix, ops)`` tuple.
+            budget: epochs, one of :attr:`budgets`; ``None`` = the largest.
+            repeat: ``None`` = mean over repeats, an int = that repeat, ``"random"`` = one available repeat
+                drawn with the benchmark's seeded generator (NB101's behaviour).
+
+        Returns:
+            ``hash, budget, repeat, trainable_parameters, training_time, train_accuracy,
+            validation_accuracy, test_accuracy, energy_kwh, total_energy_kwh, co2eq_g, source``; NaN where a
+            metric was not recorded (never zero).
+
+        Raises:
+            KeyError: the cell is not in the table, or has no results at that budget/repeat.
+            InvalidCellError: ``cell`` is not a valid cell.
+        """
+        key = self._resolve_hash(cell)
+        i = self._index(key)
+        b = self._budget_index(budget)
+        if repeat is None:
+            row = self._mean_block(b)[i]
+        else:
+            raw = self._raw_block(b)[i]
+            r = self._choose_repeat(raw, repeat)
+            row = raw[:, r]
+            repeat = r
+        values = row.tolist()
+        if all(v != v for v in values):
+            raise KeyError(f"cell {key} has no results at budget {self._budgets[b]} (repeat {repeat})")
+        result = dict(zip(METRICS, values, strict=True))
+        result["hash"] = key
+        result["budget"] = self._budgets[b]
+        result["repeat"] = repeat
+        result["trainable_parameters"] = int(self._cells("trainable_parameters")[i])
+        result["co2eq_g"] = values[_ENERGY] * self._pue * self._intensity
+        result["source"] = SOURCE_NAMES[int(self._cells("source")[i])]
+        self._record_cost(values[_TIME], values[_ENERGY])
+        return result
+
+    def _choose_repeat(self, raw: np.ndarray, repeat: int | str) -> int:
+        if repeat == "random":
+            available = np.flatnonzero(~np.isnan(raw).all(axis=0))
+            return int(self._rng.choice(available)) if available.size else 0
+        return self._checked_repeat(repeat)
+
+    def _checked_repeat(self, repeat: object) -> int:
+        if isinstance(repeat, (int, np.integer)) and not isinstance(repeat, bool) and 0 <= repeat < self._repeats:
+            return int(repeat)
+        raise ValueError(f"repeat must be None, 'random' or an int in [0, {self._repeats}), got {repeat!r}")
+
+    def _keys(self, cells: Iterable[Any] | np.ndarray) -> np.ndarray:
+        if isinstance(cells, np.ndarray) and cells.dtype.kind in "SU":
+            keys = cells.astype("S32") if cells.dtype.kind == "S" else np.char.encode(cells, "ascii")
+        else:
+            keys = np.array([self._resolve_hash(c) for c in cells], dtype="S32")
+        return keys
+
+    def query_many(
+        self, cells: Sequence[Any] | np.ndarray, budget: int | None = None, repeat: int | str | None = None
+    ) -> dict[str, np.ndarray]:
+        """Vectorised :meth:`query`: the same keys, each a numpy array with one entry per cell.
+
+        Cells known to the table but without results at that budget/repeat get NaN metrics.
+
+        Raises:
+            KeyError: some cells are not in the table (the message names the first one and the count).
+        """
+        keys = self._keys(cells)
+        idx = np.searchsorted(self._hash_array, keys)
+        np.minimum(idx, len(self._hash_array) - 1, out=idx)
+        found = self._hash_array[idx] == keys
+        if not found.all():
+            missing = keys[~found]
+            raise KeyError(
+                f"{missing.size} of {keys.size} cells are not in table {self.path.name}, "
+                f"e.g. {missing[0].decode(errors='replace')}"
+            )
+        b = self._budget_index(budget)
+        if repeat is None:
+            rows = self._mean_block(b)[idx]
+            repeats = np.full(idx.size, -1)
+        else:
+            raw = self._raw_block(b)[idx]
+            if repeat == "random":
+                available = ~np.isnan(raw).all(axis=1)
+                draws = self._rng.random(available.shape)
+                draws[~available] = -1.0
+                repeats = draws.argmax(axis=1)
+            else:
+                repeats = np.full(idx.size, self._checked_repeat(repeat))
+            rows = raw[np.arange(idx.size), :, repeats]
+        result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(METRICS)}
+        result["hash"] = keys.astype("U32")
+        result["budget"] = np.full(idx.size, self._budgets[b])
+        result["repeat"] = repeats
+        result["trainable_parameters"] = self._cells("trainable_parameters")[idx]
+        result["co2eq_g"] = result["energy_kwh"] * (self._pue * self._intensity)
+        result["source"] = _SOURCE_LABELS[self._cells("source")[idx]]
+        self.counters["queries"] += int(idx.size)
+        self.counters["training_time_s"] += float(np.nansum(result["training_time"]))
+        self.counters["energy_kwh"] += float(np.nansum(result["energy_kwh"]))
+        return result
+
+    def sample(self, n: int, seed: int | None = None) -> list[str]:
+        """``n`` distinct hashes drawn uniformly (seeded; ``seed=None`` uses the benchmark's generator)."""
+        if not isinstance(n, (int, np.integer)) or not 0 <= n <= len(self):
+            raise ValueError(f"n must be an int in [0, {len(self)}], got {n!r}")
+        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        chosen = np.sort(rng.choice(len(self), size=int(n), replace=False))
+        return self._hash_array[chosen].astype("U32").tolist()
+
+    def to_frame(self, budget: int | None = None, repeat: int | str | None = None) -> pd.DataFrame:
+        """All cells at one budget as a pandas DataFrame indexed by hash (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError("to_frame needs pandas: pip install 'ecnas[pandas]'") from None
+        columns = self.query_many(self._hash_array, budget=budget, repeat=repeat)
+        frame = pd.DataFrame({k: v for k, v in columns.items() if k != "hash"}, index=pd.Index(columns["hash"]))
+        frame.index.name = "hash"
+        return frame
+
+    # ------------------------------------------------------------------ evaluation counters
+    def reset_counters(self) -> None:
+        """Zero the evaluation counters (queries, simulated training time and energy)."""
+        self.counters: dict[str, float] = {"queries": 0, "training_time_s": 0.0, "energy_kwh": 0.0}
+
+    def close(self) -> None:
+        """Close the underlying file (queries of cached budgets keep working)."""
+        self._h5.close()
+
+    def __enter__(self) -> Benchmark:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,350 @@
+"""The ecnas table: a self-describing, columnar, checksummed HDF5 file (format documented in docs/table-format.md).
+
+One row per cell, sorted by NB101 hash so lookups are a binary search; per-budget metrics are
+`[cells, budgets, repeats]` arrays with NaN where absent. Files are written to a temporary name and
+renamed into place, so an interrupted write never leaves a half table under the target name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.space import MAX_VERTICES
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "METRICS",
+    "METRIC_UNITS",
+    "SOURCE_IMPORTED",
+    "SOURCE_MEASURED",
+    "SOURCE_NAMES",
+    "SOURCE_SURROGATE",
+    "TableContents",
+    "open_table",
+    "read_table",
+    "verify_table",
+    "write_table",
+]
+
+FORMAT_NAME = "ecnas-table"
+FORMAT_VERSION = 1
+
+#: Per-budget metrics, in storage order, with their units.
+METRIC_UNITS: dict[str, str] = {
+    "training_time": "s",
+    "train_accuracy": "fraction",
+    "validation_accuracy": "fraction",
+    "test_accuracy": "fraction",
+    "energy_kwh": "kWh",
+    "total_energy_kwh": "kWh",
+}
+METRICS: tuple[str, ...] = tuple(METRIC_UNITS)
+
+SOURCE_MEASURED = 0
+SOURCE_SURROGATE = 1
+SOURCE_IMPORTED = 2
+#: Row source flag → name (the flag says where each row's numbers come from).
+SOURCE_NAMES: dict[int, str] = {SOURCE_MEASURED: "measured", SOURCE_SURROGATE: "surrogate", SOURCE_IMPORTED: "imported"}
+
+# Rows per HDF5 chunk; per-budget chunks so reading one budget never decompresses the others.
+_CHUNK_ROWS = 32768
+_CELL_DATASETS = ("hash", "matrix", "op_codes", "trainable_parameters", "source")
+
+
+@dataclass
+class TableContents:
+    """Everything a table holds, as numpy arrays (the in-memory form of a table file).
+
+    Attributes:
+        hashes: `N` NB101 hashes (str or `S32`).
+        budgets: training budgets in epochs, ascending.
+        repeats: number of repeats `R` per (cell, budget).
+        matrices: `N x 7 x 7` uint8 adjacency, zero-padded.
+        op_codes: `N x 7` int8 op codes (:data:`ecnas.space.FEATURE_OP_CODES`, 0 = padding).
+        trainable_parameters: `N` trainable parameters of the network that was (or would be) trained.
+        source: `N` uint8 flags, see :data:`SOURCE_NAMES`.
+        metrics: metric name → `N x B x R` float64 (NaN where absent); names from :data:`METRICS`.
+        uncertainty: metric name → `N x B` float64 spread of a surrogate's prediction (optional).
+        provenance: JSON-able description of where the numbers come from.
+    """
+
+    hashes: np.ndarray
+    budgets: tuple[int, ...]
+    repeats: int
+    matrices: np.ndarray
+    op_codes: np.ndarray
+    trainable_parameters: np.ndarray
+    source: np.ndarray
+    metrics: dict[str, np.ndarray]
+    uncertainty: dict[str, np.ndarray] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+def _validated(contents: TableContents) -> TableContents:
+    """Check shapes, dtypes and values; return a copy sorted by hash."""
+    hashes = np.asarray(contents.hashes)
+    if hashes.dtype.kind == "U":
+        hashes = np.char.encode(hashes, "ascii")
+    hashes = hashes.astype("S32")
+    n = len(hashes)
+    if n == 0:
+        raise ValueError("a table needs at least one cell; got 0 hashes")
+    if any(len(h) != 32 for h in hashes[: min(n, 1000)]):
+        raise ValueError("hashes must be 32-character NB101 hex digests")
+    budgets = tuple(int(b) for b in contents.budgets)
+    if not budgets or list(budgets) != sorted(set(budgets)) or budgets[0] <= 0:
+        raise ValueError(f"budgets must be distinct positive epochs in ascending order, got {contents.budgets}")
+    repeats = int(contents.repeats)
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {contents.repeats}")
+    expected = {
+        "matrices": (n, MAX_VERTICES, MAX_VERTICES),
+        "op_codes": (n, MAX_VERTICES),
+        "trainable_parameters": (n,),
+        "source": (n,),
+    }
+    for name, shape in expected.items():
+        if np.shape(getattr(contents, name)) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {np.shape(getattr(contents, name))}")
+    unknown = set(contents.metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown metrics {sorted(unknown)}; valid metrics are {list(METRICS)}")
+    missing = set(METRICS) - set(contents.metrics)
+    if missing:
+        raise ValueError(f"metrics {sorted(missing)} are missing; fill them with NaN where not measured")
+    for name, values in contents.metrics.items():
+        if np.shape(values) != (n, len(budgets), repeats):
+            raise ValueError(f"metric {name!r} must have shape {(n, len(budgets), repeats)}, got {np.shape(values)}")
+    for name, values in contents.uncertainty.items():
+        if name not in METRICS or np.shape(values) != (n, len(budgets)):
+            raise ValueError(f"uncertainty {name!r} must be a metric name with shape {(n, len(budgets))}")
+    source = np.asarray(contents.source, dtype=np.uint8)
+    if not np.isin(source, list(SOURCE_NAMES)).all():
+        raise ValueError(f"source flags must be in {SOURCE_NAMES}")
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    duplicate = np.nonzero(sorted_hashes[1:] == sorted_hashes[:-1])[0]
+    if duplicate.size:
+        raise ValueError(f"duplicate cell {sorted_hashes[duplicate[0]].decode()} in table")
+    json.dumps(contents.provenance)  # must be JSON-able: fail here, not halfway through a write
+    return TableContents(
+        hashes=sorted_hashes,
+        budgets=budgets,
+        repeats=repeats,
+        matrices=np.asarray(contents.matrices, dtype=np.uint8)[order],
+        op_codes=np.asarray(contents.op_codes, dtype=np.int8)[order],
+        trainable_parameters=np.asarray(contents.trainable_parameters, dtype=np.int64)[order],
+        source=source[order],
+        metrics={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.metrics.items()},
+        uncertainty={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.uncertainty.items()},
+        provenance=dict(contents.provenance),
+    )
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def _create(group: h5py.Group, name: str, data: np.ndarray) -> None:
+    chunks: tuple[int, ...] | bool = True
+    if data.ndim == 3:
+        chunks = (min(_CHUNK_ROWS, data.shape[0]), 1, data.shape[2])
+    elif data.ndim >= 1:
+        chunks = (min(_CHUNK_ROWS, data.shape[0]), *data.shape[1:])
+    dataset = group.create_dataset(
+        name, data=data, chunks=chunks, compression="gzip", compression_opts=4, shuffle=True, fletcher32=True
+    )
+    dataset.attrs["sha256"] = _digest(data)
+
+
+def write_table(
+    path: str | os.PathLike[str],
+    contents: TableContents,
+    *,
+    extras: Callable[[h5py.File], None] | None = None,
+) -> Path:
+    """Validate ``contents`` and write them as an ecnas table, atomically.
+
+    Args:
+        path: destination; replaced only once the new file is complete.
+        contents: the table; rows are sorted by hash on the way out.
+        extras: optional callback writing additional groups (e.g. surrogate weights) into the open file.
+
+    Returns:
+        The destination path.
+    """
+    path = Path(path)
+    table = _validated(contents)
+    provenance = dict(table.provenance)
+    provenance.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        with h5py.File(temporary, "w") as h5:
+            h5.attrs["format"] = FORMAT_NAME
+            h5.attrs["format_version"] = FORMAT_VERSION
+            h5.attrs["search_space"] = "nasbench101"
+            h5.attrs["num_cells"] = len(table)
+            h5.attrs["budgets"] = np.asarray(table.budgets, dtype=np.int64)
+            h5.attrs["repeats"] = table.repeats
+            h5.attrs["metrics"] = json.dumps(METRIC_UNITS)
+            h5.attrs["source_names"] = json.dumps({str(k): v for k, v in SOURCE_NAMES.items()})
+            h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
+            cells = h5.create_group("cells")
+            _create(cells, "hash", table.hashes)
+            _create(cells, "matrix", table.matrices)
+            _create(cells, "op_codes", table.op_codes)
+            _create(cells, "trainable_parameters", table.trainable_parameters)
+            _create(cells, "source", table.source)
+            metrics = h5.create_group("metrics")
+            for name in METRICS:
+                _create(metrics, name, table.metrics[name])
+                metrics[name].attrs["unit"] = METRIC_UNITS[name]
+            if table.uncertainty:
+                spread = h5.create_group("uncertainty")
+                for name, values in table.uncertainty.items():
+                    _create(spread, name, values)
+            if extras is not None:
+                extras(h5)
+            # Written last: a file without it was never finished.
+            h5.attrs["complete"] = True
+        with open(temporary, "rb") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_table(path: str | os.PathLike[str]) -> h5py.File:
+    """Open a table read-only after checking that it is a complete ecnas table of a known version.
+
+    Raises:
+        TableFormatError: the file is missing, truncated, corrupt or not an ecnas table; names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TableNotFoundError(f"{path}: no such table file")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as error:
+        raise TableFormatError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {error}") from None
+    try:
+        attrs = h5.attrs
+        if attrs.get("format") != FORMAT_NAME:
+            raise TableFormatError(f"{path}: not an ecnas table (format attribute is {attrs.get('format')!r})")
+        version = int(attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise TableFormatError(
+                f"{path}: table format version {version}; this ecnas reads version {FORMAT_VERSION}"
+            )
+        if not attrs.get("complete", False):
+            raise TableFormatError(f"{path}: table was not completely written")
+        for name in _CELL_DATASETS:
+            if f"cells/{name}" not in h5:
+                raise TableFormatError(f"{path}: corrupt table, dataset cells/{name} is missing")
+        for name in METRICS:
+            if f"metrics/{name}" not in h5:
+                raise TableFormatError(f"{path}: corrupt table, dataset metrics/{name} is missing")
+    except TableFormatError:
+        h5.close()
+        raise
+    except (OSError, KeyError, ValueError) as error:
+        h5.close()
+        raise TableFormatError(f"{path}: corrupt table metadata: {error}") from None
+    return h5
+
+
+def read_dataset(h5: h5py.File, name: str, selection: Any = ()) -> np.ndarray:
+    """Read (part of) a dataset, turning HDF5 checksum/decompression failures into a clear error."""
+    try:
+        return h5[name][selection]
+    except (OSError, KeyError, ValueError) as error:
+        raise TableFormatError(f"{h5.filename}: corrupt data in {name} (checksum failed?): {error}") from None
+
+
+def table_attributes(h5: h5py.File) -> dict[str, Any]:
+    """Decoded top-level attributes: budgets, repeats, metric units, provenance, counts."""
+    try:
+        return {
+            "format": str(h5.attrs["format"]),
+            "format_version": int(h5.attrs["format_version"]),
+            "search_space": str(h5.attrs["search_space"]),
+            "num_cells": int(h5.attrs["num_cells"]),
+            "budgets": tuple(int(b) for b in h5.attrs["budgets"]),
+            "repeats": int(h5.attrs["repeats"]),
+            "metrics": json.loads(h5.attrs["metrics"]),
+            "provenance": json.loads(h5.attrs["provenance"]),
+        }
+    except (KeyError, ValueError, OSError) as error:
+        raise TableFormatError(f"{h5.filename}: corrupt table attributes: {error}") from None
+
+
+def read_table(path: str | os.PathLike[str]) -> TableContents:
+    """Read a whole table into memory (for merging, converting or testing; queries use Benchmark)."""
+    with open_table(path) as h5:
+        attributes = table_attributes(h5)
+        uncertainty = {}
+        if "uncertainty" in h5:
+            uncertainty = {name: read_dataset(h5, f"uncertainty/{name}") for name in h5["uncertainty"]}
+        return TableContents(
+            hashes=read_dataset(h5, "cells/hash"),
+            budgets=attributes["budgets"],
+            repeats=attributes["repeats"],
+            matrices=read_dataset(h5, "cells/matrix"),
+            op_codes=read_dataset(h5, "cells/op_codes"),
+            trainable_parameters=read_dataset(h5, "cells/trainable_parameters"),
+            source=read_dataset(h5, "cells/source"),
+            metrics={name: read_dataset(h5, f"metrics/{name}") for name in METRICS},
+            uncertainty=uncertainty,
+            provenance=attributes["provenance"],
+        )
+
+
+def verify_table(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read every dataset and compare it with the sha256 recorded at write time.
+
+    Returns:
+        Dataset name → digest for every verified dataset.
+
+    Raises:
+        TableFormatError: a dataset fails its Fletcher-32 chunk checksums or its sha256; names the file.
+    """
+    verified: dict[str, str] = {}
+    with open_table(path) as h5:
+
+        def visit(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Dataset) and "sha256" in item.attrs:
+                digest = _digest(read_dataset(h5, name))
+                if digest != item.attrs["sha256"]:
+                    raise TableFormatError(f"{path}: dataset {name} is corrupt (sha256 mismatch)")
+                verified[name] = digest
+
+        h5.visititems(visit)
+    return verified
+
+
+def provenance_summary(provenance: Mapping[str, Any]) -> str:
+    """One line saying what the energy numbers are: measured with what, or estimated how."""
+    method = provenance.get("energy_method", "unknown")
+    intensity = provenance.get("carbon_intensity")
+    source = provenance.get("intensity_source", "unknown source")
+    return f"energy: {method}; carbon intensity: {intensity} gCO2/kWh ({source}); PUE {provenance.get('pue', 1.0)}"
