@@ -38,7 +38,9 @@ _HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 _OP_NAMES = {code: name for name, code in FEATURE_OP_CODES.items()}
 _ENERGY = METRICS.index("energy_kwh")
 _TIME = METRICS.index("training_time")
-_SOURCE_LABELS = np.array([SOURCE_NAMES[k] for k in sorted(SOURCE_NAMES)])
+_VALID = METRICS.index("validation_accuracy")
+_SOURCE_LIST = [SOURCE_NAMES[k] for k in sorted(SOURCE_NAMES)]
+_SOURCE_LABELS = np.array(_SOURCE_LIST)
 
 
 def _is_nonnegative_number(value: object) -> bool:
@@ -103,11 +105,17 @@ class Benchmark:
             self._intensity = float(recorded) if recorded is not None else math.nan
             self._intensity_source = self._provenance.get("intensity_source", "table")
         self._pue = float(self._provenance.get("pue", 1.0))
+        self._co2_per_kwh = self._pue * self._intensity
+        self._num_cells = len(self._hash_array)
+        self._budget_lookup: dict[int | None, int] = {budget: k for k, budget in enumerate(self._budgets)}
+        self._budget_lookup[None] = len(self._budgets) - 1
         self._rng = np.random.default_rng(seed)
         self._raw: dict[int, np.ndarray] = {}
         self._mean: dict[int, np.ndarray] = {}
         self._cell_arrays: dict[str, np.ndarray] = {}
         self._hash_list: list[str] | None = None
+        self._parameters = self._cells("trainable_parameters")
+        self._sources = self._cells("source")
         self.reset_counters()
 
     # ------------------------------------------------------------------ table facts
@@ -156,7 +164,7 @@ class Benchmark:
 
     def info(self) -> dict[str, Any]:
         """Format, size and provenance: what the numbers are, where they come from, how energy was obtained."""
-        sources = np.bincount(self._cells("source"), minlength=len(SOURCE_NAMES))
+        sources = np.bincount(self._sources, minlength=len(SOURCE_NAMES))
         return {
             "path": str(self.path),
             "format": self._attributes["format"],
@@ -228,13 +236,6 @@ class Benchmark:
         matrix = self._cells("matrix")[i, :size, :size]
         return CellSpec(matrix, [_OP_NAMES[int(c)] for c in codes[:size]])
 
-    def _record_cost(self, training_time: float, energy: float) -> None:
-        self.counters["queries"] += 1
-        if not math.isnan(training_time):
-            self.counters["training_time_s"] += training_time
-        if not math.isnan(energy):
-            self.counters["energy_kwh"] += energy
-
     def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
         """Metrics of one cell at one budget.
 
@@ -253,27 +254,38 @@ class Benchmark:
             KeyError: the cell is not in the table, or has no results at that budget/repeat.
             InvalidCellError: ``cell`` is not a valid cell.
         """
-        key = self._resolve_hash(cell)
-        i = self._index(key)
-        b = self._budget_index(budget)
+        # The hot path of every optimizer: kept free of avoidable calls (p50 of a few microseconds).
+        key = cell if type(cell) is str else self._resolve_hash(cell)
+        encoded = key.encode("ascii", "replace")
+        i = int(self._hash_array.searchsorted(encoded))
+        if i == self._num_cells or self._hash_array[i] != encoded:
+            self._index(self._resolve_hash(key))  # raises the precise error
+        b = self._budget_lookup.get(budget)
+        if b is None:
+            b = self._budget_index(budget)
         if repeat is None:
             row = self._mean_block(b)[i]
         else:
             raw = self._raw_block(b)[i]
-            r = self._choose_repeat(raw, repeat)
-            row = raw[:, r]
-            repeat = r
+            repeat = self._choose_repeat(raw, repeat)
+            row = raw[:, repeat]
         values = row.tolist()
-        if all(v != v for v in values):
+        if values[_VALID] != values[_VALID] and all(v != v for v in values):
             raise KeyError(f"cell {key} has no results at budget {self._budgets[b]} (repeat {repeat})")
         result = dict(zip(METRICS, values, strict=True))
+        energy = values[_ENERGY]
         result["hash"] = key
         result["budget"] = self._budgets[b]
         result["repeat"] = repeat
-        result["trainable_parameters"] = int(self._cells("trainable_parameters")[i])
-        result["co2eq_g"] = values[_ENERGY] * self._pue * self._intensity
-        result["source"] = SOURCE_NAMES[int(self._cells("source")[i])]
-        self._record_cost(values[_TIME], values[_ENERGY])
+        result["trainable_parameters"] = int(self._parameters[i])
+        result["co2eq_g"] = energy * self._co2_per_kwh
+        result["source"] = _SOURCE_LIST[self._sources[i]]
+        counters = self.counters
+        counters["queries"] += 1
+        if values[_TIME] == values[_TIME]:
+            counters["training_time_s"] += values[_TIME]
+        if energy == energy:
+            counters["energy_kwh"] += energy
         return result
 
     def _choose_repeat(self, raw: np.ndarray, repeat: int | str) -> int:
@@ -287,12 +299,20 @@ class Benchmark:
             return int(repeat)
         raise ValueError(f"repeat must be None, 'random' or an int in [0, {self._repeats}), got {repeat!r}")
 
-    def _keys(self, cells: Iterable[Any] | np.ndarray) -> np.ndarray:
+    def _keys(self, cells: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Cells → (`S32` keys, the same keys as str when the caller gave str, else None)."""
         if isinstance(cells, np.ndarray) and cells.dtype.kind in "SU":
-            keys = cells.astype("S32") if cells.dtype.kind == "S" else np.char.encode(cells, "ascii")
+            strings = cells
+        elif isinstance(cells, (list, tuple)) and cells and all(type(c) is str for c in cells):
+            strings = np.array(cells)
         else:
-            keys = np.array([self._resolve_hash(c) for c in cells], dtype="S32")
-        return keys
+            return np.array([self._resolve_hash(c) for c in cells], dtype="S32"), None
+        lengths = np.strings.str_len(strings) if strings.size else np.zeros(0, int)
+        if strings.ndim != 1 or (lengths != 32).any():
+            bad = strings.ravel()[np.flatnonzero(lengths != 32)[0]] if strings.ndim == 1 else strings
+            raise ValueError(f"{bad!r} is not an NB101 hash (32 lowercase hex characters)")
+        # numpy encodes U→S as ASCII and raises on anything else.
+        return strings.astype("S32"), (strings if strings.dtype.kind == "U" else None)
 
     def query_many(
         self, cells: Sequence[Any] | np.ndarray, budget: int | None = None, repeat: int | str | None = None
@@ -304,7 +324,7 @@ class Benchmark:
         Raises:
             KeyError: some cells are not in the table (the message names the first one and the count).
         """
-        keys = self._keys(cells)
+        keys, as_text = self._keys(cells)
         idx = np.searchsorted(self._hash_array, keys)
         np.minimum(idx, len(self._hash_array) - 1, out=idx)
         found = self._hash_array[idx] == keys
@@ -329,12 +349,12 @@ class Benchmark:
                 repeats = np.full(idx.size, self._checked_repeat(repeat))
             rows = raw[np.arange(idx.size), :, repeats]
         result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(METRICS)}
-        result["hash"] = keys.astype("U32")
+        result["hash"] = as_text if as_text is not None else keys.astype("U32")
         result["budget"] = np.full(idx.size, self._budgets[b])
         result["repeat"] = repeats
-        result["trainable_parameters"] = self._cells("trainable_parameters")[idx]
-        result["co2eq_g"] = result["energy_kwh"] * (self._pue * self._intensity)
-        result["source"] = _SOURCE_LABELS[self._cells("source")[idx]]
+        result["trainable_parameters"] = self._parameters[idx]
+        result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
+        result["source"] = _SOURCE_LABELS[self._sources[idx]]
         self.counters["queries"] += int(idx.size)
         self.counters["training_time_s"] += float(np.nansum(result["training_time"]))
         self.counters["energy_kwh"] += float(np.nansum(result["energy_kwh"]))

@@ -161,15 +161,14 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def _create(group: h5py.Group, name: str, data: np.ndarray) -> None:
+def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = True) -> None:
     chunks: tuple[int, ...] | bool = True
     if data.ndim == 3:
         chunks = (min(_CHUNK_ROWS, data.shape[0]), 1, data.shape[2])
     elif data.ndim >= 1:
         chunks = (min(_CHUNK_ROWS, data.shape[0]), *data.shape[1:])
-    dataset = group.create_dataset(
-        name, data=data, chunks=chunks, compression="gzip", compression_opts=4, shuffle=True, fletcher32=True
-    )
+    filters: dict[str, Any] = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress else {}
+    dataset = group.create_dataset(name, data=data, chunks=chunks, fletcher32=True, **filters)
     dataset.attrs["sha256"] = _digest(data)
 
 
@@ -208,7 +207,8 @@ def write_table(
             h5.attrs["source_names"] = json.dumps({str(k): v for k, v in SOURCE_NAMES.items()})
             h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
             cells = h5.create_group("cells")
-            _create(cells, "hash", table.hashes)
+            # Hex digests barely compress; left raw they open in milliseconds.
+            _create(cells, "hash", table.hashes, compress=False)
             _create(cells, "matrix", table.matrices)
             _create(cells, "op_codes", table.op_codes)
             _create(cells, "trainable_parameters", table.trainable_parameters)

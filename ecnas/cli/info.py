@@ -1,0 +1,44 @@
+"""``ecnas info [TABLE]``: format, size and provenance of a table."""
+
+from __future__ import annotations
+
+import click
+
+from ecnas.cli._common import open_benchmark, to_json
+
+
+@click.command("info")
+@click.argument("table", required=False, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--verify", is_flag=True, help="Also read every dataset and check its sha256 (slower).")
+def command(table: str | None, as_json: bool, verify: bool) -> None:
+    """Show what TABLE holds and where its numbers come from (default: the embedded table)."""
+    bench = open_benchmark(table)
+    info = bench.info()
+    if verify:
+        from ecnas.errors import TableFormatError
+        from ecnas.table import verify_table
+
+        try:
+            info["verified_datasets"] = len(verify_table(bench.path))
+        except TableFormatError as error:
+            raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(to_json(info))
+        return
+    provenance = info["provenance"]
+    click.echo(f"table:       {info['path']}")
+    click.echo(f"format:      {info['format']} v{info['format_version']} ({info['search_space']})")
+    click.echo(f"cells:       {info['num_cells']:,}  by source: {info['rows_by_source']}")
+    click.echo(f"budgets:     {info['budgets']} epochs × {info['repeats']} repeat(s)")
+    click.echo(f"energy:      {provenance.get('energy_method', 'unknown')}")
+    click.echo(
+        f"intensity:   {info['carbon_intensity']} gCO2/kWh ({info['intensity_source']}), PUE {info['pue']}"
+    )
+    for key in ("hardware", "dataset", "profile", "sample_fraction", "surrogate", "origin_file", "created"):
+        if key in provenance:
+            value = provenance[key]
+            text = to_json(value).replace("\n", " ") if isinstance(value, (dict, list)) else value
+            click.echo(f"{key + ':':<12} {text}")
+    if verify:
+        click.echo(f"verified:    {info['verified_datasets']} datasets, sha256 OK")

@@ -1,0 +1,52 @@
+"""Small synthetic ecnas tables for tests (deterministic; real-data tables come from the importers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ecnas.space import FEATURE_OP_CODES, CellSpec
+from ecnas.table import METRICS, SOURCE_MEASURED, TableContents, write_table
+
+CELLS = [
+    ([[0, 1], [0, 0]], ["input", "output"]),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv1x1-bn-relu", "output"]),
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"]),
+    ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]),
+]
+
+
+def synthetic_contents(budgets: tuple[int, ...] = (4, 12), repeats: int = 3, seed: int = 0) -> TableContents:
+    """Five small cells with known metrics: value = base + budget index + repeat / 10."""
+    specs = [CellSpec(m, o) for m, o in CELLS]
+    n = len(specs)
+    matrices = np.zeros((n, 7, 7), np.uint8)
+    op_codes = np.zeros((n, 7), np.int8)
+    for k, spec in enumerate(specs):
+        size = spec.num_vertices
+        matrices[k, :size, :size] = spec.matrix
+        op_codes[k, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    rng = np.random.default_rng(seed)
+    metrics = {}
+    for j, name in enumerate(METRICS):
+        base = rng.random((n, 1, 1)) + j
+        metrics[name] = base + np.arange(len(budgets))[None, :, None] + np.arange(repeats)[None, None, :] / 10
+    return TableContents(
+        hashes=np.array([s.hash for s in specs]),
+        budgets=budgets,
+        repeats=repeats,
+        matrices=matrices,
+        op_codes=op_codes,
+        trainable_parameters=np.arange(1, n + 1) * 1000,
+        source=np.full(n, SOURCE_MEASURED, np.uint8),
+        metrics=metrics,
+        provenance={"carbon_intensity": 200.0, "intensity_source": "test", "pue": 1.5, "energy_method": "test"},
+    )
+
+
+def write_synthetic(path: Path, **kwargs: object) -> tuple[Path, TableContents]:
+    contents = synthetic_contents(**kwargs)
+    write_table(path, contents)
+    return path, contents

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.table import METRICS, read_table, verify_table, write_table
+from tests.tables import synthetic_contents, write_synthetic
+
+
+def test_round_trip_sorted_by_hash(tmp_path):
+    path, contents = write_synthetic(tmp_path / "t.h5")
+    table = read_table(path)
+    order = np.argsort(np.asarray(contents.hashes).astype("S32"))
+    assert list(table.hashes) == sorted(np.asarray(contents.hashes).astype("S32").tolist())
+    for name in METRICS:
+        np.testing.assert_array_equal(table.metrics[name], contents.metrics[name][order])
+    np.testing.assert_array_equal(table.trainable_parameters, contents.trainable_parameters[order])
+    assert table.budgets == (4, 12) and table.repeats == 3
+    assert table.provenance["carbon_intensity"] == 200.0
+    assert "created" in table.provenance
+    assert len(verify_table(path)) >= len(METRICS) + 5
+
+
+def test_self_describing_attributes(tmp_path):
+    path, _ = write_synthetic(tmp_path / "t.h5")
+    with h5py.File(path) as h5:
+        assert h5.attrs["format"] == "ecnas-table"
+        assert h5.attrs["format_version"] == 1
+        assert h5["metrics/energy_kwh"].attrs["unit"] == "kWh"
+        assert h5["metrics/energy_kwh"].fletcher32
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: setattr(c, "budgets", (12, 4)), "ascending"),
+        (lambda c: setattr(c, "repeats", 0), "repeats"),
+        (lambda c: c.metrics.pop("energy_kwh"), "missing"),
+        (lambda c: c.metrics.__setitem__("bogus", c.metrics["energy_kwh"]), "unknown metrics"),
+        (lambda c: setattr(c, "source", np.full(len(c), 9, np.uint8)), "source"),
+        (lambda c: setattr(c, "hashes", np.array([c.hashes[0]] * len(c))), "duplicate"),
+        (lambda c: setattr(c, "provenance", {"x": object()}), "JSON"),
+    ],
+)
+def test_bad_contents_rejected_and_nothing_written(tmp_path, mutate, message):
+    contents = synthetic_contents()
+    mutate(contents)
+    with pytest.raises((ValueError, TypeError), match=message):
+        write_table(tmp_path / "t.h5", contents)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_write_keeps_previous_file(tmp_path):
+    path, _ = write_synthetic(tmp_path / "t.h5")
+    before = path.read_bytes()
+
+    def boom(h5):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_table(path, synthetic_contents(seed=1), extras=boom)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.h5"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TableNotFoundError, match="no such table"):
+        read_table(tmp_path / "absent.h5")
+
+
+def test_truncated_file_rejected(tmp_path):
+    path, _ = write_synthetic(tmp_path / "t.h5")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(TableFormatError, match=str(path.name)):
+        read_table(path)
+
+
+def test_not_a_table(tmp_path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as h5:
+        h5["x"] = 1
+    with pytest.raises(TableFormatError, match="not an ecnas table"):
+        read_table(path)
+    text = tmp_path / "text.h5"
+    text.write_text("hello")
+    with pytest.raises(TableFormatError, match="text.h5"):
+        read_table(text)
+
+
+def test_flipped_bytes_detected(tmp_path):
+    path, contents = write_synthetic(tmp_path / "t.h5")
+    with h5py.File(path) as h5:
+        chunk = h5["metrics/validation_accuracy"].id.get_chunk_info(0)
+        offset, size = chunk.byte_offset, chunk.size
+    data = bytearray(path.read_bytes())
+    for k in range(offset + 4, offset + size - 4, max(1, size // 8)):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(TableFormatError, match="corrupt"):
+        read_table(path)
+    with pytest.raises(TableFormatError, match="t.h5"):
+        verify_table(path)
