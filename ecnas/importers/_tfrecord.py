@@ -1,0 +1,177 @@
+"""TFRecord files without TensorFlow: a streaming reader that checks both CRCs, and an atomic writer.
+
+Framing of each record: ``uint64 length (LE) | uint32 masked CRC-32C of the length bytes | data |
+uint32 masked CRC-32C of the data``. The reader checks the length CRC before trusting the length,
+so a corrupt header is reported as such instead of sending the reader off to a wrong offset, and it
+checks the data CRC of every record (in batches, see :mod:`ecnas.importers._crc32c`).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ecnas.errors import CorruptRecordError
+from ecnas.importers._crc32c import crc32c_many, mask, masked_crc32c
+
+__all__ = ["HEADER_SIZE", "frame_record", "iter_records", "write_records"]
+
+HEADER_SIZE = 12  # uint64 length + uint32 masked CRC of the length
+FOOTER_SIZE = 4  # uint32 masked CRC of the data
+_HEADER = struct.Struct("<QI")
+_FOOTER = struct.Struct("<I")
+_BUFFER = 1 << 22
+
+
+def _check_data(path: Path, pending: list[tuple[int, bytes, int]]) -> None:
+    """Verify the data CRC of a batch of ``(offset, data, stored masked crc)``; raise on the first mismatch."""
+    computed = mask(crc32c_many([data for _, data, _ in pending]))
+    stored = np.fromiter((crc for _, _, crc in pending), dtype=np.uint32, count=len(pending))
+    bad = np.flatnonzero(computed != stored)
+    if bad.size:
+        offset, data, crc = pending[int(bad[0])]
+        raise CorruptRecordError(
+            f"{path}: data CRC mismatch in the record at offset {offset} ({len(data)} data bytes at offset "
+            f"{offset + HEADER_SIZE}; stored 0x{crc:08x}, computed 0x{int(computed[bad[0]]):08x}): "
+            "the file is corrupt"
+        )
+
+
+def iter_records(
+    path: str | os.PathLike[str],
+    *,
+    verify: bool = True,
+    progress: Callable[[int], None] | None = None,
+    buffer_size: int = _BUFFER,
+) -> Iterator[tuple[int, bytes]]:
+    """Stream the records of a TFRecord file.
+
+    Args:
+        path: the file.
+        verify: check the length CRC and data CRC of every record (default; ``False`` only checks framing).
+        progress: called with the number of bytes consumed since the last call.
+        buffer_size: bytes read per I/O call.
+
+    Yields:
+        ``(offset, data)`` per record, in file order; ``offset`` is where its header starts.
+
+    Raises:
+        CorruptRecordError: a CRC mismatch, a truncated record or an empty file; the message names the
+            file and the offset and says "CRC" or "corrupt".
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    header_crcs: dict[bytes, int] = {}  # lengths repeat a lot: checksum each distinct header once
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size == 0:
+            raise CorruptRecordError(f"{path}: empty file at offset 0, no TFRecord records: corrupt or not a TFRecord")
+        buffer = b""
+        base = 0  # file offset of buffer[0]
+        eof = False
+        while not eof or buffer:
+            if not eof:
+                chunk = stream.read(max(buffer_size, 1))
+                eof = not chunk
+                buffer += chunk
+            pos = 0
+            pending: list[tuple[int, bytes, int]] = []
+            while True:
+                offset = base + pos
+                if len(buffer) - pos < HEADER_SIZE:
+                    if eof and pos < len(buffer):
+                        raise CorruptRecordError(
+                            f"{path}: truncated record header at offset {offset} ({len(buffer) - pos} bytes left, "
+                            f"{HEADER_SIZE} needed): the file is corrupt or was cut short"
+                        )
+                    break
+                length, length_crc = _HEADER.unpack_from(buffer, pos)
+                if verify:
+                    length_bytes = buffer[pos : pos + 8]
+                    expected = header_crcs.get(length_bytes)
+                    if expected is None:
+                        expected = header_crcs[length_bytes] = masked_crc32c(length_bytes)
+                    if expected != length_crc:
+                        raise CorruptRecordError(
+                            f"{path}: length CRC mismatch in the record header at offset {offset} (stored "
+                            f"0x{length_crc:08x}, computed 0x{expected:08x}): the file is corrupt"
+                        )
+                end = pos + HEADER_SIZE + length + FOOTER_SIZE
+                if offset + HEADER_SIZE + length + FOOTER_SIZE > size:
+                    raise CorruptRecordError(
+                        f"{path}: the record at offset {offset} needs {length} data bytes + CRC but the file ends "
+                        f"{size - offset - HEADER_SIZE} bytes later: the file is truncated or corrupt"
+                    )
+                if end > len(buffer):
+                    break
+                data = buffer[pos + HEADER_SIZE : pos + HEADER_SIZE + length]
+                (data_crc,) = _FOOTER.unpack_from(buffer, end - FOOTER_SIZE)
+                pending.append((offset, data, data_crc))
+                pos = end
+            if verify and pending:
+                _check_data(path, pending)
+            yield from ((offset, data) for offset, data, _ in pending)
+            if progress is not None and pos:
+                progress(pos)
+            buffer = buffer[pos:]
+            base += pos
+            if eof and not buffer:
+                break
+
+
+def frame_record(data: bytes) -> bytes:
+    """One record in TFRecord framing (header, data, data CRC)."""
+    length = struct.pack("<Q", len(data))
+    return length + struct.pack("<I", masked_crc32c(length)) + data + struct.pack("<I", masked_crc32c(data))
+
+
+def write_records(path: str | os.PathLike[str], records: Iterable[bytes], *, batch: int = 4096) -> int:
+    """Write records as a TFRecord file, atomically (temporary file + rename).
+
+    Args:
+        path: destination; only replaced once every record is written.
+        records: record payloads, in order.
+        batch: records checksummed together.
+
+    Returns:
+        The number of records written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    count = 0
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            chunk: list[bytes] = []
+
+            def flush() -> None:
+                lengths = [struct.pack("<Q", len(data)) for data in chunk]
+                length_crcs = mask(crc32c_many(lengths))
+                data_crcs = mask(crc32c_many(chunk))
+                stream.write(
+                    b"".join(
+                        length + struct.pack("<I", int(lc)) + data + struct.pack("<I", int(dc))
+                        for length, lc, data, dc in zip(lengths, length_crcs, chunk, data_crcs, strict=True)
+                    )
+                )
+                chunk.clear()
+
+            for data in records:
+                chunk.append(bytes(data))
+                count += 1
+                if len(chunk) >= batch:
+                    flush()
+            if chunk:
+                flush()
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count
