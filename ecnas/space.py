@@ -7,6 +7,7 @@ ecnas table row and an NB101/EC-NAS record share the same key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,12 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def _vertex_seed(out_degree: int, in_degree: int, label: int) -> str:
+    # str() of a tuple of plain ints, e.g. '(4, 0, -1)': numpy scalars would print differently.
+    return _md5(str((out_degree, in_degree, label)))
+
+
 def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     """NB101's canonical hash of a pruned cell.
 
@@ -66,56 +73,75 @@ def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     Returns:
         The 32-character hex digest every NB101/EC-NAS table uses as the cell's key.
     """
-    adjacency = np.asarray(matrix)
-    num_vertices = adjacency.shape[0]
-    in_degree = adjacency.sum(axis=0).tolist()
-    out_degree = adjacency.sum(axis=1).tolist()
-    # str() of a tuple of plain ints, e.g. '(4, 0, -1)': numpy scalars would print differently.
+    rows = np.asarray(matrix).tolist()
+    num_vertices = len(rows)
+    successors = [[w for w in range(num_vertices) if row[w]] for row in rows]
+    predecessors: list[list[int]] = [[] for _ in range(num_vertices)]
+    for v, targets in enumerate(successors):
+        for w in targets:
+            predecessors[w].append(v)
     hashes = [
-        _md5(str((int(out_degree[v]), int(in_degree[v]), int(labeling[v])))) for v in range(num_vertices)
+        _vertex_seed(len(successors[v]), len(predecessors[v]), int(labeling[v])) for v in range(num_vertices)
     ]
-    predecessors = [[w for w in range(num_vertices) if adjacency[w, v]] for v in range(num_vertices)]
-    successors = [[w for w in range(num_vertices) if adjacency[v, w]] for v in range(num_vertices)]
+    md5 = hashlib.md5
     for _ in range(num_vertices):
         hashes = [
-            _md5(
-                "".join(sorted(hashes[w] for w in predecessors[v]))
-                + "|"
-                + "".join(sorted(hashes[w] for w in successors[v]))
-                + "|"
-                + hashes[v]
-            )
+            md5(
+                (
+                    "".join(sorted([hashes[w] for w in predecessors[v]]))
+                    + "|"
+                    + "".join(sorted([hashes[w] for w in successors[v]]))
+                    + "|"
+                    + hashes[v]
+                ).encode("utf-8")
+            ).hexdigest()
             for v in range(num_vertices)
         ]
     return _md5(str(sorted(hashes)))
 
 
-def _as_adjacency(matrix: Any) -> np.ndarray:
-    """Convert user input to a square int8 0/1 array, or raise naming what is wrong."""
-    if matrix is None or isinstance(matrix, (str, bytes)):
-        raise InvalidCellError(f"matrix must be a square 0/1 array (list of lists or numpy array), got {matrix!r}")
-    try:
-        array = np.array(matrix, dtype=object)
-    except (ValueError, TypeError) as error:
-        raise InvalidCellError(f"matrix must be a square 0/1 array, got a ragged or malformed value: {error}") from None
-    if array.ndim != 2 or array.shape[0] != array.shape[1]:
-        raise InvalidCellError(f"matrix must be square (V x V), got shape {array.shape}")
-    if array.shape[0] < 2:
-        raise InvalidCellError(f"matrix must have at least 2 vertices (input and output), got shape {array.shape}")
+def _check_entries_one_by_one(array: np.ndarray) -> None:
+    """Slow path for unusual element types: find the first entry that is not 0/1 and name it."""
     for value in array.flat:
-        # bool, Python and numpy integers, and floats that are exactly 0 or 1 are accepted.
         if isinstance(value, (bool, np.bool_, int, np.integer)) or (
             isinstance(value, (float, np.floating)) and float(value).is_integer()
         ):
             if value not in (0, 1):
                 raise InvalidCellError(f"matrix entries must be 0 or 1, found {value!r}")
         else:
-            raise InvalidCellError(f"matrix entries must be 0 or 1 integers, found {value!r} ({type(value).__name__})")
+            raise InvalidCellError(
+                f"matrix entries must be 0 or 1 integers, found {value!r} ({type(value).__name__})"
+            )
+
+
+def _as_adjacency(matrix: Any) -> np.ndarray:
+    """Convert user input to a square int8 0/1 array, or raise naming what is wrong."""
+    if matrix is None or isinstance(matrix, (str, bytes)):
+        raise InvalidCellError(f"matrix must be a square 0/1 array (list of lists or numpy array), got {matrix!r}")
+    if isinstance(matrix, np.ndarray):
+        array = matrix
+    else:
+        try:
+            array = np.array(matrix)
+        except (ValueError, TypeError) as error:
+            raise InvalidCellError(
+                f"matrix must be a square 0/1 array, got a ragged or malformed value: {error}"
+            ) from None
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise InvalidCellError(f"matrix must be square (V x V), got shape {array.shape}")
+    if array.shape[0] < 2:
+        raise InvalidCellError(f"matrix must have at least 2 vertices (input and output), got shape {array.shape}")
+    if array.dtype.kind not in "biuf":
+        _check_entries_one_by_one(array)
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        raise InvalidCellError(f"matrix entries must be 0 or 1, found {array[bad].flat[0]!r}")
     adjacency = array.astype(np.int8)
-    if np.any(np.diagonal(adjacency)):
+    if adjacency.diagonal().any():
         raise InvalidCellError("matrix diagonal must be zero (a vertex cannot feed itself)")
-    if np.any(np.tril(adjacency, -1)):
-        rows, cols = np.nonzero(np.tril(adjacency, -1))
+    lower = np.tril(adjacency, -1)
+    if lower.any():
+        rows, cols = np.nonzero(lower)
         raise InvalidCellError(
             f"matrix must be upper-triangular (edges go from lower to higher vertex index); "
             f"found edge {int(rows[0])}->{int(cols[0])}"
@@ -147,29 +173,24 @@ def _as_ops(ops: Any, num_vertices: int) -> list[str]:
 
 def _prune(adjacency: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]]:
     """Drop vertices not on an input→output path, exactly as NB101's ModelSpec does."""
-    num_vertices = adjacency.shape[0]
-    from_input = {0}
-    frontier = [0]
-    while frontier:
-        top = frontier.pop()
-        for v in range(top + 1, num_vertices):
-            if adjacency[top, v] and v not in from_input:
-                from_input.add(v)
-                frontier.append(v)
-    to_output = {num_vertices - 1}
-    frontier = [num_vertices - 1]
-    while frontier:
-        top = frontier.pop()
-        for v in range(top):
-            if adjacency[v, top] and v not in to_output:
-                to_output.add(v)
-                frontier.append(v)
-    extraneous = sorted(set(range(num_vertices)) - (from_input & to_output))
-    if len(extraneous) > num_vertices - 2:
+    rows = adjacency.tolist()
+    num_vertices = len(rows)
+    from_input = [False] * num_vertices
+    from_input[0] = True
+    for v in range(num_vertices):  # upper-triangular: one forward sweep finds every reachable vertex
+        if from_input[v]:
+            for w in range(v + 1, num_vertices):
+                if rows[v][w]:
+                    from_input[w] = True
+    to_output = [False] * num_vertices
+    to_output[-1] = True
+    for v in range(num_vertices - 2, -1, -1):
+        to_output[v] = any(rows[v][w] and to_output[w] for w in range(v + 1, num_vertices))
+    keep = [v for v in range(num_vertices) if from_input[v] and to_output[v]]
+    if len(keep) < 2:
         raise InvalidCellError("the output is unreachable from the input: no path input→output")
-    if not extraneous:
+    if len(keep) == num_vertices:
         return adjacency, ops
-    keep = [v for v in range(num_vertices) if v not in extraneous]
     return adjacency[np.ix_(keep, keep)], [ops[v] for v in keep]
 
 
