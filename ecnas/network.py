@@ -40,6 +40,25 @@ BN_EPSILON = 1e-5
 _TRUNCATED_NORMAL_STD = 0.87962566103423978
 
 
+def _truncated_normal_(tensor: torch.Tensor, std: float, generator: torch.Generator | None) -> None:
+    """Fill with a normal(0, std) truncated at ±2 std by resampling (≈5% redrawn per round).
+
+    Same distribution as ``nn.init.trunc_normal_`` but an order of magnitude faster on CPU, which
+    matters for the 50M-parameter cells of the space.
+    """
+    if tensor.is_meta:  # shape-only module (e.g. built under ``torch.device("meta")``)
+        return
+    with torch.no_grad():
+        flat = tensor.view(-1)
+        flat.normal_(0.0, std, generator=generator)
+        redraw = (flat.abs() > 2.0 * std).nonzero().squeeze(1)
+        while redraw.numel():
+            values = torch.empty(redraw.numel(), dtype=flat.dtype, device=flat.device)
+            values.normal_(0.0, std, generator=generator)
+            flat[redraw] = values
+            redraw = redraw[values.abs() > 2.0 * std]
+
+
 class ConvBnRelu(nn.Sequential):
     """Conv (no bias, "same" padding, stride 1) + batch norm + ReLU, NB101's ``conv_bn_relu``.
 
@@ -199,8 +218,7 @@ class NB101Network(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 fan_in = module.in_channels * module.kernel_size[0] * module.kernel_size[1]
-                std = math.sqrt(1.0 / fan_in) / _TRUNCATED_NORMAL_STD
-                nn.init.trunc_normal_(module.weight, std=std, a=-2 * std, b=2 * std, generator=generator)
+                _truncated_normal_(module.weight, math.sqrt(1.0 / fan_in) / _TRUNCATED_NORMAL_STD, generator)
             elif isinstance(module, nn.BatchNorm2d):
                 module.reset_running_stats()
                 nn.init.ones_(module.weight)
