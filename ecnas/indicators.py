@@ -131,34 +131,14 @@ def hypervolume(F: object, ref: object) -> float:
     return float(moocore.hypervolume(points, ref=reference))
 
 
-def _contributions_2d(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Exact 2-D contributions by one sort: each front point owns the rectangle up to its neighbours."""
-    contrib = np.zeros(points.shape[0])
-    inside = np.flatnonzero((points < ref).all(axis=1))
-    if inside.size == 0:
-        return contrib
-    order = inside[np.lexsort((points[inside, 1], points[inside, 0]))]  # by f0, then f1
-    f0, f1 = points[order, 0], points[order, 1]
-    prev_min = np.minimum.accumulate(np.concatenate(([np.inf], f1[:-1])))
-    kept = f1 < prev_min  # strictly better f1 than every point with smaller-or-equal f0: first copy on front
-    duplicated = np.zeros_like(kept)
-    duplicated[:-1] = (f0[1:] == f0[:-1]) & (f1[1:] == f1[:-1])
-    x, y = f0[kept], f1[kept]
-    right = np.append(x[1:], ref[0])
-    above = np.insert(y[:-1], 0, ref[1])
-    values = (right - x) * (above - y)
-    values[duplicated[kept]] = 0.0
-    contrib[order[kept]] = values
-    return contrib
-
-
 def hypervolume_contributions(F: object, ref: object) -> np.ndarray:
     """Exclusive hypervolume of every point: ``HV(F) - HV(F without the point)``.
 
     Dominated points, points not strictly dominating ``ref`` and every copy of a duplicated point get
     zero, and dominated points do not reduce the contribution of others (moocore's
-    ``hv_contributions(..., ignore_dominated=True)``). Two objectives use an exact ``O(n log n)`` sweep in
-    numpy; more objectives call moocore.
+    ``hv_contributions(..., ignore_dominated=True)``). Two objectives use moocore's exact ``O(n log n)``
+    dimension sweep (C): measured 1.5-4x faster than the same sweep written in numpy
+    (``benchmarks/bench_indicators.py``); three use HVC3D, ``O(n log n)``.
 
     Args:
         F: `n x m` array of objective values, `m >= 2`.
@@ -176,8 +156,6 @@ def hypervolume_contributions(F: object, ref: object) -> np.ndarray:
     reference = _as_ref(ref, points.shape[1])
     if points.shape[0] == 0:
         return np.zeros(0)
-    if points.shape[1] == 2:
-        return _contributions_2d(points, reference)
     return np.asarray(moocore.hv_contributions(points, ref=reference), dtype=float)
 
 
@@ -212,13 +190,20 @@ def _trace_2d(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def _trace_general(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Any number of objectives: keep a non-dominated archive, recompute with moocore on improvement."""
-    archive = np.empty((0, points.shape[1]))
+    archive = np.empty_like(points)  # rows [0, size) hold the current non-dominated set
+    size = 0
     out = np.empty(points.shape[0])
     volume = 0.0
     for t, p in enumerate(points):
-        if (p < ref).all() and not (archive <= p).all(axis=1).any():
-            archive = np.vstack([archive[~(p <= archive).all(axis=1)], p])
-            volume = float(moocore.hypervolume(archive, ref=ref))
+        if (p < ref).all() and not (archive[:size] <= p).all(axis=1).any():
+            beaten = (p <= archive[:size]).all(axis=1)
+            if beaten.any():
+                kept = archive[:size][~beaten]
+                size = kept.shape[0]
+                archive[:size] = kept
+            archive[size] = p
+            size += 1
+            volume = float(moocore.hypervolume(archive[:size], ref=ref))
         out[t] = volume
     return out
 
@@ -226,8 +211,11 @@ def _trace_general(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
 def hypervolume_trace(F_history: object, ref: object) -> np.ndarray:
     """Hypervolume of everything evaluated so far, after each evaluation.
 
-    Two objectives are updated incrementally (exact, no recomputation); other dimensions keep a
-    non-dominated archive and call moocore only when a point enters it.
+    Two objectives are updated incrementally: a sorted staircase gains the exact area the new point adds,
+    ``O(log n)`` plus the points it removes (5000 evaluations in ~2-20 ms, 200-2000x faster than recomputing
+    with moocore after each one; ``benchmarks/bench_indicators.py``). Other dimensions keep a non-dominated
+    archive and recompute with moocore only when a point enters it (no faster than recomputing when every
+    point is non-dominated, several times faster on ordinary search histories).
 
     Args:
         F_history: `n x m` objective values in evaluation order.
