@@ -159,6 +159,7 @@ def _as_ops(ops: Any, num_vertices: int) -> list[str]:
     for op in op_list:
         if not isinstance(op, str):
             raise InvalidCellError(f"ops must be strings, found {op!r} ({type(op).__name__})")
+    op_list = [str(op) for op in op_list]  # plain str, also for numpy string arrays
     if len(op_list) != num_vertices:
         raise InvalidCellError(f"ops has {len(op_list)} entries but the matrix has {num_vertices} vertices")
     if op_list[0] != INPUT:
@@ -233,8 +234,18 @@ class CellSpec:
     @classmethod
     def from_labeling(cls, matrix: Any, labeling: Sequence[int]) -> CellSpec:
         """Build a cell from NB101's integer labeling (`[-1, labels..., -2]`, generated-graphs format)."""
+        if labeling is None or isinstance(labeling, (str, bytes)):
+            raise InvalidCellError(f"labeling must be a list of ints (-1, 0..2, -2), got {labeling!r}")
+        try:
+            labels = list(labeling)
+        except TypeError:
+            raise InvalidCellError(f"labeling must be a list of ints (-1, 0..2, -2), got {labeling!r}") from None
         names = []
-        for label in labeling:
+        for label in labels:
+            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+                raise InvalidCellError(
+                    f"labeling entries must be the ints -1, -2 or 0..2, found {label!r} ({type(label).__name__})"
+                )
             label = int(label)
             if label == _INPUT_LABEL:
                 names.append(INPUT)
