@@ -237,9 +237,7 @@ def cell_channel_plan(matrix: Any, ops: Any, in_channels: int, out_channels: int
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _count_cached(
-    matrix_bytes: bytes, num_vertices: int, ops: tuple[str, ...], options: NetworkOptions
-) -> int:
+def _count_cached(matrix_bytes: bytes, num_vertices: int, ops: tuple[str, ...], options: NetworkOptions) -> int:
     flat = list(matrix_bytes)
     rows = [flat[i * num_vertices : (i + 1) * num_vertices] for i in range(num_vertices)]
     total = options.fixed_parameters()
@@ -257,8 +255,7 @@ def _as_spec(spec: Any) -> CellSpec:
 
     if not isinstance(spec, CellSpec):
         raise TypeError(
-            f"spec must be an ecnas.CellSpec, got {type(spec).__name__}; "
-            "build one with ecnas.CellSpec(matrix, ops)"
+            f"spec must be an ecnas.CellSpec, got {type(spec).__name__}; build one with ecnas.CellSpec(matrix, ops)"
         )
     return spec
 
@@ -298,9 +295,7 @@ def count_parameters(
     try:
         return _count_cached(matrix.tobytes(), matrix.shape[0], spec.ops, options)
     except ValueError as error:
-        raise ValueError(
-            f"stem_channels={stem_channels} is too small for cell {spec.hash}: {error}"
-        ) from None
+        raise ValueError(f"stem_channels={stem_channels} is too small for cell {spec.hash}: {error}") from None
 
 
 def _to_seven_vertices(matrices: np.ndarray, op_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -315,21 +310,21 @@ def _to_seven_vertices(matrices: np.ndarray, op_codes: np.ndarray) -> tuple[np.n
     outputs = (op_codes == output_code).sum(axis=1)
     if np.any(outputs != 1):
         bad = int(np.flatnonzero(outputs != 1)[0])
-        raise ValueError(
-            f"op_codes row {bad} must hold exactly one output code ({output_code}), got {op_codes[bad]}"
-        )
+        raise ValueError(f"op_codes row {bad} must hold exactly one output code ({output_code}), got {op_codes[bad]}")
     if np.any(op_codes[:, 0] != input_code):
         bad = int(np.flatnonzero(op_codes[:, 0] != input_code)[0])
-        raise ValueError(
-            f"op_codes row {bad} must start with the input code ({input_code}), got {op_codes[bad]}"
-        )
+        raise ValueError(f"op_codes row {bad} must start with the input code ({input_code}), got {op_codes[bad]}")
     last = np.argmax(op_codes == output_code, axis=1)
     positions = np.arange(MAX_VERTICES)[None, :]
     interior = (positions > 0) & (positions < last[:, None])
     padding = positions > last[:, None]
     if np.any(interior & ~np.isin(op_codes, interior_codes)) or np.any(padding & (op_codes != 0)):
-        bad = int(np.flatnonzero(np.any(interior & ~np.isin(op_codes, interior_codes), axis=1)
-                                 | np.any(padding & (op_codes != 0), axis=1))[0])
+        bad = int(
+            np.flatnonzero(
+                np.any(interior & ~np.isin(op_codes, interior_codes), axis=1)
+                | np.any(padding & (op_codes != 0), axis=1)
+            )[0]
+        )
         raise ValueError(
             f"op_codes row {bad} must be input, interior codes {interior_codes}, output, then 0 padding; "
             f"got {op_codes[bad]}"
@@ -337,9 +332,7 @@ def _to_seven_vertices(matrices: np.ndarray, op_codes: np.ndarray) -> tuple[np.n
     outside = padding[:, :, None] | padding[:, None, :]
     if np.any(outside & (matrices != 0)):
         bad = int(np.flatnonzero(np.any(outside & (matrices != 0), axis=(1, 2)))[0])
-        raise ValueError(
-            f"matrices row {bad} has edges to or from padding vertices (after the output vertex)"
-        )
+        raise ValueError(f"matrices row {bad} has edges to or from padding vertices (after the output vertex)")
     count = matrices.shape[0]
     out = np.zeros((count, MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
     codes = np.zeros((count, MAX_VERTICES), dtype=np.int64)
@@ -389,9 +382,7 @@ def count_parameters_many(
     if matrices.ndim != 3 or matrices.shape[1:] != (MAX_VERTICES, MAX_VERTICES):
         raise ValueError(f"matrices must have shape (N, 7, 7), got {matrices.shape}")
     if op_codes.shape != matrices.shape[:2]:
-        raise ValueError(
-            f"op_codes must have shape {matrices.shape[:2]} to match matrices, got {op_codes.shape}"
-        )
+        raise ValueError(f"op_codes must have shape {matrices.shape[:2]} to match matrices, got {op_codes.shape}")
     if matrices.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
     adjacency, codes = _to_seven_vertices(matrices, op_codes)
@@ -432,4 +423,3 @@ def count_parameters_many(
         cell += adjacency[:, 0, last] * (c_in * c_out + 2 * c_out)
         total += repeats * cell
     return total
-

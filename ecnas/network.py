@@ -106,9 +106,7 @@ class NB101Cell(nn.Module):
             channels[vertex.index] = vertex.channels
         self.ops = nn.ModuleList(_op_module(vertex.op, vertex.channels) for vertex in plan.vertices)
         projected = [vertex for vertex in plan.vertices if vertex.from_input]
-        self.input_projections = nn.ModuleList(
-            ConvBnRelu(plan.in_channels, vertex.channels, 1) for vertex in projected
-        )
+        self.input_projections = nn.ModuleList(ConvBnRelu(plan.in_channels, vertex.channels, 1) for vertex in projected)
         projection_slot = {vertex.index: slot for slot, vertex in enumerate(projected)}
         # Per interior vertex: ((source, channels to keep or None), ...), projection slot or -1.
         self._wiring: tuple[tuple[tuple[tuple[int, int | None], ...], int], ...] = tuple(
@@ -122,9 +120,7 @@ class NB101Cell(nn.Module):
             for vertex in plan.vertices
         )
         self._output_inputs = plan.output_inputs
-        self.output_projection = (
-            ConvBnRelu(plan.in_channels, plan.out_channels, 1) if plan.input_to_output else None
-        )
+        self.output_projection = ConvBnRelu(plan.in_channels, plan.out_channels, 1) if plan.input_to_output else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the cell to a `batch x in_channels x H x W` tensor; returns `batch x out_channels x H x W`."""
@@ -182,8 +178,7 @@ class NB101Network(nn.Module):
     ) -> None:
         if not isinstance(spec, CellSpec):
             raise TypeError(
-                f"spec must be an ecnas.CellSpec, got {type(spec).__name__}; "
-                "build one with ecnas.CellSpec(matrix, ops)"
+                f"spec must be an ecnas.CellSpec, got {type(spec).__name__}; build one with ecnas.CellSpec(matrix, ops)"
             )
         options = NetworkOptions(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
         super().__init__()
@@ -250,4 +245,3 @@ class NB101Network(nn.Module):
             f"cell={self.spec.hash}, stem_channels={o.stem_channels}, num_stacks={o.num_stacks}, "
             f"cells_per_stack={o.cells_per_stack}, num_classes={o.num_classes}, in_channels={o.in_channels}"
         )
-

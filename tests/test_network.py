@@ -132,8 +132,14 @@ def test_parameter_range_over_the_whole_space() -> None:
 
 def test_extreme_cells_module_counts() -> None:
     smallest = CellSpec(
-        [[0, 1, 0, 0, 0, 0], [0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 1],
-         [0, 0, 0, 0, 0, 0]],
+        [
+            [0, 1, 0, 0, 0, 0],
+            [0, 0, 1, 1, 1, 1],
+            [0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0],
+        ],
         ["input"] + [MAXPOOL3X3] * 4 + ["output"],
     )
     assert count_parameters(smallest) == _trainable(NB101Network(smallest)) == 227_274
