@@ -62,6 +62,16 @@ class Schema:
 
     name: str
     fields: Mapping[int, Field] = field(default_factory=dict)
+    _table: dict[int, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _repeated: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _writers: tuple[tuple[Any, ...], ...] = field(init=False, repr=False, compare=False)
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_table", _compile(self))
+        object.__setattr__(self, "_repeated", tuple(f.name for f in self.fields.values() if f.repeated))
+        object.__setattr__(self, "_writers", _compile_writers(self))
+        object.__setattr__(self, "_names", frozenset(f.name for f in self.fields.values()))
 
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -111,6 +121,15 @@ def _unpack(kind: str, payload: bytes, where: str) -> list[Any]:
     return list(struct.unpack(f"<{len(payload) // size}{_STRUCT[kind][1]}", payload))
 
 
+def _compile(schema: Schema) -> dict[int, tuple[Any, ...]]:
+    """Field number → (name, wire type, kind, repeated, sub-schema, struct unpacker or None)."""
+    table = {}
+    for number, spec in schema.fields.items():
+        unpack = struct.Struct(_STRUCT[spec.kind]).unpack_from if spec.kind in _STRUCT else None
+        table[number] = (spec.name, KINDS[spec.kind], spec.kind, spec.repeated, spec.message, unpack)
+    return table
+
+
 def decode(buf: bytes, schema: Schema, *, unknown: set[int] | None = None, _path: str = "") -> dict[str, Any]:
     """Decode one message.
 
@@ -125,75 +144,99 @@ def decode(buf: bytes, schema: Schema, *, unknown: set[int] | None = None, _path
     Raises:
         CorruptRecordError: malformed wire data, or a wire type that contradicts the schema.
     """
-    where = _path or schema.name
-    result: dict[str, Any] = {f.name: [] for f in schema.fields.values() if f.repeated}
+    table = schema._table
+    result: dict[str, Any] = {name: [] for name in schema._repeated}
     pos = 0
     end = len(buf)
+    value = 0
     while pos < end:
         start = pos
-        key, pos = read_varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if number == 0 or wire not in _WIRE_NAMES or wire in (_SGROUP, _EGROUP):
-            raise CorruptRecordError(
-                f"{where}: invalid field key {key} (field {number}, wire type {wire}) at byte {start}: corrupt message"
-            )
-        if wire == _VARINT:
-            value, pos = read_varint(buf, pos)
-        elif wire in (_I64, _I32):
-            size = 8 if wire == _I64 else 4
-            if pos + size > end:
-                raise CorruptRecordError(f"{where}: field {number} truncated at byte {start}: corrupt message")
-            value = buf[pos : pos + size]
-            pos += size
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
         else:
-            length, pos = read_varint(buf, pos)
-            if pos + length > end:
+            key, pos = read_varint(buf, pos)
+        number = key >> 3
+        wire = key & 7
+        if wire in (_I64, _I32):
+            stop = pos + (8 if wire == _I64 else 4)
+            if stop > end:
                 raise CorruptRecordError(
-                    f"{where}: field {number} claims {length} bytes at byte {start} but only {end - pos} remain: "
-                    "corrupt message"
+                    f"{_path or schema.name}: field {number} truncated at byte {start}: corrupt message"
                 )
-            value = buf[pos : pos + length]
-            pos += length
-        spec = schema.fields.get(number)
-        if spec is None:
+        elif wire == _LEN:
+            if pos < end and buf[pos] < 0x80:
+                length = buf[pos]
+                pos += 1
+            else:
+                length, pos = read_varint(buf, pos)
+            stop = pos + length
+            if stop > end:
+                raise CorruptRecordError(
+                    f"{_path or schema.name}: field {number} claims {length} bytes at byte {start} but only "
+                    f"{end - pos} remain: corrupt message"
+                )
+        elif wire == _VARINT:
+            value, stop = read_varint(buf, pos)
+        else:
+            stop = -1
+        if number == 0 or stop < 0:
+            raise CorruptRecordError(
+                f"{_path or schema.name}: invalid field key {key} (field {number}, wire type {wire}) at byte {start}: "
+                "corrupt message"
+            )
+        entry = table.get(number)
+        if entry is None:
             if unknown is not None:
                 unknown.add(number)
+            pos = stop
             continue
-        expected = KINDS[spec.kind]
-        path = f"{where}.{spec.name}"
-        if wire == _LEN and expected != _LEN:
-            if not spec.repeated:
-                raise CorruptRecordError(f"{path}: got a length-delimited value for a singular {spec.kind}")
-            result[spec.name].extend(_unpack(spec.kind, value, path))
+        name, expected, kind, repeated, message, unpack = entry
+        if wire == expected:
+            if unpack is not None:
+                item: Any = unpack(buf, pos)[0]
+            elif kind == "message":
+                item = decode(buf[pos:stop], message, unknown=unknown, _path=f"{_path or schema.name}.{name}")
+                if not repeated and name in result:
+                    item = {**result[name], **item}  # proto merges repeated occurrences of a message
+            elif wire == _VARINT:
+                item = _scalar_from_varint(kind, value)
+            elif kind == "string":
+                try:
+                    item = buf[pos:stop].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CorruptRecordError(
+                        f"{_path or schema.name}.{name}: string is not valid UTF-8: corrupt message"
+                    ) from None
+            else:
+                item = bytes(buf[pos:stop])
+        elif wire == _LEN and repeated:  # a packed repeated scalar
+            result[name].extend(_unpack(kind, buf[pos:stop], f"{_path or schema.name}.{name}"))
+            pos = stop
             continue
-        if wire != expected:
+        elif wire == _LEN:
             raise CorruptRecordError(
-                f"{path}: wire type {_WIRE_NAMES[wire]} does not match kind {spec.kind} at byte {start}: "
-                "corrupt message or wrong schema"
+                f"{_path or schema.name}.{name}: got a length-delimited value for a singular {kind}"
             )
-        if spec.kind == "message":
-            item: Any = decode(value, spec.message, unknown=unknown, _path=path)  # type: ignore[arg-type]
-            if not spec.repeated and spec.name in result:
-                item = {**result[spec.name], **item}  # proto merges repeated occurrences of a message
-        elif spec.kind == "string":
-            try:
-                item = value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise CorruptRecordError(f"{path}: string is not valid UTF-8: corrupt message") from None
-        elif spec.kind == "bytes":
-            item = bytes(value)
-        elif wire == _VARINT:
-            item = _scalar_from_varint(spec.kind, value)
         else:
-            item = struct.unpack(_STRUCT[spec.kind], value)[0]
-        if spec.repeated:
-            result[spec.name].append(item)
+            raise CorruptRecordError(
+                f"{_path or schema.name}.{name}: wire type {_WIRE_NAMES[wire]} does not match kind {kind} at byte "
+                f"{start}: corrupt message or wrong schema"
+            )
+        if repeated:
+            result[name].append(item)
         else:
-            result[spec.name] = item
+            result[name] = item
+        pos = stop
     return result
 
 
+_SMALL = [bytes((n,)) for n in range(0x80)]
+
+
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _SMALL[value]
     value &= (1 << 64) - 1
     out = bytearray()
     while value >= 0x80:
@@ -203,22 +246,14 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _encode_value(spec: Field, number: int, value: Any) -> bytes:
-    wire = KINDS[spec.kind]
-    key = _varint(number << 3 | wire)
-    if spec.kind == "message":
-        payload = encode(value, spec.message)  # type: ignore[arg-type]
-    elif spec.kind == "string":
-        payload = value.encode("utf-8")
-    elif spec.kind == "bytes":
-        payload = bytes(value)
-    elif wire == _VARINT:
-        if spec.kind in ("sint32", "sint64"):
-            value = (value << 1) ^ (value >> 63)
-        return key + _varint(int(value))
-    else:
-        return key + struct.pack(_STRUCT[spec.kind], value)
-    return key + _varint(len(payload)) + payload
+def _compile_writers(schema: Schema) -> tuple[tuple[Any, ...], ...]:
+    """Per field in number order: (name, key bytes, kind, repeated, sub-schema, struct packer or None)."""
+    writers = []
+    for number, spec in sorted(schema.fields.items()):
+        pack = struct.Struct(_STRUCT[spec.kind]).pack if spec.kind in _STRUCT else None
+        key = _varint(number << 3 | KINDS[spec.kind])
+        writers.append((spec.name, key, spec.kind, spec.repeated, spec.message, pack))
+    return tuple(writers)
 
 
 def encode(values: Mapping[str, Any], schema: Schema) -> bytes:
@@ -227,15 +262,29 @@ def encode(values: Mapping[str, Any], schema: Schema) -> bytes:
     Raises:
         ValueError: a key is not a field of the schema.
     """
-    by_name = {spec.name: (number, spec) for number, spec in schema.fields.items()}
-    unknown = set(values) - set(by_name)
-    if unknown:
-        raise ValueError(f"{schema.name}: unknown fields {sorted(unknown)}; valid fields are {sorted(by_name)}")
-    parts = []
-    for number, spec in sorted(schema.fields.items()):
-        if spec.name not in values:
+    if not values.keys() <= schema._names:
+        unknown = sorted(set(values) - schema._names)
+        raise ValueError(f"{schema.name}: unknown fields {unknown}; valid fields are {sorted(schema._names)}")
+    parts: list[bytes] = []
+    append = parts.append
+    for name, key, kind, repeated, message, pack in schema._writers:
+        if name not in values:
             continue
-        value = values[spec.name]
-        items = value if spec.repeated else [value]
-        parts.extend(_encode_value(spec, number, item) for item in items)
+        value = values[name]
+        for item in value if repeated else (value,):
+            if pack is not None:
+                append(key + pack(item))
+                continue
+            if kind == "message":
+                payload = encode(item, message)
+            elif kind == "string":
+                payload = item.encode("utf-8")
+            elif kind == "bytes":
+                payload = bytes(item)
+            else:
+                if kind in ("sint32", "sint64"):
+                    item = (item << 1) ^ (item >> 63)
+                append(key + _varint(int(item)))
+                continue
+            append(key + _varint(len(payload)) + payload)
     return b"".join(parts)
