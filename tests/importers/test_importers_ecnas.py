@@ -291,3 +291,14 @@ def test_hardware_variants_name_their_gpu(imported) -> None:
         ("ecnas_energy_4V9E_titanxp.tfrecord", "TITAN Xp"),
     ]:
         assert read_table(imported(name)[1]).provenance["hardware"] == gpu
+
+
+def test_numpy_crc_fallback_reads_a_reference_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without google-crc32c the vectorised numpy CRC checks the real file identically."""
+    from ecnas.importers import _crc32c, iter_records
+
+    source = reference_file("ecnas_energy_5V9E_4epochs.tfrecord")
+    fast = list(iter_records(source))
+    monkeypatch.setattr(_crc32c, "BACKEND", "numpy")
+    assert list(iter_records(source)) == fast
+    assert len(fast) == 2532
