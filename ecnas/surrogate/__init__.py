@@ -1,0 +1,28 @@
+"""The MLP surrogate: EC-NAS's energy model (and any per-budget metric) from 36 cell features.
+
+- :class:`MLPSurrogate` — fit / predict / save / load (HDF5, no pickle),
+- :data:`ECNAS_BASELINE` — EC-NAS's original settings, for comparison,
+- :class:`SurrogateBundle` — one model per (metric, measured budget) plus the budget-scaling rule
+  (:data:`BUDGET_SCALING`) for the others, with the measured values, stored in one HDF5 file,
+- :func:`regression_metrics` — Pearson, MAE, Kendall tau,
+- :func:`read_measurements_csv` — cells and measured values from EC-NAS's CSV layout.
+"""
+
+from __future__ import annotations
+
+from ecnas.surrogate._bundle import BUDGET_SCALING, MeasuredValues, SurrogateBundle
+from ecnas.surrogate._data import MeasuredCells, cell_features, read_measurements_csv
+from ecnas.surrogate._metrics import regression_metrics
+from ecnas.surrogate._mlp import ECNAS_BASELINE, MLPSurrogate
+
+__all__ = [
+    "BUDGET_SCALING",
+    "ECNAS_BASELINE",
+    "MLPSurrogate",
+    "MeasuredCells",
+    "MeasuredValues",
+    "SurrogateBundle",
+    "cell_features",
+    "read_measurements_csv",
+    "regression_metrics",
+]

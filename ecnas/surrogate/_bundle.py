@@ -1,0 +1,258 @@
+"""A set of surrogates, one per (metric, measured budget), plus the rule that covers the other budgets.
+
+When a build measured only some budgets (EC-NAS measured 7-vertex cells at 4 epochs only), the
+budgets without a fitted model follow :data:`BUDGET_SCALING`:
+
+- ``linear`` (training time and energies): the value at the nearest measured budget ``b0`` times
+  ``b / b0`` — EC-NAS's rule (energy and time proportional to the number of epochs);
+- ``nearest`` (accuracies): the value at the nearest measured budget, unchanged (no honest
+  extrapolation of accuracy over epochs exists without measurements).
+
+Ties between two nearest measured budgets go to the smaller one. Measured budgets each have their
+own fit. The bundle also keeps the measured values themselves, so a filled table can keep them.
+
+File layout (``format = "ecnas-surrogate-bundle"``): root attributes ``budgets``, ``scaling`` and
+``provenance`` (JSON); ``/surrogate/<metric>/budget_<b>/`` one :mod:`~ecnas.surrogate._storage`
+group per model; ``/measured/`` ``hash`` (`S32 [n]`), ``matrix`` (uint8 `[n, 7, 7]`), ``op_codes``
+(int8 `[n, 7]`), ``trainable_parameters`` (int64 `[n]`) and one float64 `[n, B, R]` dataset per metric.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.surrogate._mlp import MLPSurrogate
+from ecnas.surrogate._storage import _read_dataset, _write_dataset
+
+__all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
+
+BUNDLE_FORMAT = "ecnas-surrogate-bundle"
+BUNDLE_VERSION = 1
+
+#: Metric → rule for budgets without their own fit (see the module docstring).
+BUDGET_SCALING: dict[str, str] = {
+    "training_time": "linear",
+    "train_accuracy": "nearest",
+    "validation_accuracy": "nearest",
+    "test_accuracy": "nearest",
+    "energy_kwh": "linear",
+    "total_energy_kwh": "linear",
+}
+
+
+@dataclass
+class MeasuredValues:
+    """Measured cells of a build, in table layout.
+
+    Attributes:
+        hashes: `n` NB101 hashes (`S32`).
+        matrices: `n x 7 x 7` uint8 zero-padded adjacency.
+        op_codes: `n x 7` int8 feature op codes.
+        trainable_parameters: `n` parameters of the network that was trained.
+        metrics: metric → `n x B x R` float64 (NaN where not measured), budgets of the bundle.
+    """
+
+    hashes: np.ndarray
+    matrices: np.ndarray
+    op_codes: np.ndarray
+    trainable_parameters: np.ndarray
+    metrics: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    @property
+    def repeats(self) -> int:
+        """Repeats `R` per (cell, budget)."""
+        return next(iter(self.metrics.values())).shape[2] if self.metrics else 1
+
+
+@dataclass
+class SurrogateBundle:
+    """Fitted surrogates by ``(metric, budget)``, the table's budgets, measured values and provenance.
+
+    Attributes:
+        budgets: budgets (epochs) of the table to fill.
+        models: ``(metric, budget) → MLPSurrogate`` for every measured (metric, budget).
+        measured: the measured cells, or None.
+        provenance: JSON-able facts copied from the records (hardware, energy method, profile, ...).
+    """
+
+    budgets: tuple[int, ...]
+    models: dict[tuple[str, int], MLPSurrogate]
+    measured: MeasuredValues | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Metrics with at least one fitted budget."""
+        return tuple(dict.fromkeys(metric for metric, _ in self.models))
+
+    def fitted_budgets(self, metric: str) -> tuple[int, ...]:
+        """Budgets of ``metric`` that have their own model."""
+        return tuple(sorted(budget for name, budget in self.models if name == metric))
+
+    def source(self, metric: str, budget: int) -> tuple[int, str] | None:
+        """``(fitted budget, rule)`` giving ``metric`` at ``budget``; rule is ``fitted``, ``linear`` or ``nearest``.
+
+        None when ``metric`` was never fitted.
+        """
+        fitted = self.fitted_budgets(metric)
+        if not fitted:
+            return None
+        if budget in fitted:
+            return budget, "fitted"
+        nearest = min(fitted, key=lambda b: (abs(b - budget), b))
+        return nearest, BUDGET_SCALING.get(metric, "nearest")
+
+    @staticmethod
+    def scale(values: np.ndarray, rule: str, from_budget: int, to_budget: int) -> np.ndarray:
+        """Apply a budget-scaling rule to values at ``from_budget``."""
+        return values * (to_budget / from_budget) if rule == "linear" else values
+
+    def predict(self, metric: str, budget: int, features: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)`` of ``metric`` at ``budget`` for `n x 36` features, scaling rule applied.
+
+        Raises:
+            KeyError: ``metric`` has no fitted model.
+        """
+        found = self.source(metric, budget)
+        if found is None:
+            raise KeyError(f"no surrogate fitted for metric {metric!r}; fitted metrics: {list(self.metrics)}")
+        source, rule = found
+        mean, std = self.models[(metric, source)].predict(features, return_std=True)
+        return self.scale(mean, rule, source, budget), self.scale(std, rule, source, budget)
+
+    def scaling_summary(self) -> dict[str, dict[str, str]]:
+        """Per metric and budget, where the value comes from (for provenance)."""
+        summary: dict[str, dict[str, str]] = {}
+        for metric in self.metrics:
+            summary[metric] = {}
+            for budget in self.budgets:
+                source, rule = self.source(metric, budget) or (budget, "none")
+                summary[metric][str(budget)] = rule if rule == "fitted" else f"{rule} from budget {source}"
+        return summary
+
+    def model_summary(self) -> dict[str, Any]:
+        """Settings and held-out metrics of every model (for provenance)."""
+        return {
+            f"{metric}@{budget}": {
+                "params": model.get_params(),
+                "n_samples_fit": model.n_samples_fit_,
+                **{k: v for k, v in model.metadata_.items() if k in ("holdout", "n_cells")},
+            }
+            for (metric, budget), model in sorted(self.models.items())
+        }
+
+    # -- storage -------------------------------------------------------------------------------------
+    def write_models(self, group: h5py.Group) -> None:
+        """Write every model under ``group/<metric>/budget_<b>`` with budgets and scaling as attributes."""
+        group.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)
+        group.attrs["scaling"] = json.dumps(BUDGET_SCALING, sort_keys=True)
+        for (metric, budget), model in sorted(self.models.items()):
+            model.save(group.require_group(metric).create_group(f"budget_{budget}"))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the bundle to ``path`` atomically (temporary file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+        try:
+            with h5py.File(temporary, "w") as h5:
+                h5.attrs["format"] = BUNDLE_FORMAT
+                h5.attrs["format_version"] = BUNDLE_VERSION
+                h5.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)
+                h5.attrs["provenance"] = json.dumps(self.provenance, sort_keys=True)
+                self.write_models(h5.create_group("surrogate"))
+                if self.measured is not None:
+                    measured = h5.create_group("measured")
+                    _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
+                    _write_dataset(measured, "matrix", self.measured.matrices.astype(np.uint8))
+                    _write_dataset(measured, "op_codes", self.measured.op_codes.astype(np.int8))
+                    _write_dataset(
+                        measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64)
+                    )
+                    values = measured.create_group("metrics")
+                    for name, array in self.measured.metrics.items():
+                        values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
+                h5.attrs["complete"] = True
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SurrogateBundle:
+        """Read a bundle written by :meth:`save`.
+
+        Raises:
+            TableNotFoundError: no file at ``path``.
+            TableFormatError: not a complete, readable surrogate bundle.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise TableNotFoundError(f"no surrogate file at {str(path)!r} (write one with `ecnas build fit`)")
+        try:
+            with h5py.File(path, "r") as h5:
+                return cls._read(h5, str(path))
+        except OSError as error:
+            raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
+
+    @classmethod
+    def _read(cls, h5: h5py.File, where: str) -> SurrogateBundle:
+        if h5.attrs.get("format") != BUNDLE_FORMAT:
+            raise TableFormatError(f"{where}: not an ecnas surrogate file (format={h5.attrs.get('format')!r})")
+        if int(h5.attrs.get("format_version", 0)) > BUNDLE_VERSION or not h5.attrs.get("complete", False):
+            raise TableFormatError(f"{where}: surrogate file of a newer version or incompletely written")
+        budgets = tuple(int(b) for b in h5.attrs["budgets"])
+        try:
+            provenance = json.loads(h5.attrs.get("provenance", "{}"))
+        except ValueError as error:
+            raise TableFormatError(f"{where}: attribute 'provenance' is not valid JSON: {error}") from None
+        if "surrogate" not in h5:
+            raise TableFormatError(f"{where}: group '/surrogate' is missing")
+        models: dict[tuple[str, int], MLPSurrogate] = {}
+        for metric, group in h5["surrogate"].items():
+            for name, member in group.items():
+                if not name.startswith("budget_"):
+                    raise TableFormatError(f"{where}: unexpected group {member.name!r}")
+                models[(metric, int(name.removeprefix("budget_")))] = MLPSurrogate.load(member)
+        if not models:
+            raise TableFormatError(f"{where}: the file holds no fitted surrogate")
+        measured = None
+        if "measured" in h5:
+            group = h5["measured"]
+            n = group["hash"].shape[0] if "hash" in group else 0
+            metrics = {}
+            for name, dataset in group.get("metrics", {}).items():
+                if dataset.shape[:2] != (n, len(budgets)):
+                    raise TableFormatError(
+                        f"{where}: {dataset.name} has shape {dataset.shape}, expected ({n}, {len(budgets)}, R)"
+                    )
+                try:
+                    metrics[name] = dataset[()]
+                except OSError as error:
+                    raise TableFormatError(f"{where}: {dataset.name} cannot be read: {error}") from None
+            measured = MeasuredValues(
+                hashes=_read_checked(group, "hash", (n,), where),
+                matrices=_read_checked(group, "matrix", (n, 7, 7), where),
+                op_codes=_read_checked(group, "op_codes", (n, 7), where),
+                trainable_parameters=_read_checked(group, "trainable_parameters", (n,), where),
+                metrics=metrics,
+            )
+        return cls(budgets=budgets, models=models, measured=measured, provenance=provenance)
+
+
+def _read_checked(group: h5py.Group, name: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+    return _read_dataset(group, name, shape, f"{where}:{group.name}", finite=name != "hash")

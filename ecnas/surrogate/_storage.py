@@ -1,0 +1,186 @@
+"""HDF5 storage of a fitted :class:`~ecnas.surrogate.MLPSurrogate` (no pickle, readable by any HDF5 tool).
+
+Layout of one surrogate's group (a table's ``/surrogate/<metric>/budget_<b>`` or a file's root):
+
+- attributes: ``format`` (``"ecnas-surrogate"``), ``format_version``, ``model``, ``params`` (JSON of
+  the constructor arguments), ``activation``, ``hidden_layers``, ``n_members``, ``input_scaling``,
+  ``target_transform``, ``target_offset``, ``target_scale``, ``n_features_in``, ``n_samples_fit``,
+  ``best_epochs``, ``validation_mae``, ``metadata`` (JSON, e.g. held-out metrics), ``ecnas_version``,
+  and ``complete`` written last;
+- datasets: ``input_offset`` and ``input_scale`` (float64 `[36]`), and per linear layer ``i``
+  ``layer_<i>/weight`` (float32 `[members, fan_in, fan_out]`; output = input @ weight + bias) and
+  ``layer_<i>/bias`` (float32 `[members, fan_out]`). Every dataset carries an HDF5 Fletcher-32
+  checksum and a ``sha256`` attribute of its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h5py
+import numpy as np
+
+from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.space import NUM_FEATURES
+
+if TYPE_CHECKING:
+    from ecnas.surrogate._mlp import MLPSurrogate
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_surrogate", "save_surrogate"]
+
+FORMAT_NAME = "ecnas-surrogate"
+FORMAT_VERSION = 1
+
+
+def _digest(data: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+
+
+def _write_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
+    dataset = group.create_dataset(name, data=data, fletcher32=True)
+    dataset.attrs["sha256"] = _digest(data)
+
+
+def _write_group(model: MLPSurrogate, group: h5py.Group, metadata: dict[str, Any] | None) -> None:
+    from ecnas import __version__
+
+    if len(group.keys()) or "format" in group.attrs:
+        raise ValueError(f"HDF5 group {group.name!r} is not empty: save a surrogate into a new group")
+    attrs = group.attrs
+    attrs["format"] = FORMAT_NAME
+    attrs["format_version"] = FORMAT_VERSION
+    attrs["model"] = type(model).__name__
+    attrs["params"] = json.dumps(model.get_params(), sort_keys=True)
+    attrs["activation"] = model.activation
+    attrs["hidden_layers"] = np.asarray(model.hidden_layers, dtype=np.int64)
+    attrs["n_members"] = len(model.layers_[0][0])
+    attrs["input_scaling"] = model.input_scaling
+    attrs["target_transform"] = model.target_transform
+    attrs["target_offset"] = float(model.target_offset_)
+    attrs["target_scale"] = float(model.target_scale_)
+    attrs["n_features_in"] = int(model.n_features_in_)
+    attrs["n_samples_fit"] = int(model.n_samples_fit_)
+    attrs["best_epochs"] = np.asarray(model.best_epochs_, dtype=np.int64)
+    attrs["validation_mae"] = np.asarray(model.validation_mae_, dtype=np.float64)
+    attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True, allow_nan=True)
+    attrs["ecnas_version"] = __version__
+    _write_dataset(group, "input_offset", np.asarray(model.input_offset_, dtype=np.float64))
+    _write_dataset(group, "input_scale", np.asarray(model.input_scale_, dtype=np.float64))
+    for index, (weight, bias) in enumerate(model.layers_):
+        layer = group.create_group(f"layer_{index}")
+        _write_dataset(layer, "weight", np.ascontiguousarray(weight, dtype=np.float32))
+        _write_dataset(layer, "bias", np.ascontiguousarray(bias[:, 0, :], dtype=np.float32))
+    attrs["complete"] = True
+
+
+def save_surrogate(model: MLPSurrogate, target: Any, *, metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model`` into an open HDF5 group, or into a new file at a path (atomic replace)."""
+    if isinstance(target, h5py.Group):
+        _write_group(model, target, metadata)
+        return
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        with h5py.File(temporary, "w") as h5:
+            _write_group(model, h5, metadata)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_dataset(
+    group: h5py.Group, name: str, shape: tuple[int, ...], where: str, *, finite: bool = True
+) -> np.ndarray:
+    if name not in group or not isinstance(group[name], h5py.Dataset):
+        raise TableFormatError(f"{where}: dataset {name!r} is missing; the surrogate was not fully written")
+    dataset = group[name]
+    if dataset.shape != shape:
+        raise TableFormatError(f"{where}: dataset {name!r} has shape {dataset.shape}, expected {shape}")
+    try:
+        data = dataset[()]
+    except OSError as error:
+        raise TableFormatError(f"{where}: dataset {name!r} cannot be read (checksum or I/O error): {error}") from None
+    expected = dataset.attrs.get("sha256")
+    if expected is not None and _digest(data) != expected:
+        raise TableFormatError(f"{where}: dataset {name!r} is corrupt (sha256 mismatch)")
+    if finite and not np.isfinite(data).all():
+        raise TableFormatError(f"{where}: dataset {name!r} holds NaN or inf")
+    return data
+
+
+def _attr(group: h5py.Group, name: str, where: str) -> Any:
+    if name not in group.attrs:
+        raise TableFormatError(f"{where}: attribute {name!r} is missing; not a complete ecnas surrogate")
+    return group.attrs[name]
+
+
+def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
+    where = f"{group.file.filename}:{group.name}"
+    if group.attrs.get("format") != FORMAT_NAME:
+        raise TableFormatError(f"{where}: not an ecnas surrogate (attribute format={group.attrs.get('format')!r})")
+    version = int(_attr(group, "format_version", where))
+    if version > FORMAT_VERSION:
+        raise TableFormatError(
+            f"{where}: surrogate format version {version} is newer than this ecnas reads ({FORMAT_VERSION}); "
+            "upgrade ecnas"
+        )
+    if not group.attrs.get("complete", False):
+        raise TableFormatError(f"{where}: the surrogate was not completely written (no 'complete' flag)")
+    try:
+        params = json.loads(_attr(group, "params", where))
+        metadata = json.loads(group.attrs.get("metadata", "{}"))
+    except (TypeError, ValueError) as error:
+        raise TableFormatError(f"{where}: attribute 'params' or 'metadata' is not valid JSON: {error}") from None
+    params["hidden_layers"] = tuple(params["hidden_layers"])
+    try:
+        model = cls(**params)
+        model._validate_params()
+    except (TypeError, ValueError) as error:
+        raise TableFormatError(f"{where}: stored parameters are invalid: {error}") from None
+    members = int(_attr(group, "n_members", where))
+    n_features = int(_attr(group, "n_features_in", where))
+    if n_features != NUM_FEATURES:
+        raise TableFormatError(f"{where}: n_features_in is {n_features}, expected {NUM_FEATURES}")
+    from ecnas.surrogate._network import layer_sizes
+
+    layers = []
+    for index, (fan_in, fan_out) in enumerate(layer_sizes(n_features, model.hidden_layers)):
+        name = f"layer_{index}"
+        if name not in group:
+            raise TableFormatError(f"{where}: group {name!r} is missing; the surrogate was not fully written")
+        weight = _read_dataset(group[name], "weight", (members, fan_in, fan_out), f"{where}/{name}")
+        bias = _read_dataset(group[name], "bias", (members, fan_out), f"{where}/{name}")
+        layers.append((weight.astype(np.float32), bias.astype(np.float32)[:, None, :]))
+    model.input_offset_ = _read_dataset(group, "input_offset", (n_features,), where)
+    model.input_scale_ = _read_dataset(group, "input_scale", (n_features,), where)
+    model.target_offset_ = float(_attr(group, "target_offset", where))
+    model.target_scale_ = float(_attr(group, "target_scale", where))
+    model.best_epochs_ = [int(e) for e in _attr(group, "best_epochs", where)]
+    model.validation_mae_ = [float(m) for m in _attr(group, "validation_mae", where)]
+    model.n_features_in_ = n_features
+    model.n_samples_fit_ = int(_attr(group, "n_samples_fit", where))
+    model.metadata_ = metadata
+    model.layers_ = layers
+    return model
+
+
+def load_surrogate(cls: type[MLPSurrogate], source: Any) -> MLPSurrogate:
+    """Read a surrogate from an open HDF5 group or from the root of a file at a path."""
+    if isinstance(source, h5py.Group):
+        return _read_group(cls, source)
+    path = Path(source)
+    if not path.is_file():
+        raise TableNotFoundError(f"no surrogate file at {str(path)!r}")
+    try:
+        with h5py.File(path, "r") as h5:
+            return _read_group(cls, h5)
+    except OSError as error:
+        raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
