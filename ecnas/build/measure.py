@@ -1,0 +1,164 @@
+"""The measure stage: train every planned cell of one shard under an energy meter, durably.
+
+Resumable: cells already complete in any record file of the build directory are skipped; a cell cut
+short (killed process) is measured again under a new ``attempt`` token and the first complete attempt
+wins when records are read. Each (cell, repeat) trains with ``derive_seed(plan.seed, hash, repeat)``,
+so every sharding of a plan yields the same records except for times and energy.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import platform
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecnas.build.plan import BuildPlan, read_plan
+from ecnas.build.profiles import Profile, get_profile
+from ecnas.build.records import RecordWriter, load_records, shard_file_name
+
+__all__ = ["MeasureSummary", "describe_software", "done_hashes", "measure_shard", "resolve_device"]
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MeasureSummary:
+    """What one call of :func:`measure_shard` did."""
+
+    shard: tuple[int, int]
+    planned: int
+    already_done: int
+    measured: int
+    seconds: float
+
+    @property
+    def cells_per_second(self) -> float:
+        """Cells measured per wall-clock second in this call."""
+        return self.measured / self.seconds if self.seconds > 0 else 0.0
+
+
+def describe_software() -> dict[str, str]:
+    """Versions of Python and of the libraries a build depends on."""
+    import numpy
+    import sklearn
+    import torch
+
+    import ecnas
+
+    return {
+        "ecnas": ecnas.__version__, "python": platform.python_version(), "torch": torch.__version__,
+        "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
+    }
+
+
+def resolve_device(profile: Profile) -> Any:
+    """The torch device of ``profile`` (``auto`` → CUDA when available, else CPU)."""
+    import torch
+
+    if profile.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("profile option device='cuda' but torch sees no CUDA device; use device='auto' or 'cpu'.")
+    if profile.device == "cuda" or (profile.device == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def done_hashes(workdir: str | os.PathLike[str], plan: BuildPlan) -> set[str]:
+    """Hashes whose records are complete in any record file of the build directory."""
+    options = plan.profile_options
+    budgets = options.get("budgets")
+    repeats = options.get("repeats")
+    directory = Path(workdir)
+    if not any(directory.glob("records*.jsonl")):
+        return set()
+    return {r["hash"] for r in load_records(directory, budgets=budgets, repeats=repeats)}
+
+
+def _hardware(device: Any, threads: int) -> dict[str, Any]:
+    from ecnas.energy import describe_hardware
+
+    info = describe_hardware(probe_gpus=device.type == "cuda")
+    info.update(device=str(device), torch_threads=threads)
+    return info
+
+
+def measure_shard(
+    workdir: str | os.PathLike[str],
+    *,
+    shard: tuple[int, int] = (0, 1),
+    threads: int | None = 1,
+    meter: Any = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> MeasureSummary:
+    """Measure the not-yet-complete cells of one shard of the plan in ``workdir``.
+
+    Args:
+        workdir: build directory holding ``plan.json``.
+        shard: ``(i, N)``: this process measures the plan's cells ``i, i+N, …``.
+        threads: torch intra-op threads (None leaves torch's default).
+        meter: energy meter; default ``ecnas.energy.auto_meter(**plan.energy)``.
+        limit: stop after measuring this many cells (None = all).
+        progress: show a progress bar.
+
+    Returns:
+        A summary of what was done.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from ecnas.build.train import TensorData, derive_seed, train_cell
+
+    index, count = shard
+    plan = read_plan(workdir)
+    profile = get_profile(plan.profile, plan.profile_options)
+    positions = plan.shard_indices(index, count)
+    done = done_hashes(workdir, plan)
+    todo = [i for i in positions if plan.hashes[i] not in done]
+    if limit is not None:
+        todo = todo[: max(0, int(limit))]
+    start = time.perf_counter()
+    if not todo:
+        return MeasureSummary(shard, len(positions), len(positions) - len(todo), 0, 0.0)
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    device = resolve_device(profile)
+    if meter is None:
+        from ecnas.energy import auto_meter
+
+        meter = auto_meter(**plan.energy)
+    data = TensorData.from_splits(profile.load_data(), device, profile.train_eval_size)
+    common = {
+        "profile": plan.profile,
+        "profile_options": profile.options(),
+        "hardware": _hardware(device, torch.get_num_threads()),
+        "software": describe_software(),
+    }
+    measured = 0
+    bar = tqdm(total=len(positions), initial=len(positions) - len(todo), disable=not progress,
+               desc=f"measure {index}/{count}", unit="cell", dynamic_ncols=True)
+    with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
+        for position in todo:
+            spec = plan.cell(position)
+            attempt = uuid.uuid4().hex
+            records = []
+            for repeat in range(profile.repeats):
+                seed = derive_seed(plan.seed, spec.hash, repeat)
+                params, results = train_cell(spec, profile, data, seed=seed, meter=meter, device=device)
+                created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+                for result in results:
+                    records.append({
+                        "hash": spec.hash, "repeat": repeat, "matrix": plan.matrices[position],
+                        "ops": plan.ops[position], "trainable_parameters": params, **result, "seed": seed,
+                        **common, "created": created, "attempt": attempt,
+                    })
+            writer.append(records)
+            measured += 1
+            bar.update(1)
+    bar.close()
+    return MeasureSummary(shard, len(positions), len(positions) - len(todo), measured, time.perf_counter() - start)

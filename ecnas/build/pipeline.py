@@ -1,0 +1,193 @@
+"""``run``: sample → measure → merge → fit → fill in one call, resumable at every stage.
+
+The build directory holds ``plan.json``, the shard record files, the merged ``records.jsonl``,
+``surrogates.h5`` and ``build.json`` (timings); rerunning the same command resumes the measurement
+where it stopped and redoes the (cheap) fit and fill.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ecnas.build.plan import BuildPlan, make_plan, read_plan, write_plan
+from ecnas.build.profiles import get_profile
+from ecnas.build.records import load_records
+from ecnas.build.status import MERGED_FILE, merge_records
+
+__all__ = ["SURROGATE_FILE", "TIMINGS_FILE", "fill_stage", "fit_stage", "plan_build", "run_build"]
+
+SURROGATE_FILE = "surrogates.h5"
+TIMINGS_FILE = "build.json"
+
+
+def plan_build(
+    workdir: str | os.PathLike[str],
+    *,
+    profile: str,
+    profile_options: Mapping[str, Any] | None = None,
+    max_vertices: int = 7,
+    sample_fraction: float | None = 0.01,
+    seed: int = 0,
+    hashes: Sequence[str] | None = None,
+    energy: Mapping[str, Any] | None = None,
+) -> BuildPlan:
+    """Validate the settings, sample the cells and write ``plan.json`` (idempotent; see :mod:`.plan`)."""
+    resolved = get_profile(profile, profile_options)
+    if energy:
+        from ecnas.energy import CpuTimeMeter
+
+        CpuTimeMeter(**dict(energy))  # validates intensity/pue/watts before anything runs
+    plan = make_plan(
+        profile, resolved.options(), max_vertices=max_vertices, sample_fraction=sample_fraction, seed=seed,
+        hashes=hashes, energy=dict(energy or {}),
+    )
+    return write_plan(workdir, plan)
+
+
+def _timings(workdir: Path) -> dict[str, Any]:
+    file = workdir / TIMINGS_FILE
+    return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def _save_timings(workdir: Path, data: Mapping[str, Any]) -> None:
+    tmp = workdir / f".{TIMINGS_FILE}.tmp"
+    tmp.write_text(json.dumps(dict(data), indent=1))
+    os.replace(tmp, workdir / TIMINGS_FILE)
+
+
+def measure_stage(
+    workdir: str | os.PathLike[str], *, workers: int = 1, threads: int = 1, progress: bool = True
+) -> float:
+    """Measure every planned cell (one process when ``workers == 1``, else local worker processes).
+
+    Returns:
+        Wall time of this call in seconds (also accumulated in ``build.json``).
+    """
+    directory = Path(workdir)
+    start = time.perf_counter()
+    if workers == 1:
+        from ecnas.build.measure import measure_shard
+
+        measure_shard(directory, shard=(0, 1), threads=threads, progress=progress)
+    else:
+        from ecnas.build.local import launch_local
+
+        launch_local(directory, workers=workers, threads=threads, progress=progress)
+    seconds = time.perf_counter() - start
+    timings = _timings(directory)
+    timings["measure_wall_s"] = float(timings.get("measure_wall_s", 0.0)) + seconds
+    timings["workers"] = workers
+    timings["threads_per_worker"] = threads
+    _save_timings(directory, timings)
+    return seconds
+
+
+def fit_stage(
+    workdir: str | os.PathLike[str], *, fit_options: Mapping[str, Any] | None = None, progress: bool = True
+) -> Path:
+    """Merge the records and fit the surrogates into ``workdir/surrogates.h5``."""
+    from ecnas.build.fit import fit_surrogates
+
+    directory = Path(workdir)
+    plan = read_plan(directory)
+    merge_records(directory)
+    records = load_records(directory / MERGED_FILE)
+    options = dict(fit_options or {})
+    options.setdefault("seed", plan.seed)
+    fit_surrogates(
+        records, budgets=plan.profile_options["budgets"], out_path=directory / SURROGATE_FILE,
+        provenance=_build_provenance(directory, plan, records), progress=progress, **options,
+    )
+    return directory / SURROGATE_FILE
+
+
+def _build_provenance(directory: Path, plan: BuildPlan, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    profile = get_profile(plan.profile, plan.profile_options)
+    timings = _timings(directory)
+    cells = len({r["hash"] for r in records})
+    wall = timings.get("measure_wall_s")
+    return {
+        "dataset": profile.load_data().description,
+        "profile": plan.profile,
+        "profile_options": plan.profile_options,
+        "sample_fraction": plan.sample_fraction,
+        "sample_method": plan.sample_method,
+        "sample_size": len(plan.hashes),
+        "build_seed": plan.seed,
+        "max_vertices": plan.max_vertices,
+        "builder": {
+            "measured_cells": cells,
+            "measure_wall_s": wall,
+            "workers": timings.get("workers"),
+            "threads_per_worker": timings.get("threads_per_worker"),
+            "cells_per_s": cells / wall if wall else None,
+        },
+        "origin": "measured and filled by ecnas's own builder (ecnas build run), not imported",
+    }
+
+
+def fill_stage(
+    workdir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
+    """Predict every cell of the plan's space and write the table to ``out``."""
+    from ecnas.build.fill import fill_table
+
+    directory = Path(workdir)
+    plan = read_plan(directory)
+    records = load_records(directory / MERGED_FILE) if (directory / MERGED_FILE).is_file() else None
+    extra = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **dict(provenance or {})}
+    return fill_table(
+        directory / SURROGATE_FILE, out, max_vertices=plan.max_vertices, records=records, provenance=extra,
+        progress=progress,
+    )
+
+
+def run_build(
+    out: str | os.PathLike[str],
+    *,
+    profile: str,
+    profile_options: Mapping[str, Any] | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    max_vertices: int = 7,
+    sample_fraction: float | None = 0.01,
+    seed: int = 0,
+    hashes: Sequence[str] | None = None,
+    energy: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    fit_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> Path:
+    """The whole build: plan, measure, merge, fit, fill; returns the table path.
+
+    Args:
+        out: table to write.
+        profile: profile name.
+        profile_options: overrides of the profile's options.
+        workdir: build directory (default: ``<out>.build`` next to the table).
+        max_vertices: largest cells of the space (2..7).
+        sample_fraction: fraction of the space measured (see :func:`ecnas.build.plan.make_plan`).
+        seed: seed of the sample and of every training run.
+        hashes: cells to measure instead of a sample.
+        energy: :func:`ecnas.energy.auto_meter` settings.
+        workers: local measure processes.
+        threads: torch threads per process.
+        fit_options: extra keyword arguments of :func:`ecnas.build.fit.fit_surrogates`.
+        progress: progress bars.
+    """
+    directory = Path(workdir) if workdir is not None else Path(f"{out}.build")
+    plan_build(directory, profile=profile, profile_options=profile_options, max_vertices=max_vertices,
+               sample_fraction=sample_fraction, seed=seed, hashes=hashes, energy=energy)
+    measure_stage(directory, workers=workers, threads=threads, progress=progress)
+    fit_stage(directory, fit_options=fit_options, progress=progress)
+    return fill_stage(directory, out, progress=progress)

@@ -1,0 +1,235 @@
+"""``ecnas build``: regenerate a table on this hardware (sample → measure → fit → fill).
+
+Examples::
+
+    ecnas build run --profile tiny --max-vertices 4 --sample-fraction 1.0 --seed 0 --out T.h5
+    ecnas build run --recipe builders/tiny-default.toml            # the embedded default table
+    ecnas build sample --recipe builders/tiny-default.toml          # then, e.g. on a cluster:
+    ecnas build measure --workdir runs/tiny-7v --shard 3/16         # one shard (see builders/slurm-array.sh)
+    ecnas build merge --workdir runs/tiny-7v && ecnas build status --workdir runs/tiny-7v
+    ecnas build fit --workdir runs/tiny-7v && ecnas build fill --workdir runs/tiny-7v --out T.h5
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ecnas.errors import EcnasError
+
+__all__ = ["command"]
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn package and argument errors into click errors (message, exit code 1, no traceback)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (EcnasError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="'--option'")
+        key, value = pair.split("=", 1)
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = [
+        click.option("--recipe", type=click.Path(dir_okay=False),
+                     help="TOML recipe (see builders/); flags override it."),
+        click.option("--profile", help="Build profile: tiny or nb101-cifar10."),
+        click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+                     help="Profile option override, e.g. -o budgets=1,2,4 or -o data_dir=/data/cifar10 (repeatable)."),
+        click.option("--max-vertices", type=click.IntRange(2, 7), help="Largest cells of the space [7]."),
+        click.option("--sample-fraction", type=float, help="Fraction of the space to measure [0.01]."),
+        click.option("--hashes", type=click.Path(dir_okay=False), help="File of cell hashes to measure instead."),
+        click.option("--seed", type=int, help="Seed of the sample and of every training run [0]."),
+        click.option("--workdir", type=click.Path(file_okay=False), help="Build directory (plan, records)."),
+        click.option("--carbon-intensity", type=float, help="gCO2/kWh recorded with the energy."),
+        click.option("--country", help="ISO country code for the carbon intensity (instead of a number)."),
+        click.option("--pue", type=float, help="Power usage effectiveness applied to CO2 [1.0]."),
+        click.option("--watts-per-thread", type=float, help="W per busy thread for the CPU estimate [4.0]."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Recipe values overridden by the flags that were given."""
+    from ecnas.build.plan import read_hash_list
+    from ecnas.build.recipe import Recipe, load_recipe
+
+    recipe = load_recipe(kwargs["recipe"]) if kwargs.get("recipe") else None
+    if recipe is None:
+        if not kwargs.get("profile"):
+            raise click.UsageError("give --profile (tiny or nb101-cifar10) or --recipe FILE.")
+        recipe = Recipe(profile=kwargs["profile"])
+    options = dict(recipe.profile_options)
+    options.update(_parse_options(kwargs.get("options") or ()))
+    energy = dict(recipe.energy)
+    for key in ("carbon_intensity", "country", "pue", "watts_per_thread"):
+        if kwargs.get(key) is not None:
+            energy[key] = kwargs[key]
+    hashes_file = kwargs.get("hashes") or recipe.hashes
+    fraction = kwargs.get("sample_fraction")
+    if fraction is None:
+        fraction = None if kwargs.get("hashes") else recipe.sample_fraction
+    settings = {
+        "profile": kwargs.get("profile") or recipe.profile,
+        "profile_options": options,
+        "max_vertices": kwargs.get("max_vertices") or recipe.max_vertices,
+        "sample_fraction": fraction if not hashes_file else None,
+        "hashes": read_hash_list(hashes_file) if hashes_file else None,
+        "seed": kwargs["seed"] if kwargs.get("seed") is not None else recipe.seed,
+        "energy": energy,
+    }
+    extra = {
+        "workdir": kwargs.get("workdir") or recipe.workdir,
+        "out": kwargs.get("out") or recipe.out,
+        "workers": kwargs.get("workers") or recipe.workers,
+        "threads": kwargs.get("threads") or recipe.threads,
+        "fit": recipe.fit,
+    }
+    return {**settings, "_extra": extra}
+
+
+@click.group(name="build")
+def command() -> None:
+    """Measure, fit and fill a table on this hardware (resumable, shardable)."""
+
+
+@command.command("run")
+@_selection_options
+@click.option("--out", type=click.Path(dir_okay=False), help="Table to write (.h5).")
+@click.option("--workers", type=click.IntRange(min=1), help="Local measure processes [1].")
+@click.option("--threads", type=click.IntRange(min=1), help="Torch threads per process [1].")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def run(**kwargs: Any) -> None:
+    """Sample → measure → merge → fit → fill in one command (rerun to resume)."""
+    from ecnas.build.pipeline import fill_stage, fit_stage, measure_stage, plan_build
+
+    settings = _settings(kwargs)
+    extra = settings.pop("_extra")
+    if not extra["out"]:
+        raise click.UsageError("give --out TABLE.h5 (or out = ... in the recipe's [build]).")
+    workdir = Path(extra["workdir"] or f"{extra['out']}.build")
+    progress = not kwargs["no_progress"]
+    plan = plan_build(workdir, **settings)
+    click.echo(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}); build directory {workdir}")
+    seconds = measure_stage(workdir, workers=extra["workers"], threads=extra["threads"], progress=progress)
+    click.echo(f"measure: {seconds:.1f} s wall with {extra['workers']} worker(s)")
+    fit_stage(workdir, fit_options=extra["fit"], progress=progress)
+    table = fill_stage(workdir, extra["out"], progress=progress)
+    click.echo(f"table written: {table}")
+
+
+@command.command("sample")
+@_selection_options
+@_user_errors
+def sample(**kwargs: Any) -> None:
+    """Choose the cells to measure and write WORKDIR/plan.json (idempotent)."""
+    from ecnas.build.pipeline import plan_build
+
+    settings = _settings(kwargs)
+    extra = settings.pop("_extra")
+    if not extra["workdir"]:
+        raise click.UsageError("give --workdir DIR (or workdir = ... in the recipe's [build]).")
+    plan = plan_build(extra["workdir"], **settings)
+    click.echo(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}) in {extra['workdir']}")
+
+
+_WORKDIR = click.option("--workdir", required=True, type=click.Path(file_okay=False), help="Build directory.")
+
+
+@command.command("measure")
+@_WORKDIR
+@click.option("--shard", default="0/1", show_default=True, help="Shard i/N of the plan to measure (i from 0).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Instead of --shard: run this many local worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Torch threads.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Stop after this many cells.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@_user_errors
+def measure(workdir: str, shard: str, workers: int | None, threads: int, limit: int | None, no_progress: bool) -> None:
+    """Train and measure the not-yet-measured cells of one shard (resumes after a kill)."""
+    from ecnas.build.plan import parse_shard
+
+    if workers is not None:
+        from ecnas.build.pipeline import measure_stage
+
+        seconds = measure_stage(workdir, workers=workers, threads=threads, progress=not no_progress)
+        click.echo(f"measure: {seconds:.1f} s wall with {workers} worker(s)")
+        return
+    from ecnas.build.measure import measure_shard
+
+    summary = measure_shard(workdir, shard=parse_shard(shard), threads=threads, limit=limit,
+                            progress=not no_progress)
+    click.echo(f"shard {shard}: {summary.planned} planned, {summary.already_done} already done, "
+               f"{summary.measured} measured in {summary.seconds:.1f} s")
+
+
+@command.command("merge")
+@_WORKDIR
+@_user_errors
+def merge(workdir: str) -> None:
+    """Merge the shard record files into WORKDIR/records.jsonl (idempotent)."""
+    from ecnas.build.status import merge_records
+
+    path, cells = merge_records(workdir)
+    click.echo(f"merged {cells} complete cells into {path}")
+
+
+@command.command("status")
+@_WORKDIR
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_user_errors
+def status(workdir: str, as_json: bool) -> None:
+    """Show how far a build got (per shard, rate, time left)."""
+    from ecnas.build.status import build_status
+
+    info = build_status(workdir)
+    click.echo(json.dumps(info.as_dict(), indent=1) if as_json else "\n".join(info.lines()))
+
+
+@command.command("fit")
+@_WORKDIR
+@click.option("--seed", type=int, default=None, help="Seed of the surrogates [the plan's seed].")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def fit(workdir: str, seed: int | None, no_progress: bool) -> None:
+    """Merge the records and fit the surrogates (WORKDIR/surrogates.h5)."""
+    from ecnas.build.pipeline import fit_stage
+
+    options = {} if seed is None else {"seed": seed}
+    path = fit_stage(workdir, fit_options=options, progress=not no_progress)
+    click.echo(f"surrogates written: {path}")
+
+
+@command.command("fill")
+@_WORKDIR
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def fill(workdir: str, out: str, no_progress: bool) -> None:
+    """Predict every cell with the surrogates and write the table."""
+    from ecnas.build.pipeline import fill_stage
+
+    table = fill_stage(workdir, out, progress=not no_progress)
+    click.echo(f"table written: {table}")
