@@ -40,18 +40,16 @@ def _make_command(name: str) -> click.Command:
             raise click.BadParameter("OUTPUT must differ from FILE", param_hint="--output")
         importer = get_importer(name, progress=progress)
         try:
-            rows = importer.load(file)
-            contents = importer.to_contents(rows, file)
+            table = importer.read(file)  # every record read and checked before anything is written
         except (EcnasError, OSError) as error:
             raise click.ClickException(f"import failed: {error}") from None
-        from ecnas.table import write_table
-
         try:
-            write_table(output, contents, extras=importer.write_extras(rows))
+            table.write(output, description=f" ({importer.format})")
         except (EcnasError, OSError, ValueError) as error:
             raise click.ClickException(f"cannot write {output}: {error}") from None
+        contents = table.contents
         click.echo(
-            f"{file.name}: {len(rows):,} records → {output}: {len(contents):,} cells, budgets "
+            f"{file.name}: {table.num_records:,} records → {output}: {len(contents):,} cells, budgets "
             f"{list(contents.budgets)} epochs, {contents.repeats} repeat(s)"
         )
         click.echo(provenance_summary(contents.provenance))

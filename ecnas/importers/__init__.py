@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ecnas.importers._base import (
     EXTRAS_GROUP,
+    ImportedTable,
     Importer,
     Row,
     available_importers,
@@ -30,6 +31,7 @@ __all__ = [
     "MODEL_METRICS",
     "ECNASEnergyImporter",
     "Field",
+    "ImportedTable",
     "Importer",
     "NASBench101Importer",
     "RawRecord",

@@ -1,38 +1,35 @@
-"""The importer contract: ``load(path)`` → validated rows; ``to_contents(rows)`` → an ecnas table.
+"""The importer contract: ``load(path)`` → validated rows; ``read(path)`` → table arrays; ``import_file``.
 
 A subclass fills the hook :meth:`Importer._iter_rows` (read a file, decode each record into a
 :class:`Row`); the base validates every row once (the record's cell is a valid NB101 cell whose
 hash equals the record's hash, consistent parameter counts, sane metric values), groups rows by
 (hash, budget) — the i-th record of a (hash, budget) in file order is repeat i — and builds the
-:class:`~ecnas.table.TableContents` with provenance. Nothing is written before everything parsed,
-and :func:`~ecnas.table.write_table` is atomic, so a bad input never leaves an output file behind.
+:class:`~ecnas.table.TableContents` with provenance (hook :meth:`Importer._provenance`). Nothing is
+written before everything is parsed, and :func:`~ecnas.table.write_table` is atomic, so a bad input
+never leaves an output file behind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from ecnas.errors import CorruptRecordError, InvalidCellError
 from ecnas.importers._records import RawRecord, parse_record
+from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
 from ecnas.importers._tfrecord import iter_records
-from ecnas.space import FEATURE_OP_CODES, MAX_VERTICES, CellSpec
-
-if TYPE_CHECKING:
-    import h5py
-
-    from ecnas.table import TableContents
+from ecnas.space import CellSpec
 
 __all__ = [
     "EXTRAS_GROUP",
+    "ImportedTable",
     "Importer",
     "Row",
     "available_importers",
@@ -41,8 +38,6 @@ __all__ = [
     "register_importer",
 ]
 
-#: HDF5 group holding the per-record fields that have no column in the table.
-EXTRAS_GROUP = "records"
 _NONNEGATIVE = ("training_time", "energy_kwh", "total_energy_kwh")
 _FRACTIONS = ("train_accuracy", "validation_accuracy", "test_accuracy")
 
@@ -91,12 +86,12 @@ class Importer(ABC):
     def __init__(self, *, progress: bool = False) -> None:
         self.progress = progress
 
-    # ------------------------------------------------------------------ hook
+    # ------------------------------------------------------------------ hooks
     @abstractmethod
     def _iter_rows(self, path: Path) -> Iterator[Row]:
         """Decode every record of ``path`` into a :class:`Row`, in file order (inputs already checked)."""
 
-    def _provenance(self, rows: list[Row], contents: TableContents) -> dict[str, Any]:
+    def _provenance(self, table: ImportedTable) -> dict[str, Any]:
         """Format-specific provenance entries (hardware, energy method, intensity, PUE, ...)."""
         return {}
 
@@ -113,14 +108,10 @@ class Importer(ABC):
                 yield parse_record(data, path=path, index=index, offset=offset)
 
     # ------------------------------------------------------------------ public API
-    def load(self, path: str | os.PathLike[str]) -> list[Row]:
-        """Read, decode and validate every record of a file.
+    def iter_validated(self, path: str | os.PathLike[str]) -> Iterator[Row]:
+        """Read, decode and validate the records of a file one by one, in file order.
 
-        Args:
-            path: the input file.
-
-        Returns:
-            The rows, in file order.
+        Each row gets its validated :class:`~ecnas.space.CellSpec` in ``row.cell``.
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
@@ -131,7 +122,6 @@ class Importer(ABC):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (give the path of an {self.format} TFRecord file)")
-        rows: list[Row] = []
         cells: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
         parameters: dict[str, tuple[int, RawRecord]] = {}
         for row in self._iter_rows(path):
@@ -159,146 +149,60 @@ class Importer(ABC):
                         f"{where}: cell {record.hash} has {row.trainable_parameters} trainable parameters, but "
                         f"record {seen[1].index} (offset {seen[1].offset}) says {seen[0]}"
                     )
-            rows.append(row)
+            yield row
+
+    def load(self, path: str | os.PathLike[str]) -> list[Row]:
+        """Every validated row of a file, in file order (see :meth:`iter_validated`; for inspection and tests).
+
+        Raises:
+            FileNotFoundError: ``path`` does not exist.
+            CorruptRecordError: see :meth:`iter_validated`; also for a file without records.
+        """
+        rows = list(self.iter_validated(path))
         if not rows:
             raise CorruptRecordError(f"{path}: no records: the file is empty or corrupt")
         return rows
 
-    def to_contents(self, rows: list[Row], path: str | os.PathLike[str]) -> TableContents:
-        """Group validated rows into table arrays (rows sorted by hash) with provenance.
+    def tabulate(self, rows: Iterable[Row], path: str | os.PathLike[str]) -> ImportedTable:
+        """Group validated rows into table arrays with provenance (rows sorted by hash).
 
         Args:
-            rows: output of :meth:`load`.
+            rows: validated rows (from :meth:`load` or :meth:`iter_validated`), in file order.
             path: the file they came from (named in the provenance with its sha256).
         """
-        from ecnas.table import METRICS, SOURCE_IMPORTED, TableContents
+        from ecnas.table import METRICS
 
         path = Path(path)
-        layout = _layout(rows)
-        hashes, budgets, repeats, slots = layout.hashes, layout.budgets, layout.repeats, layout.slots
-        n, b, r = len(hashes), len(budgets), repeats
-        metrics = {name: np.full((n, b, r), np.nan) for name in METRICS}
-        matrices = np.zeros((n, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-        op_codes = np.zeros((n, MAX_VERTICES), dtype=np.int8)
-        parameters = np.full(n, -1, dtype=np.int64)
-        for row, (i, j, k) in zip(rows, slots, strict=True):
-            for name, value in row.metrics.items():
-                metrics[name][i, j, k] = value
-            if parameters[i] < 0:
-                spec = row.cell or CellSpec(row.record.matrix(), list(row.record.operations))
-                size = spec.num_vertices
-                matrices[i, :size, :size] = spec.matrix
-                op_codes[i, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
-            if row.trainable_parameters is not None:
-                parameters[i] = row.trainable_parameters
-        if (parameters < 0).any():
-            missing = hashes[int(np.flatnonzero(parameters < 0)[0])]
-            raise CorruptRecordError(f"{path}: no record of cell {missing} gives its trainable parameters")
-        contents = TableContents(
-            hashes=np.array(hashes, dtype="S32"),
-            budgets=budgets,
-            repeats=repeats,
-            matrices=matrices,
-            op_codes=op_codes,
-            trainable_parameters=parameters,
-            source=np.full(n, SOURCE_IMPORTED, dtype=np.uint8),
-            metrics=metrics,
-        )
-        provenance: dict[str, Any] = {
-            "format": self.format,
-            "importer": self.name,
-            "origin_file": {"name": path.name, "sha256": _sha256(path), "size_bytes": path.stat().st_size},
-            "num_records": len(rows),
-            "search_space": "nasbench101",
-            "max_vertices": int(max(len(row.record.operations) for row in rows)),
-            "dataset": "cifar10",
-            "repeat_order": "repeat i = the i-th record of a (hash, budget) in file order",
-            "software": _software(),
-        }
-        provenance.update(self._provenance(rows, contents))
-        contents.provenance = provenance
-        return contents
+        table = tabulate(rows, Accumulator(METRICS, self.extra_fields, self.evaluation_fields), path)
+        provenance = provenance_base(self, path, table)
+        provenance.update(self._provenance(table))
+        table.contents.provenance = provenance
+        return table
 
-    def write_extras(self, rows: list[Row]) -> Callable[[h5py.File], None]:
-        """A ``write_table`` ``extras`` callback storing every record's extra and per-evaluation numbers.
+    def read(self, path: str | os.PathLike[str]) -> ImportedTable:
+        """Read a whole file into table arrays, streaming (memory: a few hundred bytes per record).
 
-        Datasets in group ``records``: ``record_index`` (`N x B x R` int64, the record's position in the
-        file, -1 where absent), one `N x B x R` float64 per :attr:`extra_fields` and, in
-        ``records/evaluations``, one `N x B x R x E` float64 per :attr:`evaluation_fields`. Rows are in
-        the table's hash order; NaN where absent.
+        Raises:
+            FileNotFoundError: ``path`` does not exist.
+            CorruptRecordError: see :meth:`iter_validated`.
         """
-        layout = _layout(rows)
-        n, b, r = len(layout.hashes), len(layout.budgets), layout.repeats
-        e = max((len(row.evaluations) for row in rows), default=0)
-        index = np.full((n, b, r), -1, dtype=np.int64)
-        extras = {name: np.full((n, b, r), np.nan) for name in self.extra_fields}
-        evaluations = {name: np.full((n, b, r, e), np.nan) for name in self.evaluation_fields}
-        for row, (i, j, k) in zip(rows, layout.slots, strict=True):
-            index[i, j, k] = row.record.index
-            for name, value in row.extras.items():
-                extras[name][i, j, k] = value
-            for m, evaluation in enumerate(row.evaluations):
-                for name, value in evaluation.items():
-                    evaluations[name][i, j, k, m] = value
-        units = {**self.extra_fields, **self.evaluation_fields}
-
-        def write(h5: h5py.File) -> None:
-            group = h5.create_group(EXTRAS_GROUP)
-            group.attrs["description"] = (
-                f"per-record fields of the imported {self.format} file with no table column; "
-                "[cells, budgets, repeats] (+ [evaluations]) in table order, NaN where absent"
-            )
-            _dataset(group, "record_index", index, "record position in the origin file (-1: absent)")
-            for name, values in extras.items():
-                _dataset(group, name, values, units[name])
-            if evaluations:
-                sub = group.create_group("evaluations")
-                for name, values in evaluations.items():
-                    _dataset(sub, name, values, units[name])
-
-        return write
+        return self.tabulate(self.iter_validated(path), path)
 
     def import_file(
         self, path: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False
-    ) -> TableContents:
-        """Convert ``path`` into the ecnas table ``output`` (parse everything, then write atomically).
+    ) -> ImportedTable:
+        """Convert ``path`` into the ecnas table ``output``: read and check everything, then write atomically.
 
         Raises:
             FileExistsError: ``output`` exists and ``overwrite`` is false.
-            CorruptRecordError: see :meth:`load`; no output file is created.
+            CorruptRecordError: see :meth:`iter_validated`; no output file is created.
         """
-        from ecnas.table import write_table
-
         output = Path(output)
         if output.exists() and not overwrite:
             raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --force) to replace it")
-        rows = self.load(path)
-        contents = self.to_contents(rows, path)
-        write_table(output, contents, extras=self.write_extras(rows))
-        return contents
-
-
-@dataclass(frozen=True)
-class _Layout:
-    hashes: list[str]
-    budgets: tuple[int, ...]
-    repeats: int
-    slots: list[tuple[int, int, int]]  # per row: (cell index, budget index, repeat index)
-
-
-def _layout(rows: list[Row]) -> _Layout:
-    hashes = sorted({row.record.hash for row in rows})
-    budgets = tuple(sorted({row.record.epochs for row in rows}))
-    cell_index = {h: i for i, h in enumerate(hashes)}
-    budget_index = {e: j for j, e in enumerate(budgets)}
-    counts: dict[tuple[int, int], int] = {}
-    slots = []
-    for row in rows:
-        key = (cell_index[row.record.hash], budget_index[row.record.epochs])
-        k = counts.get(key, 0)
-        counts[key] = k + 1
-        slots.append((*key, k))
-    return _Layout(hashes, budgets, max(counts.values()), slots)
+        table = self.read(path)
+        table.write(output, description=f" ({self.format})")
+        return table
 
 
 def _check_metrics(row: Row, where: str) -> None:
@@ -309,15 +213,6 @@ def _check_metrics(row: Row, where: str) -> None:
             raise CorruptRecordError(f"{where}: {name} must be >= 0, got {value!r}")
         if name in _FRACTIONS and not 0.0 <= value <= 1.0:
             raise CorruptRecordError(f"{where}: {name} must be a fraction in [0, 1], got {value!r}")
-
-
-def _dataset(group: h5py.Group, name: str, values: np.ndarray, unit: str) -> None:
-    chunks = (min(32768, values.shape[0]), *values.shape[1:]) if values.size else None
-    dataset = group.create_dataset(
-        name, data=values, chunks=chunks, compression="gzip", compression_opts=4, shuffle=True, fletcher32=True
-    )
-    dataset.attrs["unit"] = unit
-    dataset.attrs["sha256"] = hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
 
 
 def read_extras(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -335,21 +230,6 @@ def read_extras(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         names: list[str] = []
         h5[EXTRAS_GROUP].visititems(lambda name, item: names.append(name) if hasattr(item, "shape") else None)
         return {name: read_dataset(h5, f"{EXTRAS_GROUP}/{name}") for name in names}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _software() -> dict[str, str]:
-    from ecnas import __version__
-    from ecnas.importers._crc32c import BACKEND
-
-    return {"ecnas": __version__, "numpy": np.__version__, "crc32c": BACKEND}
 
 
 # ---------------------------------------------------------------------- registry

@@ -16,11 +16,13 @@ recorded per budget in the provenance (``budget_relations``, ``energy_method_by_
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+import math
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
 
 from ecnas.errors import CorruptRecordError
 from ecnas.importers._base import Importer, Row, register_importer
@@ -28,6 +30,7 @@ from ecnas.importers._protobuf import Field, Schema, decode
 from ecnas.importers.nasbench101 import final_metrics, numeric
 
 if TYPE_CHECKING:
+    from ecnas.importers._tabulate import ImportedTable
     from ecnas.table import TableContents
 
 __all__ = ["ENERGY_METRICS", "ECNASEnergyImporter"]
@@ -176,16 +179,16 @@ class ECNASEnergyImporter(Importer):
                 message=message,
             )
 
-    def _provenance(self, rows: list[Row], contents: TableContents) -> dict[str, Any]:
-        gpus = Counter(name for row in rows for name in row.devices.get("gpu", ()))
-        cpus = Counter(name for row in rows for name in row.devices.get("cpu", ()))
-        intensities = [row.extras["avg_intensity"] for row in rows if "avg_intensity" in row.extras]
-        relations = budget_relations(rows)
-        base = min(row.record.epochs for row in rows)
-        by_budget = {
-            str(budget): _energy_method(relation, base) for budget, relation in relations["energy_kwh"].items()
-        }
-        methods = sorted(set(by_budget.values()), key=list(by_budget.values()).index)
+    def _provenance(self, table: ImportedTable) -> dict[str, Any]:
+        contents = table.contents
+        gpus = table.devices.get("gpu", Counter())
+        cpus = table.devices.get("cpu", Counter())
+        intensities = table.extras["avg_intensity"]
+        present = intensities[~np.isnan(intensities)]
+        relations = budget_relations(contents)
+        base = contents.budgets[0]
+        by_budget = {str(budget): _energy_method(relation) for budget, relation in relations["energy_kwh"].items()}
+        methods = list(dict.fromkeys(by_budget.values()))
         if len(methods) == 1:
             energy_method = methods[0]
         else:
@@ -204,66 +207,59 @@ class ECNASEnergyImporter(Importer):
                 f"x budget/{base} (to EC-NAS's 6-decimal kWh rounding), 'copied-from-{base}-epochs' when equal, "
                 f"'independent' otherwise; the {base}-epoch run is Carbontracker's measurement"
             ),
-            "carbon_intensity": statistics.fmean(intensities) if intensities else None,
+            "carbon_intensity": float(present.mean()) if present.size else None,
             "intensity_source": "EC-NAS records (mean of the records' average intensity, field 8)",
             "profile": "ec-nas",
         }
-        provenance.update(pue_check(rows, base))
+        provenance.update(pue_check(table))
         return provenance
 
 
-def _energy_method(relation: str, base: int) -> str:
-    if relation == "measured" or relation == "independent":
+def _energy_method(relation: str) -> str:
+    if relation in ("measured", "independent"):
         return MEASURED
     if relation.startswith("linear-scaling"):
         return f"estimated:{relation}"
     return relation
 
 
-def _close(value: float, expected: float) -> bool:
-    return abs(value - expected) <= 1e-6 * max(1.0, abs(expected))
-
-
-def budget_relations(rows: list[Row]) -> dict[str, dict[str, str]]:
+def budget_relations(contents: TableContents) -> dict[str, dict[str, str]]:
     """How each budget's numbers relate to the smallest budget's, per metric.
 
-    For every budget B and the i-th record of each (cell, B), compare with the i-th record of the
-    same cell at the smallest budget b: ``"copied-from-b-epochs"`` (equal), ``"linear-scaling-from-b-epochs"``
-    (equal to the b-epoch value x B/b, within 1e-6 relative or EC-NAS's 1e-6 kWh rounding),
+    Repeat r of a cell at budget B is compared with repeat r of the same cell at the smallest budget
+    b: ``"copied-from-b-epochs"`` (equal), ``"linear-scaling-from-b-epochs"`` (equal to the b-epoch
+    value x B/b within 1e-6 relative, or 1e-6 absolute: EC-NAS rounds kWh to 6 decimals),
     ``"independent"`` otherwise or when the records disagree; the smallest budget is ``"measured"``.
 
     Returns:
         metric (``energy_kwh``, ``total_energy_kwh``, ``training_time``) → budget (str) → relation.
     """
-    grouped: dict[tuple[str, int], list[Row]] = defaultdict(list)
-    for row in rows:
-        grouped[(row.record.hash, row.record.epochs)].append(row)
-    budgets = sorted({row.record.epochs for row in rows})
-    base = budgets[0]
+    base = contents.budgets[0]
     result: dict[str, dict[str, str]] = {}
     for metric in ("energy_kwh", "total_energy_kwh", "training_time"):
+        values = contents.metrics[metric]
         relations = {str(base): "measured"}
-        for budget in budgets[1:]:
-            kinds: set[str] = set()
-            for (cell, epochs), group in grouped.items():
-                if epochs != budget:
-                    continue
-                for row, ref in zip(group, grouped.get((cell, base), []), strict=False):
-                    value, reference = row.metrics.get(metric), ref.metrics.get(metric)
-                    if value is None or reference is None:
-                        kinds.add("independent")
-                    elif value == reference:
-                        kinds.add(f"copied-from-{base}-epochs")
-                    elif _close(value, reference * budget / base):
-                        kinds.add(f"linear-scaling-from-{base}-epochs")
-                    else:
-                        kinds.add("independent")
-            relations[str(budget)] = kinds.pop() if len(kinds) == 1 else "independent"
+        for b, budget in enumerate(contents.budgets[1:], start=1):
+            value, reference = values[:, b, :], values[:, 0, :]
+            present = ~np.isnan(value)
+            value, reference = value[present], reference[present]
+            if value.size == 0 or np.isnan(reference).any():
+                relations[str(budget)] = "independent"
+                continue
+            scaled = reference * budget / base
+            copied = value == reference
+            linear = ~copied & (np.abs(value - scaled) <= 1e-6 * np.maximum(1.0, np.abs(scaled)))
+            if copied.all():
+                relations[str(budget)] = f"copied-from-{base}-epochs"
+            elif linear.all():
+                relations[str(budget)] = f"linear-scaling-from-{base}-epochs"
+            else:
+                relations[str(budget)] = "independent"
         result[metric] = relations
     return result
 
 
-def pue_check(rows: list[Row], base: int) -> dict[str, Any]:
+def pue_check(table: ImportedTable) -> dict[str, Any]:
     """Which PUE the records' total energies include, checked against their GPU and CPU joules.
 
     Carbontracker multiplies the component energies by a fixed PUE. If, for every record at the
@@ -272,32 +268,29 @@ def pue_check(rows: list[Row], base: int) -> dict[str, Any]:
     ratio is reported and the PUE is left open. Energies are kept as recorded (PUE included), so the
     table's own ``pue`` is 1.0 (a reader must not apply it a second time).
     """
-    samples = [
-        (row.metrics["total_energy_kwh"], (row.extras["gpu_energy_j"] + row.extras["cpu_energy_j"]) / 3.6e6)
-        for row in rows
-        if row.record.epochs == base
-        and "total_energy_kwh" in row.metrics
-        and "gpu_energy_j" in row.extras
-        and "cpu_energy_j" in row.extras
-    ]
+    base = table.contents.budgets[0]
+    total = table.contents.metrics["total_energy_kwh"][:, 0, :]
+    parts = (table.extras["gpu_energy_j"][:, 0, :] + table.extras["cpu_energy_j"][:, 0, :]) / 3.6e6
+    usable = ~np.isnan(total) & ~np.isnan(parts)
+    total, parts = total[usable], parts[usable]
     result: dict[str, Any] = {"pue": 1.0}
-    if not samples:
+    if total.size == 0:
         result["pue_included_in_energy"] = None
         result["pue_evidence"] = "no GPU/CPU joules in the records: the PUE inside the energies cannot be checked"
         return result
     tolerance = 10**-_KWH_DECIMALS * 1.01
     for pue in _PUE_CANDIDATES:
-        if all(abs(total - round(pue * parts, _KWH_DECIMALS)) <= tolerance for total, parts in samples):
+        if np.all(np.abs(total - np.round(pue * parts, _KWH_DECIMALS)) <= tolerance):
             result["pue_included_in_energy"] = pue
             result["pue_evidence"] = (
-                f"total_energy_kwh == round({pue} x (GPU J + CPU J) / 3.6e6, 6) for all {len(samples)} records at "
+                f"total_energy_kwh == round({pue} x (GPU J + CPU J) / 3.6e6, 6) for all {total.size} records at "
                 f"{base} epochs (Carbontracker's PUE); energies are stored as recorded, PUE included"
             )
             return result
-    ratio = statistics.median(total / parts for total, parts in samples if parts > 0)
+    ratio = float(np.median(total[parts > 0] / parts[parts > 0])) if (parts > 0).any() else math.nan
     result["pue_included_in_energy"] = None
     result["pue_evidence"] = (
-        f"not verifiable: median total_energy / (GPU J + CPU J) = {ratio:.3f} over {len(samples)} records at {base} "
+        f"not verifiable: median total_energy / (GPU J + CPU J) = {ratio:.3f} over {total.size} records at {base} "
         "epochs and no Carbontracker PUE matches every record (a ratio above the PUE is consistent with "
         "Carbontracker averaging per-device CPU/DRAM powers instead of summing them); energies are stored as recorded"
     )

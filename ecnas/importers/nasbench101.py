@@ -18,7 +18,7 @@ from ecnas.importers._base import Importer, Row, register_importer
 from ecnas.importers._protobuf import Field, Schema, decode
 
 if TYPE_CHECKING:
-    from ecnas.table import TableContents
+    from ecnas.importers._tabulate import ImportedTable
 
 __all__ = ["MODEL_METRICS", "NASBench101Importer"]
 
@@ -98,7 +98,7 @@ class NASBench101Importer(Importer):
                 message=message,
             )
 
-    def _provenance(self, rows: list[Row], contents: TableContents) -> dict[str, Any]:
+    def _provenance(self, table: ImportedTable) -> dict[str, Any]:
         return {
             "hardware": "not recorded in NAS-Bench-101 files (its paper reports Google TPU v2)",
             "energy_method": "none: NAS-Bench-101 records no energy (energy columns are NaN)",

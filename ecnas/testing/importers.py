@@ -142,7 +142,7 @@ def check_round_trip(name: str, tmp_path: Path) -> None:
     importer = get_importer(name)
     rows = importer.load(source)
     table = tmp_path / "table.h5"
-    contents = importer.import_file(source, table)
+    contents = importer.import_file(source, table).contents
     extras = read_extras(table)
     seen: dict[tuple[str, int], int] = {}
     with Benchmark(table) as bench:

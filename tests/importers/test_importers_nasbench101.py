@@ -84,7 +84,7 @@ def nb101_file(tmp_path: Path) -> Path:
 
 def test_fixture_round_trips_through_table_and_query(nb101_file: Path, tmp_path: Path) -> None:
     table = tmp_path / "nb101.h5"
-    contents = get_importer("nasbench101").import_file(nb101_file, table)
+    contents = get_importer("nasbench101").import_file(nb101_file, table).contents
     assert contents.budgets == (4, 108)
     assert contents.repeats == 3
     stored = read_table(table)
@@ -149,7 +149,9 @@ def test_missing_parameter_count_is_an_error(tmp_path: Path) -> None:
     importer = NASBench101Importer()
     rows = importer.load(path)
     with pytest.raises(CorruptRecordError, match="gives its trainable parameters"):
-        importer.to_contents(rows, path)
+        importer.tabulate(rows, path)
+    with pytest.raises(CorruptRecordError, match="gives its trainable parameters"):
+        importer.read(path)
 
 
 @pytest.mark.parametrize(
