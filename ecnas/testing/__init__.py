@@ -1,0 +1,1 @@
+"""Reusable test helpers: contract suites per plug-in kind and hardware fakes."""
