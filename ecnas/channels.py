@@ -236,17 +236,56 @@ def cell_channel_plan(matrix: Any, ops: Any, in_channels: int, out_channels: int
     )
 
 
+@lru_cache(maxsize=256, typed=True)
+def _options(
+    stem_channels: Any, num_stacks: Any, cells_per_stack: Any, num_classes: Any, in_channels: Any
+) -> NetworkOptions:
+    # typed=True: True and 1 are different keys, so a bool still reaches the validation.
+    return NetworkOptions(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
+
+
+@lru_cache(maxsize=256)
+def _layout(options: NetworkOptions) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """Parameters outside the cells, and per distinct cell output width `(C_out, cells, sum of C_in)`.
+
+    A cell's parameters are ``a(C_out) + C_in * b(C_out)``: channels depend on C_out only and C_in
+    enters the projections linearly, so cells sharing C_out are summed through these two numbers.
+    """
+    widths: dict[int, list[int]] = {}
+    for c_in, c_out in options.cell_channels():
+        totals = widths.setdefault(c_out, [0, 0])
+        totals[0] += 1
+        totals[1] += c_in
+    return options.fixed_parameters(), tuple((c_out, n, c_in_sum) for c_out, (n, c_in_sum) in widths.items())
+
+
+def _cell_coefficients(rows: list[list[int]], areas: list[int], c_out: int) -> tuple[int, int]:
+    """`(a, b)` with a cell's trainable parameters ``a + C_in * b`` (see :meth:`CellPlan.num_parameters`)."""
+    last = len(rows) - 1
+    channels = _vertex_channels(rows, 0, c_out)
+    first = rows[0]
+    a = b = 0
+    if first[last]:  # projection C_in -> C_out (conv 1x1 + BN)
+        a, b = 2 * c_out, c_out
+    for v in range(1, last):
+        c = channels[v]
+        if first[v]:  # projection C_in -> c
+            a += 2 * c
+            b += c
+        if areas[v]:  # conv k x k (c -> c) + BN
+            a += (areas[v] * c + 2) * c
+    return a, b
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _count_cached(matrix_bytes: bytes, num_vertices: int, ops: tuple[str, ...], options: NetworkOptions) -> int:
     flat = list(matrix_bytes)
     rows = [flat[i * num_vertices : (i + 1) * num_vertices] for i in range(num_vertices)]
-    total = options.fixed_parameters()
-    # Cells sharing (C_in, C_out) have identical parameter counts.
-    pairs: dict[tuple[int, int], int] = {}
-    for pair in options.cell_channels():
-        pairs[pair] = pairs.get(pair, 0) + 1
-    for (c_in, c_out), repeats in pairs.items():
-        total += repeats * cell_channel_plan(rows, ops, c_in, c_out).num_parameters()
+    areas = [_KERNEL_AREA.get(op, 0) for op in ops]
+    total, widths = _layout(options)
+    for c_out, cells, c_in_sum in widths:
+        a, b = _cell_coefficients(rows, areas, c_out)
+        total += cells * a + c_in_sum * b
     return total
 
 
@@ -290,7 +329,10 @@ def count_parameters(
             interior vertices feeding the cell output.
     """
     spec = _as_spec(spec)
-    options = NetworkOptions(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
+    try:
+        options = _options(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
+    except TypeError:  # an unhashable option: validate without the memo (raises ValueError)
+        options = NetworkOptions(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
     matrix = spec.matrix
     try:
         return _count_cached(matrix.tobytes(), matrix.shape[0], spec.ops, options)
@@ -385,9 +427,19 @@ def count_parameters_many(
         raise ValueError(f"op_codes must have shape {matrices.shape[:2]} to match matrices, got {op_codes.shape}")
     if matrices.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
+    if np.any((matrices != 0) & (matrices != 1)) or np.any(np.tril(matrices)):
+        raise ValueError("matrices must hold strictly upper-triangular 0/1 adjacency of pruned cells")
     adjacency, codes = _to_seven_vertices(matrices, op_codes)
     last = MAX_VERTICES - 1
     interior = range(1, last)
+    real = codes[:, 1:last] != 0
+    dangling = real & ((adjacency[:, :, 1:last].sum(axis=1) == 0) | (adjacency[:, 1:last, :].sum(axis=2) == 0))
+    if np.any(dangling):
+        bad = int(np.flatnonzero(dangling.any(axis=1))[0])
+        raise ValueError(
+            f"matrices row {bad} is not a pruned cell: an interior vertex lacks a predecessor or a successor "
+            "(prune it with ecnas.CellSpec first)"
+        )
     feeds = adjacency[:, 1:last, last]  # N x 5: interior vertex feeds the output
     fan_in = feeds.sum(axis=1)
     area = np.zeros_like(codes)
@@ -396,30 +448,28 @@ def count_parameters_many(
     has_bn = (area > 0).astype(np.int64)
     # Rank of each output-feeding vertex among the output-feeding vertices, in vertex order.
     rank = np.cumsum(feeds, axis=1) - feeds
-    total = np.full(matrices.shape[0], options.fixed_parameters(), dtype=np.int64)
-    pairs: dict[tuple[int, int], int] = {}
-    for pair in options.cell_channels():
-        pairs[pair] = pairs.get(pair, 0) + 1
-    if np.any(fan_in > stem_channels):
+    if np.any(fan_in > options.stem_channels):
         raise ValueError(
-            f"stem_channels={stem_channels} is too small: some cells have {int(fan_in.max())} interior "
+            f"stem_channels={options.stem_channels} is too small: some cells have {int(fan_in.max())} interior "
             f"vertices feeding their output and each needs at least one channel"
         )
     safe_fan_in = np.maximum(fan_in, 1)
-    for (c_in, c_out), repeats in pairs.items():
+    fixed, widths = _layout(options)
+    total = np.full(matrices.shape[0], fixed, dtype=np.int64)
+    for c_out, cells, c_in_sum in widths:
         base = c_out // safe_fan_in
         remainder = c_out % safe_fan_in
         channels = np.zeros((matrices.shape[0], MAX_VERTICES), dtype=np.int64)
         channels[:, 1:last] = np.where(feeds == 1, base[:, None] + (rank < remainder[:, None]), 0)
         for v in range(last - 2, 0, -1):
             successors = adjacency[:, v, v + 1 : last] * channels[:, v + 1 : last]
-            best = successors.max(axis=1) if successors.shape[1] else np.zeros(len(channels), np.int64)
-            channels[:, v] = np.where(feeds[:, v - 1] == 1, channels[:, v], best)
-        cell = np.zeros(matrices.shape[0], dtype=np.int64)
+            channels[:, v] = np.where(feeds[:, v - 1] == 1, channels[:, v], successors.max(axis=1))
+        # A cell has a + C_in * b parameters (see _cell_coefficients).
+        a = adjacency[:, 0, last] * 2 * c_out
+        b = adjacency[:, 0, last] * c_out
         for v in interior:
             c = channels[:, v]
-            cell += adjacency[:, 0, v] * (c_in * c + 2 * c)
-            cell += area[:, v] * c * c + has_bn[:, v] * 2 * c
-        cell += adjacency[:, 0, last] * (c_in * c_out + 2 * c_out)
-        total += repeats * cell
+            a += adjacency[:, 0, v] * 2 * c + (area[:, v] * c + 2 * has_bn[:, v]) * c
+            b += adjacency[:, 0, v] * c
+        total += cells * a + c_in_sum * b
     return total

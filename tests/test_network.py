@@ -257,6 +257,17 @@ def test_count_parameters_many_empty_and_bad_input() -> None:
         bad = np.zeros((1, 7, 7))
         bad[0, 0, 3] = 1
         count_parameters_many(bad, codes)
+    two = np.zeros((1, 7, 7))
+    two[0, 0, 1] = 2
+    with pytest.raises(ValueError, match="0/1"):
+        count_parameters_many(two, codes)
+    with pytest.raises(ValueError, match="upper-triangular"):
+        count_parameters_many(np.transpose(two / 2, (0, 2, 1)), codes)
+    # input -> 1 -> output plus vertex 2 fed by the input but feeding nothing: not pruned.
+    unpruned = np.zeros((1, 7, 7))
+    unpruned[0, 0, 1] = unpruned[0, 1, 3] = unpruned[0, 0, 2] = 1
+    with pytest.raises(ValueError, match="not a pruned cell"):
+        count_parameters_many(unpruned, np.array([[1, 3, 3, 5, 0, 0, 0]]))
 
 
 # --- network module ---------------------------------------------------------------------------
