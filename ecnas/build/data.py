@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,23 +46,31 @@ class DataSplits:
 
 
 def _stratified_split(labels: np.ndarray, sizes: tuple[int, int, int], seed: int) -> list[np.ndarray]:
-    """Indices of three disjoint, class-stratified parts with the given sizes (largest-remainder rounding)."""
+    """Indices of three disjoint, class-stratified parts with the given sizes.
+
+    Each class is shuffled with ``default_rng(seed)``; part *p* takes about ``size_p x class share`` images
+    of every class (largest-remainder rounding, so the part has exactly ``size_p`` images).
+    """
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
-    parts: list[list[int]] = [[], [], []]
-    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
-    total = len(labels)
-    for part, size in enumerate(sizes):
-        quota = np.array([len(idx) for idx in per_class], dtype=float) * size / total
+    pools = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    share = np.array([len(pool) for pool in pools], dtype=float) / len(labels)
+    used = np.zeros(len(classes), dtype=int)
+    parts: list[np.ndarray] = []
+    for size in sizes:
+        quota = share * size
         take = np.floor(quota).astype(int)
-        short = size - int(take.sum())
-        if short > 0:
-            take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
-        for c, idx in enumerate(per_class):
-            n = min(int(take[c]), len(idx))
-            parts[part].extend(idx[:n].tolist())
-            per_class[c] = idx[n:]
-    return [np.sort(np.asarray(p, dtype=np.int64)) for p in parts]
+        order = np.argsort(-(quota - take), kind="stable")
+        available = np.array([len(pool) for pool in pools]) - used
+        take = np.minimum(take, available)
+        for k in itertools.cycle(order):
+            if take.sum() >= size:
+                break
+            if take[k] < available[k]:
+                take[k] += 1
+        parts.append(np.sort(np.concatenate([pool[u : u + t] for pool, u, t in zip(pools, used, take, strict=True)])))
+        used += take
+    return parts
 
 
 def load_digits_splits(sizes: tuple[int, int, int] = (1077, 360, 360), seed: int = 0) -> DataSplits:
