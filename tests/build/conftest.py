@@ -52,3 +52,15 @@ def hand_plan(tmp_path: Path) -> tuple[Path, BuildPlan]:
     """A build directory with a plan over 8 small cells."""
     workdir = tmp_path / "build"
     return workdir, write_hand_plan(workdir, small_cells(8))
+
+
+@pytest.fixture
+def cells_factory() -> object:
+    """``cells_factory(n)`` → n small distinct cells in hash order."""
+    return small_cells
+
+
+@pytest.fixture
+def plan_factory() -> object:
+    """``plan_factory(workdir, cells, options=None, seed=0)`` → a written plan."""
+    return write_hand_plan
