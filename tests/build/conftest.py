@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ecnas.build.plan import BuildPlan, write_plan
@@ -64,3 +65,23 @@ def cells_factory() -> object:
 def plan_factory() -> object:
     """``plan_factory(workdir, cells, options=None, seed=0)`` → a written plan."""
     return write_hand_plan
+
+
+def write_fake_cifar(root: Path, per_batch: int = 6, test: int = 5, seed: int = 0) -> None:
+    """CIFAR-10 binary layout: per image one label byte then 3,072 pixel bytes (R, G, B planes)."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    for index, name in enumerate(names):
+        count = test if name == "test_batch.bin" else per_batch
+        labels = (np.arange(count) + index) % 10
+        pixels = rng.integers(0, 256, size=(count, 3072))
+        pixels[:, 0] = labels * 20  # first red pixel encodes the label, to check alignment
+        rows = np.concatenate([labels[:, None], pixels], axis=1).astype(np.uint8)
+        (root / name).write_bytes(rows.tobytes())
+
+
+@pytest.fixture
+def fake_cifar() -> object:
+    """``fake_cifar(root, per_batch=6, test=5)`` writes a tiny CIFAR-10 binary directory."""
+    return write_fake_cifar

@@ -9,20 +9,6 @@ from ecnas.build.data import load_cifar10_binary, load_digits_splits
 from ecnas.errors import EcnasError
 
 
-def write_fake_cifar(root: Path, per_batch: int = 6, test: int = 5, seed: int = 0) -> None:
-    """CIFAR-10 binary layout: per image one label byte then 3,072 pixel bytes (R, G, B planes)."""
-    rng = np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
-    for index, name in enumerate(names):
-        count = test if name == "test_batch.bin" else per_batch
-        labels = (np.arange(count) + index) % 10
-        pixels = rng.integers(0, 256, size=(count, 3072))
-        pixels[:, 0] = labels * 20  # first red pixel encodes the label, to check alignment
-        rows = np.concatenate([labels[:, None], pixels], axis=1).astype(np.uint8)
-        (root / name).write_bytes(rows.tobytes())
-
-
 def test_digits_split_sizes_stratified_and_standardised() -> None:
     splits = load_digits_splits((1077, 360, 360), seed=0)
     assert splits.sizes == (1077, 360, 360)
@@ -48,7 +34,8 @@ def test_digits_bad_sizes() -> None:
         load_digits_splits((1500, 300, 300))
 
 
-def test_cifar_binary_reader(tmp_path: Path) -> None:
+def test_cifar_binary_reader(tmp_path: Path, fake_cifar) -> None:
+    write_fake_cifar = fake_cifar
     write_fake_cifar(tmp_path / "cifar-10-batches-bin")
     splits = load_cifar10_binary(tmp_path, validation_size=6)  # finds the sub-folder
     assert splits.sizes == (24, 6, 5)
@@ -59,7 +46,8 @@ def test_cifar_binary_reader(tmp_path: Path) -> None:
     assert list(splits.test_y) == [5, 6, 7, 8, 9]
 
 
-def test_cifar_missing_dir_and_files(tmp_path: Path) -> None:
+def test_cifar_missing_dir_and_files(tmp_path: Path, fake_cifar) -> None:
+    write_fake_cifar = fake_cifar
     with pytest.raises(EcnasError, match="does not exist.*never downloads"):
         load_cifar10_binary(tmp_path / "none")
     write_fake_cifar(tmp_path / "c")
@@ -74,7 +62,8 @@ def test_cifar_python_layout_is_refused(tmp_path: Path) -> None:
         load_cifar10_binary(tmp_path)
 
 
-def test_cifar_truncated_batch(tmp_path: Path) -> None:
+def test_cifar_truncated_batch(tmp_path: Path, fake_cifar) -> None:
+    write_fake_cifar = fake_cifar
     write_fake_cifar(tmp_path)
     (tmp_path / "data_batch_3.bin").write_bytes(b"\x01" * 100)
     with pytest.raises(EcnasError, match="not a CIFAR-10 binary batch"):
