@@ -1,0 +1,666 @@
+"""Every unique cell of the NB101 space, fast: NB101's enumeration with its md5 hash, vectorised.
+
+NB101's ``generate_graphs.py`` walks, for ``V = 2..7``, every upper-triangular matrix (bit ``j(j-1)/2 + i``
+of a counter is edge ``i→j``) whose vertices all lie on an input→output path and that has at most 9
+edges, times every labelling of the interior vertices (``itertools.product`` order), hashes each with
+:func:`ecnas.space.hash_cell` and keeps the first ``(matrix, labeling)`` seen per hash. That takes
+minutes in pure Python. This module computes the same hashes and the same first-seen representatives:
+
+1. A matrix isomorphic to an earlier one (same graph with the interior vertices renamed) yields only
+   hashes already seen, each first seen on the earlier matrix, so it is skipped (exact: canonical form
+   over all interior permutations).
+2. The hash's rounds run for all remaining ``(matrix, labelling)`` candidates at once: messages are built
+   with numpy from the previous round's hex digests, and only the md5 itself runs per message. While a
+   round has few distinct messages (the early rounds), each distinct message is hashed only once.
+3. Cells are deduplicated on the final hash string, keeping the first candidate: NB101's rule exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ecnas.space import (
+    FEATURE_OP_CODES,
+    INPUT,
+    INTERIOR_OPS,
+    MAX_EDGES,
+    MAX_VERTICES,
+    NUM_FEATURES,
+    OUTPUT,
+    CellSpec,
+    hash_cell,
+)
+
+try:  # CPython's built-in md5 has a lower per-call cost than OpenSSL's for short messages.
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover - builds without the built-in hash modules
+    _md5 = hashlib.md5
+
+__all__ = ["EnumeratedSpace", "cache_dir", "enumerate_cells"]
+
+_logger = logging.getLogger(__name__)
+
+_NUM_OPS = len(INTERIOR_OPS)
+#: Byte value → its two hex characters, as one little-endian uint16 (so `.view(uint8)` reads them in order).
+_HEX_PAIRS = np.array([ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], dtype="<u2")
+_BAR = ord("|")
+#: Hash a round's messages once per distinct message while the previous round had fewer distinct
+#: digests than this fraction of all (candidate, vertex) pairs; later rounds have few repeats.
+_DEDUPE_FRACTION = 0.05
+#: Messages built and hashed per batch (bounds the memory of one batch to a few tens of MB).
+_BATCH_ROWS = 1 << 15
+#: Labels of the generated-graphs format → EC-NAS feature op codes.
+_LABEL_TO_CODE = {-1: FEATURE_OP_CODES[INPUT], -2: FEATURE_OP_CODES[OUTPUT]} | {
+    label: FEATURE_OP_CODES[op] for label, op in enumerate(INTERIOR_OPS)
+}
+
+
+# ---------------------------------------------------------------------------------------------- candidates
+def _candidate_matrices(num_vertices: int, max_edges: int) -> np.ndarray:
+    """NB101's valid matrices for one vertex count, in its counter order: `n x V x V` uint8."""
+    positions = [(i, j) for j in range(num_vertices) for i in range(j)]  # bit k ↔ edge positions[k]
+    counter = np.arange(1 << len(positions), dtype=np.int64)
+    edges = np.zeros(counter.shape, dtype=np.int64)
+    for bit in range(len(positions)):
+        edges += (counter >> bit) & 1
+    keep = edges <= max_edges
+    for vertex in range(num_vertices):
+        out_mask = sum(1 << k for k, (i, _) in enumerate(positions) if i == vertex)
+        in_mask = sum(1 << k for k, (_, j) in enumerate(positions) if j == vertex)
+        if vertex < num_vertices - 1:
+            keep &= (counter & out_mask) != 0
+        if vertex > 0:
+            keep &= (counter & in_mask) != 0
+    counter = counter[keep]
+    matrices = np.zeros((counter.size, num_vertices, num_vertices), dtype=np.uint8)
+    for bit, (i, j) in enumerate(positions):
+        matrices[:, i, j] = (counter >> bit) & 1
+    return matrices
+
+
+def _labelings(num_vertices: int) -> np.ndarray:
+    """``[-1] + list(labels) + [-2]`` for every ``itertools.product`` labelling, in its order: `L x V`."""
+    products = list(itertools.product(range(_NUM_OPS), repeat=num_vertices - 2))
+    interior = np.array(products, dtype=np.int64).reshape(len(products), num_vertices - 2)
+    ends = np.ones((interior.shape[0], 1), dtype=np.int64)
+    return np.concatenate([-ends, interior, -2 * ends], axis=1)
+
+
+def _reduced_candidates(matrices: np.ndarray, labelings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates that can be the first seen of their hash: `(matrix_index, labeling_index)`, in order.
+
+    Renaming interior vertices does not change a hash, so a matrix equal to an earlier one up to such a
+    renaming only repeats earlier hashes, and a labelling mapped by an automorphism of its matrix onto
+    an earlier labelling repeats that one's hash. Dropping both is exact; what remains is in NB101's order.
+    """
+    count, size = matrices.shape[:2]
+    flat = matrices.reshape(count, -1).astype(np.int64)
+    weights = np.left_shift(np.int64(1), np.arange(size * size, dtype=np.int64))
+    own_code = flat @ weights
+    canonical = own_code.copy()
+    automorphisms: list[tuple[list[int], np.ndarray]] = []
+    for interior in itertools.permutations(range(1, size - 1)):
+        order = [0, *interior, size - 1]
+        code = matrices[:, order][:, :, order].reshape(count, -1).astype(np.int64) @ weights
+        np.minimum(canonical, code, out=canonical)
+        if order != sorted(order):
+            automorphisms.append((order, code == own_code))
+    _, first = np.unique(canonical, return_index=True)
+    first.sort()
+    num_labelings = labelings.shape[0]
+    place = _NUM_OPS ** np.arange(size - 3, -1, -1, dtype=np.int64)  # labelling index from interior labels
+    keep = np.ones((first.size, num_labelings), dtype=bool)
+    indices = np.arange(num_labelings)
+    for order, fixes in automorphisms:
+        rows = np.flatnonzero(fixes[first])
+        if rows.size:
+            keep[rows] &= (labelings[:, order][:, 1:-1] @ place) >= indices
+    kept_matrix, kept_labeling = np.nonzero(keep)
+    return first[kept_matrix], kept_labeling
+
+
+# --------------------------------------------------------------------------------------------------- md5
+def _md5_rows(messages: np.ndarray) -> np.ndarray:
+    """md5 of each row of a `G x L` uint8 array → `G x 16` uint8 digests."""
+    count, length = messages.shape
+    data = messages.tobytes()
+    digests = b"".join([_md5(data[i : i + length]).digest() for i in range(0, count * length, length)])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(count, 16)
+
+
+class _Digests:
+    """One round's digests: hex text (`K x 32` uint8) and two sort keys (big-endian halves)."""
+
+    def __init__(self, size: int) -> None:
+        self.hex = np.empty((size, 32), dtype=np.uint8)
+        self.high = np.empty(size, dtype=np.uint64)
+        self.low = np.empty(size, dtype=np.uint64)
+
+    @property
+    def size(self) -> int:
+        return self.high.size
+
+    def fill(self, start: int, digests: np.ndarray) -> None:
+        """Store `G x 16` uint8 digests as rows ``start .. start + G``."""
+        rows = slice(start, start + digests.shape[0])
+        self.hex[rows] = _HEX_PAIRS.take(digests).view(np.uint8)
+        halves = digests.view(">u8")
+        self.high[rows] = halves[:, 0]
+        self.low[rows] = halves[:, 1]
+
+    def sort_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Each row of `ids` reordered by ascending hex digest (the order of Python's ``sorted``)."""
+        width = ids.shape[1]
+        if width < 2:
+            return ids
+        high = self.high.take(ids)
+        if width == 2:
+            swap = high[:, 0] > high[:, 1]
+            ids = ids.copy()
+            ids[swap] = ids[swap][:, ::-1]
+        else:
+            ids = np.take_along_axis(ids, np.argsort(high, axis=1, kind="stable"), axis=1)
+        high, low = self.high.take(ids), self.low.take(ids)
+        ties = np.flatnonzero(np.any((high[:, 1:] == high[:, :-1]) & (low[:, 1:] != low[:, :-1]), axis=1))
+        for row in ties:  # different digests with equal first halves: practically never, fixed exactly
+            ids[row] = sorted(ids[row].tolist(), key=lambda i: (int(self.high[i]), int(self.low[i])))
+        return ids
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact `(first_index, inverse)` of the distinct rows of a non-negative int array."""
+    width = rows.shape[1]
+    bits = max(1, int(rows.max(initial=0)).bit_length())
+    if bits * width <= 63:
+        packed = np.zeros(rows.shape[0], dtype=np.int64)
+        for column in range(width):
+            packed = (packed << bits) | rows[:, column]
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    # A random linear fingerprint, then an exact check that equal fingerprints mean equal rows.
+    multipliers = np.random.default_rng(101).integers(1, 2**63, size=width, dtype=np.uint64) | np.uint64(1)
+    fingerprint = rows.astype(np.uint64) @ multipliers
+    _, first, inverse = np.unique(fingerprint, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(rows[first][inverse], rows):  # pragma: no cover - a 64-bit collision
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+# ------------------------------------------------------------------------------------------- hash rounds
+class _Group:
+    """The (candidate, vertex) pairs with one in- and out-degree, as flat indices `c * V + v`."""
+
+    def __init__(self, own: np.ndarray, predecessors: np.ndarray, successors: np.ndarray) -> None:
+        self.own, self.predecessors, self.successors = own, predecessors, successors
+
+
+def _degree_groups(matrices: np.ndarray) -> list[_Group]:
+    """Group every (candidate, vertex) of the candidates' `C x V x V` matrices by degree."""
+    size = matrices.shape[1]
+    in_degree = matrices.sum(axis=1, dtype=np.int64).ravel()
+    out_degree = matrices.sum(axis=2, dtype=np.int64).ravel()
+    degree_key = in_degree * (size + 1) + out_degree
+    order = np.argsort(degree_key, kind="stable")
+    keys, starts = np.unique(degree_key[order], return_index=True)
+    groups = []
+    for key, flat in zip(keys.tolist(), np.split(order, starts[1:]), strict=True):
+        n_in, n_out = divmod(key, size + 1)
+        cells, vertices = np.divmod(flat, size)
+        base = (cells * size).astype(np.int32)[:, None]
+        # Neighbours in ascending vertex order; each round sorts them by digest.
+        preds = np.nonzero(matrices[cells, :, vertices])[1].reshape(flat.size, n_in)
+        succs = np.nonzero(matrices[cells, vertices, :])[1].reshape(flat.size, n_out)
+        groups.append(_Group(flat.astype(np.int32), base + preds.astype(np.int32), base + succs.astype(np.int32)))
+    return groups
+
+
+def _messages(digests: _Digests, preds: np.ndarray, succs: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """NB101's round message ``''.join(preds) + '|' + ''.join(succs) + '|' + own`` (neighbours pre-sorted)."""
+    count, n_in, n_out = own.size, preds.shape[1], succs.shape[1]
+    message = np.empty((count, 32 * (n_in + n_out + 1) + 2), dtype=np.uint8)
+    split = 32 * n_in
+    message[:, :split] = digests.hex.take(preds, axis=0).reshape(count, split)
+    message[:, split] = _BAR
+    message[:, split + 1 : split + 1 + 32 * n_out] = digests.hex.take(succs, axis=0).reshape(count, 32 * n_out)
+    message[:, -33] = _BAR
+    message[:, -32:] = digests.hex.take(own, axis=0)
+    return message
+
+
+def _next_round(digests: _Digests, ids: np.ndarray, groups: list[_Group]) -> tuple[_Digests, np.ndarray]:
+    """One round of the hash. `ids` maps each flat (candidate, vertex) to its row of `digests`."""
+    new_ids = np.empty_like(ids)
+    work: list[tuple[np.ndarray, np.ndarray, np.ndarray] | _Group] = []
+    if digests.size < _DEDUPE_FRACTION * ids.size:
+        # Few distinct inputs: equal (sorted preds, sorted succs, own) rows have equal messages.
+        total = 0
+        for group in groups:
+            preds = digests.sort_rows(ids.take(group.predecessors))
+            succs = digests.sort_rows(ids.take(group.successors))
+            own = ids.take(group.own)
+            first, inverse = _unique_rows(np.concatenate([preds, succs, own[:, None]], axis=1))
+            new_ids[group.own] = total + inverse
+            work.append((preds[first], succs[first], own[first]))
+            total += first.size
+    else:
+        total = ids.size
+        work.extend(groups)
+    new = _Digests(total)
+    stored = 0
+    for item in work:
+        count = item[2].size if isinstance(item, tuple) else item.own.size
+        for start in range(0, count, _BATCH_ROWS):
+            batch = slice(start, start + _BATCH_ROWS)
+            if isinstance(item, tuple):
+                preds, succs, own = (part[batch] for part in item)
+            else:
+                preds = digests.sort_rows(ids.take(item.predecessors[batch]))
+                succs = digests.sort_rows(ids.take(item.successors[batch]))
+                own = ids.take(item.own[batch])
+                new_ids[item.own[batch]] = np.arange(stored + start, stored + start + own.size)
+            new.fill(stored + start, _md5_rows(_messages(digests, preds, succs, own)))
+        stored += count
+    return new, new_ids
+
+
+def _final_hashes(digests: _Digests, ids: np.ndarray, size: int) -> np.ndarray:
+    """``md5(str(sorted(h)))`` per candidate → hex hashes (`S32`)."""
+    rows = ids.reshape(-1, size)
+    template = np.frombuffer(str(["0" * 32] * size).encode(), dtype=np.uint8)  # "['h0', 'h1', …]"
+    hashes = _Digests(rows.shape[0])
+    for start in range(0, rows.shape[0], _BATCH_ROWS):
+        batch = digests.sort_rows(rows[start : start + _BATCH_ROWS])
+        message = np.broadcast_to(template, (batch.shape[0], template.size)).copy()
+        for vertex in range(size):
+            message[:, 2 + 36 * vertex : 34 + 36 * vertex] = digests.hex.take(batch[:, vertex], axis=0)
+        hashes.fill(start, _md5_rows(message))
+    return hashes.hex.view("S32").ravel()
+
+
+def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], None]) -> np.ndarray:
+    """NB101's hash of every candidate (`C x V x V` matrices, `C x V` labelings) → `C` hashes (`S32`)."""
+    size = matrices.shape[1]
+    # Round 0: md5(str((out_degree, in_degree, label))), once per distinct triple.
+    out_degree = matrices.sum(axis=2).astype(np.int64)
+    in_degree = matrices.sum(axis=1).astype(np.int64)
+    codes = ((out_degree * size + in_degree) * (_NUM_OPS + 2) + labels + 2).ravel()
+    present = np.flatnonzero(np.bincount(codes))
+    lookup = np.zeros(present[-1] + 1, dtype=np.int32)
+    lookup[present] = np.arange(present.size)
+    ids = lookup[codes].astype(np.int32)
+    triples = []
+    for code in present.tolist():
+        degrees, label = divmod(code, _NUM_OPS + 2)
+        triples.append(_md5(str((*divmod(degrees, size), label - 2)).encode()).digest())
+    digests = _Digests(present.size)
+    digests.fill(0, np.frombuffer(b"".join(triples), dtype=np.uint8).reshape(-1, 16))
+    tick()
+    groups = _degree_groups(matrices)
+    for _ in range(size):
+        digests, ids = _next_round(digests, ids, groups)
+        tick()
+    return _final_hashes(digests, ids, size)
+
+
+def _enumerate_arrays(
+    max_vertices: int, max_edges: int, advance: Callable[[int], object]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`(hash_bytes, matrices, op_codes, num_vertices)` of every unique cell, sorted by hash.
+
+    ``advance`` is told the total work (in vertex-rounds) first, as a negative number, then each step done.
+    """
+    code_of_label = np.zeros(_NUM_OPS + 2, dtype=np.int8)  # indexed by label + 2
+    for label, code in _LABEL_TO_CODE.items():
+        code_of_label[label + 2] = code
+    sizes_and_candidates = []
+    for size in range(2, max_vertices + 1):
+        candidates = _candidate_matrices(size, max_edges)
+        if candidates.shape[0]:
+            labelings = _labelings(size)
+            matrix_index, labeling_index = _reduced_candidates(candidates, labelings)
+            sizes_and_candidates.append((size, candidates[matrix_index], labelings[labeling_index]))
+    advance(-sum(_work(size, labels.shape[0]) for size, _, labels in sizes_and_candidates))
+    hashes, matrices, op_codes, sizes = [], [], [], []
+    for size, cell_matrices, cell_labels in sizes_and_candidates:
+        candidate_hashes = _hash_candidates(cell_matrices, cell_labels, functools.partial(advance, cell_labels.size))
+        advance(cell_labels.shape[0])
+        _, first = np.unique(candidate_hashes, return_index=True)  # stable: the first candidate per hash
+        padded = np.zeros((first.size, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+        padded[:, :size, :size] = cell_matrices[first]
+        codes = np.zeros((first.size, MAX_VERTICES), dtype=np.int8)
+        codes[:, :size] = code_of_label[cell_labels[first] + 2]
+        hashes.append(candidate_hashes[first])
+        matrices.append(padded)
+        op_codes.append(codes)
+        sizes.append(np.full(first.size, size, dtype=np.uint8))
+    if not hashes:
+        return (
+            np.zeros(0, dtype="S32"),
+            np.zeros((0, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8),
+            np.zeros((0, MAX_VERTICES), dtype=np.int8),
+            np.zeros(0, dtype=np.uint8),
+        )
+    # Cells of different sizes never share a hash (the final list has one entry per vertex); the
+    # stable unique would keep NB101's first-seen rule even so.
+    all_hashes = np.concatenate(hashes)
+    _, first = np.unique(all_hashes, return_index=True)
+    return (
+        all_hashes[first],
+        np.concatenate(matrices)[first],
+        np.concatenate(op_codes)[first],
+        np.concatenate(sizes)[first],
+    )
+
+
+def _work(size: int, count: int) -> int:
+    """Progress units of hashing `count` candidates of `size` vertices: V + 1 rounds of V digests, + 1."""
+    return count * (size * (size + 1) + 1)
+
+
+# ------------------------------------------------------------------------------------------- public API
+class EnumeratedSpace:
+    """Every unique cell of an enumerated space, as columnar arrays ordered by hash (ascending).
+
+    Each cell is NB101's first-seen representative of its hash (the ``[matrix, labeling]`` values of
+    NB101's ``generated_graphs.json``). Arrays are read-only.
+
+    Args:
+        hash_bytes: `N` hashes as `S32`, strictly ascending.
+        matrices: `N x 7 x 7` uint8 adjacency matrices, zero-padded past each cell's vertices.
+        op_codes: `N x 7` int8 EC-NAS op codes (:data:`ecnas.space.FEATURE_OP_CODES`; 0 = padding).
+        num_vertices: `N` uint8 vertex counts.
+
+    Raises:
+        ValueError: the arrays' shapes disagree or the hashes are not strictly ascending.
+    """
+
+    def __init__(
+        self, hash_bytes: np.ndarray, matrices: np.ndarray, op_codes: np.ndarray, num_vertices: np.ndarray
+    ) -> None:
+        hash_bytes = np.asarray(hash_bytes, dtype="S32")
+        count = hash_bytes.shape[0]
+        arrays = {
+            "matrices": (np.asarray(matrices, dtype=np.uint8), (count, MAX_VERTICES, MAX_VERTICES)),
+            "op_codes": (np.asarray(op_codes, dtype=np.int8), (count, MAX_VERTICES)),
+            "num_vertices": (np.asarray(num_vertices, dtype=np.uint8), (count,)),
+        }
+        for name, (array, shape) in arrays.items():
+            if array.shape != shape:
+                raise ValueError(f"{name} must have shape {shape} to match {count} hashes, got {array.shape}")
+        if hash_bytes.ndim != 1 or (count > 1 and not np.all(hash_bytes[1:] > hash_bytes[:-1])):
+            raise ValueError("hash_bytes must be a 1-D array of strictly ascending hashes")
+        self._hash_bytes = hash_bytes
+        self._matrices, self._op_codes, self._num_vertices = (array for array, _ in arrays.values())
+        for array in (self._hash_bytes, self._matrices, self._op_codes, self._num_vertices):
+            array.setflags(write=False)
+        self._hashes: list[str] | None = None
+
+    def __len__(self) -> int:
+        return int(self._hash_bytes.shape[0])
+
+    def __iter__(self) -> Iterator[CellSpec]:
+        for index in range(len(self)):
+            yield self.cell(index)
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            self.index_of(item)  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        largest = int(self._num_vertices.max()) if len(self) else 0
+        return f"EnumeratedSpace({len(self)} cells, up to {largest} vertices)"
+
+    @property
+    def hashes(self) -> list[str]:
+        """The `N` hashes as Python strings, ascending."""
+        if self._hashes is None:
+            self._hashes = np.char.decode(self._hash_bytes, "ascii").tolist()
+        return self._hashes
+
+    @property
+    def hash_bytes(self) -> np.ndarray:
+        """The `N` hashes as an `S32` array, ascending (binary-searchable)."""
+        return self._hash_bytes
+
+    @property
+    def matrices(self) -> np.ndarray:
+        """`N x 7 x 7` uint8 adjacency matrices, zero-padded."""
+        return self._matrices
+
+    @property
+    def op_codes(self) -> np.ndarray:
+        """`N x 7` int8 EC-NAS op codes (input 1, conv1x1 2, conv3x3 3, maxpool 4, output 5, padding 0)."""
+        return self._op_codes
+
+    @property
+    def num_vertices(self) -> np.ndarray:
+        """`N` uint8 vertex counts (input and output included)."""
+        return self._num_vertices
+
+    def index_of(self, cell: str | bytes | CellSpec) -> int:
+        """Position of a cell (its hash, or a :class:`CellSpec`) by binary search.
+
+        Raises:
+            KeyError: the hash is not in this space.
+            TypeError: ``cell`` is neither a hash string nor a CellSpec.
+        """
+        key = cell.hash if isinstance(cell, CellSpec) else cell
+        if isinstance(key, str):
+            key = key.encode("ascii", errors="replace")
+        if not isinstance(key, bytes):
+            raise TypeError(f"cell must be a 32-character hash string or a CellSpec, got {type(cell).__name__}")
+        position = int(np.searchsorted(self._hash_bytes, key))
+        if len(key) != 32 or position >= len(self) or self._hash_bytes[position] != key:
+            raise KeyError(f"hash {cell!r} is not in this space of {len(self)} cells")
+        return position
+
+    def labeling(self, index: int) -> list[int]:
+        """NB101's labeling of cell `index`: ``[-1] + interior op labels + [-2]``."""
+        index = self._check_index(index)
+        codes = self._op_codes[index, : self._vertex_count(index)]
+        return [_LABEL_OF_CODE[int(code)] for code in codes]
+
+    def cell(self, index: int) -> CellSpec:
+        """Cell `index` as a :class:`CellSpec` (its hash is the stored one, not recomputed)."""
+        index = self._check_index(index)
+        size = self._vertex_count(index)
+        ops = [_OP_OF_CODE[int(code)] for code in self._op_codes[index, :size]]
+        spec = CellSpec(self._matrices[index, :size, :size], ops)
+        spec._hash = self.hashes[index]  # known: skip recomputing the md5 rounds
+        return spec
+
+    def features(self, param_counts: np.ndarray) -> np.ndarray:
+        """EC-NAS's 36 features of every cell, vectorised (same values as :meth:`CellSpec.features`).
+
+        Args:
+            param_counts: `N` trainable-parameter counts (e.g. from ``ecnas.channels.count_parameters``).
+
+        Returns:
+            `N x 36` float64: the 28 upper-triangular entries (diagonal included) of the padded matrix,
+            row-major; the 7 op codes; the parameter count in millions.
+
+        Raises:
+            ValueError: ``param_counts`` does not hold `N` finite values.
+        """
+        counts = np.asarray(param_counts, dtype=np.float64)
+        if counts.shape != (len(self),) or not np.all(np.isfinite(counts)):
+            raise ValueError(
+                f"param_counts must hold {len(self)} finite values, one per cell; got shape {counts.shape}"
+            )
+        rows, cols = np.triu_indices(MAX_VERTICES)
+        features = np.empty((len(self), NUM_FEATURES), dtype=np.float64)
+        features[:, : rows.size] = self._matrices[:, rows, cols]
+        features[:, rows.size : rows.size + MAX_VERTICES] = self._op_codes
+        features[:, -1] = counts / 1e6
+        return features
+
+    def to_generated_graphs(self) -> dict[str, list]:
+        """NB101's ``generated_graphs.json`` content: ``{hash: [matrix, labeling]}``, in hash order."""
+        return {
+            cell_hash: [self._matrices[i, :size, :size].tolist(), self.labeling(i)]
+            for i, (cell_hash, size) in enumerate(zip(self.hashes, self._num_vertices.tolist(), strict=True))
+        }
+
+    def _check_index(self, index: int) -> int:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an integer, got {type(index).__name__}")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for a space of {len(self)} cells")
+        return int(index) % len(self)
+
+    def _vertex_count(self, index: int) -> int:
+        return int(self._num_vertices[index])
+
+
+_LABEL_OF_CODE = {code: label for label, code in _LABEL_TO_CODE.items()}
+_OP_OF_CODE = {code: op for op, code in FEATURE_OP_CODES.items()}
+
+# ------------------------------------------------------------------------------------------------- cache
+_CACHE_FORMAT = 1
+#: Spaces this small take well under a second: they are never written to disk.
+_CACHE_MIN_VERTICES = 6
+_CACHE_ARRAYS = ("hash_bytes", "matrices", "op_codes", "num_vertices")
+_SPOT_CHECKS = 16
+_MEMO: dict[tuple[int, int], EnumeratedSpace] = {}
+
+
+def cache_dir() -> Path:
+    """Folder of the on-disk enumeration cache: ``$ECNAS_CACHE_DIR``, else ``~/.cache/ecnas``.
+
+    ``$XDG_CACHE_HOME/ecnas`` replaces ``~/.cache/ecnas`` when that variable is set.
+    """
+    if os.environ.get("ECNAS_CACHE_DIR"):
+        return Path(os.environ["ECNAS_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "ecnas"
+
+
+def _cache_path(max_vertices: int, max_edges: int) -> Path:
+    return cache_dir() / f"space-{max_vertices}v-{max_edges}e-format{_CACHE_FORMAT}.npz"
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> bytes:
+    digest = hashlib.md5()
+    for name in _CACHE_ARRAYS:
+        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest().encode("ascii")
+
+
+def _save_cache(path: Path, space: EnumeratedSpace, max_vertices: int, max_edges: int) -> None:
+    arrays = {name: getattr(space, name) for name in _CACHE_ARRAYS}
+    meta = np.array([_CACHE_FORMAT, max_vertices, max_edges], dtype=np.int64)
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as file:
+            temporary = Path(file.name)
+            np.savez(file, meta=meta, checksum=np.array(_checksum(arrays), dtype="S32"), **arrays)
+        os.replace(temporary, path)
+    except OSError as error:
+        _logger.warning("could not write the enumeration cache %s (%s); continuing without it", path, error)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+
+def _load_cache(path: Path, max_vertices: int, max_edges: int) -> EnumeratedSpace | None:
+    """The cached space if the file is intact and matches this request, else None (with a warning)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if data["meta"].tolist() != [_CACHE_FORMAT, max_vertices, max_edges]:
+                raise ValueError("it was written for other parameters or by another version")
+            arrays = {name: data[name] for name in _CACHE_ARRAYS}
+            checksum = data["checksum"].item()
+        if checksum != _checksum(arrays):
+            raise ValueError("its checksum does not match its contents")
+        space = EnumeratedSpace(**arrays)
+        for index in np.linspace(0, len(space) - 1, _SPOT_CHECKS).astype(int).tolist():
+            size = space._vertex_count(index)
+            if hash_cell(space.matrices[index, :size, :size], space.labeling(index)) != space.hashes[index]:
+                raise ValueError(f"cell {index} does not hash to its stored hash")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        _logger.warning("ignoring the enumeration cache %s: %s; recomputing it", path, error)
+        return None
+    return space
+
+
+# ---------------------------------------------------------------------------------------------- entry
+def _check_limit(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer in {low}..{high}, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high} (the NB101 space), got {value}")
+    return int(value)
+
+
+def enumerate_cells(
+    max_vertices: int = MAX_VERTICES,
+    max_edges: int = MAX_EDGES,
+    *,
+    show_progress_bar: bool = False,
+    use_cache: bool = True,
+) -> EnumeratedSpace:
+    """Every unique cell with at most ``max_vertices`` vertices and ``max_edges`` edges.
+
+    Exactly NB101's ``generate_graphs.py`` result: 91 cells (≤4 vertices), 2,532 (≤5), 423,624 (≤7),
+    each the first ``(matrix, labeling)`` NB101 meets with that hash. The full space takes some
+    seconds; the result is then kept in memory and, for 6 or more vertices, in
+    ``cache_dir()`` (an ``.npz`` file checked on load, recomputed when damaged).
+
+    Args:
+        max_vertices: vertex limit, 2..7 (input and output included).
+        max_edges: edge limit, 1..9.
+        show_progress_bar: draw a tqdm progress bar while computing.
+        use_cache: reuse an earlier result (in memory and on disk) and store this one; False always
+            recomputes and stores nothing.
+
+    Returns:
+        The cells as an :class:`EnumeratedSpace`, ordered by hash.
+
+    Raises:
+        ValueError: a limit is out of range.
+        TypeError: a limit is not an integer.
+    """
+    max_vertices = _check_limit("max_vertices", max_vertices, 2, MAX_VERTICES)
+    max_edges = _check_limit("max_edges", max_edges, 1, MAX_EDGES)
+    key = (max_vertices, max_edges)
+    if use_cache and key in _MEMO:
+        return _MEMO[key]
+    path = _cache_path(*key) if use_cache and max_vertices >= _CACHE_MIN_VERTICES else None
+    space = _load_cache(path, *key) if path is not None else None
+    if space is None:
+        with tqdm(
+            desc=f"Enumerating cells (≤{max_vertices} vertices)",
+            unit=" vertex-rounds",
+            unit_scale=True,
+            disable=not show_progress_bar,
+        ) as bar:
+
+            def advance(amount: int) -> None:
+                if amount < 0:
+                    bar.reset(total=-amount)
+                else:
+                    bar.update(amount)
+
+            space = EnumeratedSpace(*_enumerate_arrays(max_vertices, max_edges, advance))
+        if path is not None:
+            _save_cache(path, space, max_vertices, max_edges)
+    if use_cache:
+        _MEMO[key] = space
+    return space
