@@ -289,7 +289,7 @@ def _final_hashes(digests: _Digests, ids: np.ndarray, size: int) -> np.ndarray:
     return hashes.hex.view("S32").ravel()
 
 
-def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], None]) -> np.ndarray:
+def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object]) -> np.ndarray:
     """NB101's hash of every candidate (`C x V x V` matrices, `C x V` labelings) → `C` hashes (`S32`)."""
     size = matrices.shape[1]
     # Round 0: md5(str((out_degree, in_degree, label))), once per distinct triple.
@@ -314,6 +314,15 @@ def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[]
     return _final_hashes(digests, ids, size)
 
 
+def _first_seen(
+    matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object] = lambda: None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hash candidates given in NB101's order; `(unique hashes ascending, index of each one's first candidate)`."""
+    candidate_hashes = _hash_candidates(matrices, labels, tick)
+    unique_hashes, first = np.unique(candidate_hashes, return_index=True)  # stable: first occurrence
+    return unique_hashes, first
+
+
 def _enumerate_arrays(
     max_vertices: int, max_edges: int, advance: Callable[[int], object]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -334,14 +343,13 @@ def _enumerate_arrays(
     advance(-sum(_work(size, labels.shape[0]) for size, _, labels in sizes_and_candidates))
     hashes, matrices, op_codes, sizes = [], [], [], []
     for size, cell_matrices, cell_labels in sizes_and_candidates:
-        candidate_hashes = _hash_candidates(cell_matrices, cell_labels, functools.partial(advance, cell_labels.size))
+        unique_hashes, first = _first_seen(cell_matrices, cell_labels, functools.partial(advance, cell_labels.size))
         advance(cell_labels.shape[0])
-        _, first = np.unique(candidate_hashes, return_index=True)  # stable: the first candidate per hash
         padded = np.zeros((first.size, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
         padded[:, :size, :size] = cell_matrices[first]
         codes = np.zeros((first.size, MAX_VERTICES), dtype=np.int8)
         codes[:, :size] = code_of_label[cell_labels[first] + 2]
-        hashes.append(candidate_hashes[first])
+        hashes.append(unique_hashes)
         matrices.append(padded)
         op_codes.append(codes)
         sizes.append(np.full(first.size, size, dtype=np.uint8))
@@ -509,12 +517,14 @@ class EnumeratedSpace:
         features[:, -1] = counts / 1e6
         return features
 
+    def generated_graphs_items(self) -> Iterator[tuple[str, list]]:
+        """``(hash, [matrix, labeling])`` per cell in hash order: the entries of NB101's ``generated_graphs.json``."""
+        for index, (cell_hash, size) in enumerate(zip(self.hashes, self._num_vertices.tolist(), strict=True)):
+            yield cell_hash, [self._matrices[index, :size, :size].tolist(), self.labeling(index)]
+
     def to_generated_graphs(self) -> dict[str, list]:
         """NB101's ``generated_graphs.json`` content: ``{hash: [matrix, labeling]}``, in hash order."""
-        return {
-            cell_hash: [self._matrices[i, :size, :size].tolist(), self.labeling(i)]
-            for i, (cell_hash, size) in enumerate(zip(self.hashes, self._num_vertices.tolist(), strict=True))
-        }
+        return dict(self.generated_graphs_items())
 
     def _check_index(self, index: int) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
