@@ -1,0 +1,61 @@
+"""Multi-objective optimizers over the cells of an ecnas table (accuracy vs energy, EC-NAS Section 4).
+
+>>> from ecnas.optimizers import run
+>>> result = run("semoa", "table.h5", seed=0)          # doctest: +SKIP
+>>> result.front, result.front_hashes, result.search_cost  # doctest: +SKIP
+
+Registered algorithms (:func:`optimizer_names`): ``semoa`` (steady-state evolution with hypervolume
+selection), ``shemoa`` (evolution with successive halving over budgets), ``msehvi`` (Bayesian
+optimisation with exact 2-D expected hypervolume improvement), ``rs`` (random search) and ``parego-hb``
+(ParEGO inside Hyperband). Every optimizer follows the ask/tell contract of :class:`Optimizer`; new ones
+register with :func:`register`. :func:`as_pymoo_problem` runs any pymoo algorithm on a table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecnas.optimizers._base import Candidate, Optimizer, get_optimizer, optimizer_names, register, run
+from ecnas.optimizers._msehvi import MSEHVI
+from ecnas.optimizers._parego_hb import ParEGOHyperband
+from ecnas.optimizers._problem import (
+    DEFAULT_OBJECTIVES,
+    OBJECTIVES,
+    TableProblem,
+    TableSpace,
+    check_objectives,
+    reference_point,
+)
+from ecnas.optimizers._random import RandomSearch
+from ecnas.optimizers._result import Result
+from ecnas.optimizers._semoa import SEMOA
+from ecnas.optimizers._shemoa import SHEMOA
+
+__all__ = [
+    "DEFAULT_OBJECTIVES",
+    "MSEHVI",
+    "OBJECTIVES",
+    "SEMOA",
+    "SHEMOA",
+    "Candidate",
+    "Optimizer",
+    "ParEGOHyperband",
+    "RandomSearch",
+    "Result",
+    "TableProblem",
+    "TableSpace",
+    "as_pymoo_problem",
+    "check_objectives",
+    "get_optimizer",
+    "optimizer_names",
+    "reference_point",
+    "register",
+    "run",
+]
+
+
+def as_pymoo_problem(*args: Any, **kwargs: Any) -> Any:
+    """A pymoo ``Problem`` over a table (see :func:`ecnas.optimizers._pymoo.as_pymoo_problem`)."""
+    from ecnas.optimizers._pymoo import as_pymoo_problem as build
+
+    return build(*args, **kwargs)

@@ -1,0 +1,208 @@
+"""Operators shared by the algorithms: random table cells, edge/op mutation, multi-objective selection.
+
+Mutation follows NAS-Bench-101's ``mutate_spec``: the parent is padded to the table's largest vertex count,
+each possible edge flips with probability ``rate / V`` and each interior op is redrawn with probability
+``rate / (V - 2)``. The child is made a :class:`~ecnas.CellSpec`; an invalid child, a valid child the table
+lacks (or has no results for) and an already evaluated child are rejected and redrawn — never scored — and
+counted in the optimizer's ``rejections``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import moocore
+import numpy as np
+
+from ecnas import indicators
+from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, OUTPUT
+
+if TYPE_CHECKING:
+    from ecnas.optimizers._base import Optimizer
+    from ecnas.optimizers._problem import TableSpace
+
+__all__ = ["mutate", "padded_cell", "random_rows", "rank_select", "selection_reference"]
+
+_CODE_TO_LABEL = {FEATURE_OP_CODES[op]: k for k, op in enumerate(INTERIOR_OPS)}
+_MAX_ATTEMPTS = 100
+_UPPER: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _upper(size: int) -> tuple[np.ndarray, np.ndarray]:
+    if size not in _UPPER:
+        _UPPER[size] = np.triu_indices(size, 1)
+    return _UPPER[size]
+
+
+def padded_cell(space: TableSpace, row: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A table cell laid out on ``size`` vertices: matrix and interior op labels (0..2).
+
+    The cell's input stays at vertex 0, its interior vertices keep their order, its output moves to vertex
+    ``size - 1``; unused vertices get no edges and random ops (pruned unless a mutation connects them).
+
+    Returns:
+        ``(matrix, labels)``: `size x size` int8 adjacency and `size - 2` interior op labels.
+    """
+    v = int(space.num_vertices[row])
+    matrix = np.zeros((size, size), dtype=np.int8)
+    source = space.matrices[row, :v, :v]
+    index = np.arange(v)
+    index[-1] = size - 1
+    matrix[np.ix_(index, index)] = source
+    labels = rng.integers(0, len(INTERIOR_OPS), size=size - 2)
+    codes = space.op_codes[row, 1 : v - 1]
+    labels[: v - 2] = [_CODE_TO_LABEL[int(c)] for c in codes]
+    return matrix, labels
+
+
+def _ops(labels: np.ndarray) -> list[str]:
+    return [INPUT, *(INTERIOR_OPS[int(k)] for k in labels), OUTPUT]
+
+
+def random_rows(
+    optimizer: Optimizer, budget: int, n: int, exclude: np.ndarray | set[int] | None = None, *, unseen: bool = False
+) -> np.ndarray:
+    """Up to ``n`` distinct random rows of the optimizer's search space not yet evaluated at ``budget``.
+
+    Args:
+        optimizer: the optimizer (for its generator, search space and bookkeeping).
+        budget: epochs the rows will be evaluated at.
+        n: how many rows.
+        exclude: rows to leave out as well (e.g. already proposed in this batch).
+        unseen: also leave out rows evaluated at any other budget.
+
+    Returns:
+        Distinct rows (fewer than ``n`` only when the space is exhausted).
+    """
+    available = optimizer._available_rows()
+    blocked = optimizer._seen if unseen else optimizer._evaluated_mask(budget)
+    rng = optimizer._rng
+    excluded = set() if exclude is None else {int(r) for r in exclude}
+    if available.size == 0 or n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    # Fast path for large spaces: draw with replacement and drop the rows that are taken.
+    draw = available[rng.integers(0, available.size, size=2 * n + 8)]
+    chosen: list[int] = []
+    for row in draw.tolist():
+        if not blocked[row] and row not in excluded:
+            excluded.add(row)
+            chosen.append(row)
+            if len(chosen) == n:
+                return np.array(chosen, dtype=np.int64)
+    # Slow path: the exact set of free rows.
+    free_mask = ~blocked[available]
+    if excluded:
+        free_mask &= ~np.isin(available, np.fromiter(excluded, dtype=np.int64))
+    free = available[free_mask]
+    extra = rng.choice(free, size=min(n - len(chosen), free.size), replace=False) if free.size else free
+    return np.concatenate([np.array(chosen, dtype=np.int64), extra.astype(np.int64)])
+
+
+def mutate(
+    optimizer: Optimizer,
+    parent: int,
+    budget: int,
+    exclude: set[int] | None = None,
+    *,
+    rate: float = 1.0,
+    unseen: bool = True,
+) -> int:
+    """A mutant of table row ``parent`` in the optimizer's search space, not yet evaluated at ``budget``.
+
+    Rejected children (invalid, not in the table, already evaluated or in ``exclude``) are redrawn and
+    counted in ``optimizer.rejections``; after 100 rejections a random free row is returned instead
+    (counted as ``random_fallback``).
+
+    Args:
+        optimizer: the optimizer (generator, space, bookkeeping).
+        parent: table row to mutate.
+        budget: epochs the child will be evaluated at.
+        exclude: rows not to return (e.g. proposed earlier in the same batch).
+        rate: expected number of flipped edges per vertex and redrawn ops (NB101's ``mutation_rate``).
+        unseen: reject children evaluated at any budget (else: only at ``budget``).
+
+    Returns:
+        A table row, or -1 when the space at ``budget`` is exhausted.
+    """
+    space = optimizer.space
+    rng = optimizer._rng
+    size = space.max_vertices
+    available = optimizer._available_mask()
+    blocked = optimizer._seen if unseen else optimizer._evaluated_mask(budget)
+    exclude = exclude if exclude is not None else set()
+    iu = _upper(size)
+    edge_p = rate / size
+    op_p = rate / max(size - 2, 1)
+    rejections = optimizer.rejections
+    for _ in range(_MAX_ATTEMPTS):
+        matrix, labels = padded_cell(space, parent, size, rng)
+        flips = rng.random(iu[0].size) < edge_p
+        matrix[iu[0][flips], iu[1][flips]] ^= 1
+        if labels.size:
+            change = rng.random(labels.size) < op_p
+            if change.any():
+                labels[change] = (labels[change] + rng.integers(1, len(INTERIOR_OPS), size=int(change.sum()))) % len(
+                    INTERIOR_OPS
+                )
+        if not flips.any() and (labels.size == 0 or not change.any()):
+            rejections["duplicate"] += 1
+            continue
+        row, key = space.spec_row(matrix, _ops(labels))
+        if key is None:
+            rejections["invalid"] += 1
+        elif row < 0 or not available[row]:
+            rejections["not_in_table"] += 1
+        elif blocked[row] or row in exclude or row == parent:
+            rejections["duplicate"] += 1
+        else:
+            return row
+    fallback = random_rows(optimizer, budget, 1, exclude | {parent}, unseen=unseen)
+    if fallback.size == 0:
+        return -1
+    rejections["random_fallback"] += 1
+    return int(fallback[0])
+
+
+def selection_reference(F: np.ndarray) -> np.ndarray:
+    """Reference point for hypervolume-contribution selection: the worst value plus 10 % of the range."""
+    worst, best = F.max(axis=0), F.min(axis=0)
+    span = np.where(worst > best, worst - best, np.maximum(np.abs(worst), 1.0))
+    return worst + 0.1 * span
+
+
+def rank_select(F: np.ndarray, k: int, ref: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``k`` best rows by non-dominated sorting, then hypervolume contribution (SMS-EMOA).
+
+    Whole fronts are taken in rank order; from the front that does not fit, the point with the smallest
+    hypervolume contribution is dropped repeatedly (contributions recomputed each time).
+
+    Args:
+        F: `n x m` objective values (minimised).
+        k: how many to keep.
+        ref: reference point for the contributions; default :func:`selection_reference` of ``F``.
+
+    Returns:
+        Sorted indices into ``F`` (all of them when ``k >= n``).
+    """
+    n = F.shape[0]
+    if k >= n:
+        return np.arange(n)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    reference = selection_reference(F) if ref is None else np.asarray(ref, dtype=np.float64)
+    ranks = np.asarray(moocore.pareto_rank(F), dtype=np.int64)
+    chosen: list[int] = []
+    for rank in range(int(ranks.max()) + 1):
+        members = np.flatnonzero(ranks == rank)
+        if len(chosen) + members.size <= k:
+            chosen.extend(members.tolist())
+            if len(chosen) == k:
+                break
+            continue
+        members = list(members)
+        while len(chosen) + len(members) > k:
+            contributions = indicators.hypervolume_contributions(F[members], reference)
+            members.pop(int(np.argmin(contributions)))
+        chosen.extend(members)
+        break
+    return np.sort(np.array(chosen, dtype=np.int64))

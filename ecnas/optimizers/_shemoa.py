@@ -1,0 +1,139 @@
+"""SH-EMOA: an evolutionary multi-objective algorithm whose offspring pass successive halving over budgets.
+
+After the SH-EMOA of Izquierdo et al. (2021), "Bag of baselines for multi-objective joint neural
+architecture search and hyperparameter optimization": each generation mutates ``eta**(K-1)`` offspring
+from uniformly chosen parents (``K`` = number of rungs, the table's budgets from ``min_budget`` to
+``budget``), evaluates them at the lowest budget, promotes the best ``1/eta`` by non-dominated sorting and
+hypervolume contribution to the next budget, and so on; the survivors at the top budget compete with the
+population ((μ + λ) survival, as SEMOA). The initial population is evaluated at the top budget.
+
+Lower-budget evaluations are counted with their own (lower) simulated cost; the front is built from
+top-budget evaluations only. With a single budget this is SEMOA with one offspring per generation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ecnas.optimizers._base import Optimizer, register
+from ecnas.optimizers._multifidelity import check_eta, rungs
+from ecnas.optimizers._operators import mutate, random_rows, rank_select
+from ecnas.optimizers._semoa import _check_population, _check_rate
+
+if TYPE_CHECKING:
+    from ecnas.benchmark import Benchmark
+
+__all__ = ["SHEMOA"]
+
+
+@register("shemoa")
+class SHEMOA(Optimizer):
+    """Evolution with successive halving of each generation's offspring over the table's budgets.
+
+    Args:
+        bench: the benchmark to search.
+        population_size: μ (EC-NAS: 10).
+        generations: generations when ``max_evaluations`` is None (EC-NAS: 100).
+        eta: halving rate; each rung keeps ``1/eta`` of its cells.
+        min_budget: lowest budget used (default: the table's smallest).
+        mutation_rate: see :class:`~ecnas.optimizers.SEMOA`.
+        **kwargs: ``seed``, ``max_evaluations``, ``budget`` (the top budget), ``objectives``.
+    """
+
+    multi_fidelity = True
+
+    def __init__(
+        self,
+        bench: Benchmark,
+        *,
+        population_size: int = 10,
+        generations: int = 100,
+        eta: int = 3,
+        min_budget: int | None = None,
+        mutation_rate: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(bench, **kwargs)
+        self.population_size = _check_population(population_size)
+        if isinstance(generations, bool) or not isinstance(generations, (int, np.integer)) or generations < 1:
+            raise ValueError(f"generations must be an int >= 1, got {generations!r}")
+        self.generations = int(generations)
+        self.eta = check_eta(eta)
+        self.rungs = rungs(bench.budgets, self.budget, min_budget)
+        self.mutation_rate = _check_rate(mutation_rate)
+        self.offspring = self.eta ** (len(self.rungs) - 1)
+        self._population = np.zeros(0, dtype=np.int64)
+        self._fitness = np.zeros((0, self.n_obj))
+        self._initialised = 0
+        self._rung = 0
+        self._batch = np.zeros(0, dtype=np.int64)  # cells of the current generation at the current rung
+        self._batch_F: list[np.ndarray] = []
+        self._asked = 0
+        self._initial_batch = True
+
+    def _per_generation(self) -> int:
+        total, n = 0, self.offspring
+        for _ in self.rungs:
+            total += n
+            n = max(1, n // self.eta)
+        return total
+
+    def _default_evaluations(self) -> int:
+        return self.population_size + self.generations * self._per_generation()
+
+    def _search_budgets(self) -> tuple[int, ...]:
+        return self.rungs
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "population_size": self.population_size, "generations": self.generations,
+                "eta": self.eta, "rungs": list(self.rungs), "offspring": self.offspring,
+                "mutation_rate": self.mutation_rate}
+
+    def _ask(self, limit: int) -> tuple[np.ndarray, int]:
+        self._initial_batch = self._initialised < self.population_size
+        if self._initial_batch:
+            n = min(limit, self.population_size - self._initialised)
+            self._initialised += n
+            return random_rows(self, self.budget, n), self.budget
+        budget = self.rungs[self._rung]
+        if self._rung == 0 and self._asked == 0:
+            children: list[int] = []
+            chosen: set[int] = set()
+            for _ in range(self.offspring):
+                parent = int(self._population[self._rng.integers(self._population.size)])
+                child = mutate(self, parent, budget, chosen, rate=self.mutation_rate)
+                if child < 0:
+                    break
+                chosen.add(child)
+                children.append(child)
+            self._batch = np.array(children, dtype=np.int64)
+            self._batch_F = []
+        rows = self._batch[self._asked : self._asked + limit]
+        self._asked += rows.size
+        return rows, budget
+
+    def _tell(self, rows: np.ndarray, budgets: np.ndarray, F: np.ndarray) -> None:
+        if self._initial_batch:
+            self._survive(rows, F)
+            return
+        self._batch_F.append(F)
+        if self._asked < self._batch.size:
+            return  # the rung is not complete yet
+        fitness = np.vstack(self._batch_F)
+        batch = self._batch[: fitness.shape[0]]
+        self._asked, self._batch_F = 0, []
+        if self._rung == len(self.rungs) - 1:
+            self._survive(batch, fitness)
+            self._rung, self._batch = 0, np.zeros(0, dtype=np.int64)
+            return
+        keep = rank_select(fitness, max(1, batch.size // self.eta))
+        self._batch = batch[keep]
+        self._rung += 1
+
+    def _survive(self, rows: np.ndarray, F: np.ndarray) -> None:
+        population = np.concatenate([self._population, rows])
+        fitness = np.vstack([self._fitness, F])
+        keep = rank_select(fitness, self.population_size)
+        self._population, self._fitness = population[keep], fitness[keep]
