@@ -120,11 +120,12 @@ def measure_shard(
     positions = plan.shard_indices(index, count)
     done = done_hashes(workdir, plan)
     todo = [i for i in positions if plan.hashes[i] not in done]
+    already = len(positions) - len(todo)
     if limit is not None:
         todo = todo[: max(0, int(limit))]
     start = time.perf_counter()
     if not todo:
-        return MeasureSummary(shard, len(positions), len(positions) - len(todo), 0, 0.0)
+        return MeasureSummary(shard, len(positions), already, 0, 0.0)
     if threads is not None:
         torch.set_num_threads(int(threads))
     device = resolve_device(profile)
@@ -140,7 +141,7 @@ def measure_shard(
         "software": describe_software(),
     }
     measured = 0
-    bar = tqdm(total=len(positions), initial=len(positions) - len(todo), disable=not progress,
+    bar = tqdm(total=len(positions), initial=already, disable=not progress,
                desc=f"measure {index}/{count}", unit="cell", dynamic_ncols=True)
     with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
         for position in todo:
@@ -161,4 +162,4 @@ def measure_shard(
             measured += 1
             bar.update(1)
     bar.close()
-    return MeasureSummary(shard, len(positions), len(positions) - len(todo), measured, time.perf_counter() - start)
+    return MeasureSummary(shard, len(positions), already, measured, time.perf_counter() - start)
