@@ -252,7 +252,7 @@ class MLPSurrogate:
         members, n_train = train_idx.shape
         layers = N.init_layers(members, N.layer_sizes(inputs.shape[1], tuple(self.hidden_layers)), generator)
         parameters = [tensor for pair in layers for tensor in pair]
-        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimizer = N.Adam(parameters, lr=self.learning_rate, weight_decay=self.weight_decay)
         loss_fn = LOSSES[self.loss]
         train_rows = torch.from_numpy(train_idx)
         val_inputs, val_truth = inputs[torch.from_numpy(val_idx)], y[val_idx]
@@ -268,11 +268,10 @@ class MLPSurrogate:
             order = torch.gather(train_rows, 1, torch.argsort(torch.rand(members, n_train, generator=generator), 1))
             for start in range(0, n_train, batch):
                 if self.lr_schedule == "cosine":
-                    for group in optimizer.param_groups:
-                        group["lr"] = 0.5 * self.learning_rate * (1 + math.cos(math.pi * step / total_steps))
+                    optimizer.lr = 0.5 * self.learning_rate * (1 + math.cos(math.pi * step / total_steps))
                 rows = order[:, start : start + batch]
                 loss = loss_fn(N.forward(layers, inputs[rows], self.activation), outputs[rows]).mean(1).sum()
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 step += 1

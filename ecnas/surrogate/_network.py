@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ACTIVATIONS", "LOSSES", "forward", "init_layers", "layer_sizes", "predict_member"]
+__all__ = ["ACTIVATIONS", "LOSSES", "Adam", "forward", "init_layers", "layer_sizes", "predict_member"]
 
 #: Activation name → elementwise torch function.
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu, "tanh": torch.tanh}
@@ -79,3 +79,49 @@ def predict_member(
                     hidden = act(hidden)
             out[start : start + batch_size] = hidden[:, 0].numpy()
     return out
+
+
+class Adam:
+    """Adam (Kingma & Ba) over a list of tensors, the arithmetic of ``torch.optim.Adam`` (L2 weight decay).
+
+    Written out because constructing ``torch.optim.Adam`` imports torch's compiler stack (seconds on
+    a loaded machine) while this network needs only a few fused elementwise updates per step.
+    """
+
+    def __init__(
+        self,
+        params: list[torch.Tensor],
+        lr: float,
+        weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+    ) -> None:
+        self.params = params
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.beta1, self.beta2 = betas
+        self.eps = 1e-8
+        self.step_count = 0
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+
+    def zero_grad(self) -> None:
+        """Drop the gradients of the last step."""
+        for param in self.params:
+            param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update from the parameters' ``.grad``."""
+        self.step_count += 1
+        grads = [param.grad for param in self.params]
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
+        torch._foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)
+        torch._foreach_mul_(self.exp_avg_sq, self.beta2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1 - self.beta2)
+        correction1 = 1 - self.beta1**self.step_count
+        correction2 = 1 - self.beta2**self.step_count
+        denominator = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denominator, math.sqrt(correction2))
+        torch._foreach_add_(denominator, self.eps)
+        torch._foreach_addcdiv_(self.params, self.exp_avg, denominator, -self.lr / correction1)

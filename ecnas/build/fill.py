@@ -1,0 +1,214 @@
+"""Build stage *fill*: predict every cell and budget of the space and write a complete ecnas table.
+
+Rules of the filled table:
+
+- features are EC-NAS's 36 values, whose parameter count is that of the DEFAULT NB101 network
+  (what the surrogate was trained on); the table's ``trainable_parameters`` column is the count of
+  the network that was actually trained (the profile's network, from the surrogate file's
+  provenance, or ``network_options``);
+- predicted cells hold the surrogate's ensemble mean in repeat 0 and NaN in the other repeats
+  (``Benchmark.query(repeat=None)`` takes the NaN-mean over repeats, so it returns the prediction);
+  the ensemble's standard deviation goes to ``uncertainty``;
+- measured cells keep their measured repeats as they are, flagged ``measured``, with uncertainty 0;
+  a measured cell's budget without measurements gets the budget-scaling rule applied to its own
+  measured value (e.g. 4-epoch energy × 108 / 4), like the predicted cells;
+- budgets without their own fit follow :data:`ecnas.surrogate.BUDGET_SCALING`;
+- accuracies are clipped to [0, 1], times and energies to >= 0;
+- the surrogate's weights are copied into the table's ``/surrogate`` group, its settings and held-out
+  metrics into the provenance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ecnas.build.fit import METRICS, measured_values
+from ecnas.surrogate import MeasuredValues, SurrogateBundle
+
+__all__ = ["fill_table", "predict_space"]
+
+_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_INTERNAL_KEYS = ("budget_scaling",)
+
+
+def _clip(metric: str, values: np.ndarray) -> np.ndarray:
+    return np.clip(values, 0.0, 1.0) if metric in _ACCURACIES else np.maximum(values, 0.0)
+
+
+def predict_space(
+    bundle: SurrogateBundle, features: np.ndarray, *, progress: bool = False
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every fitted metric at every budget of ``bundle`` for `N x 36` features.
+
+    Each fitted model runs once; budgets without their own model reuse the prediction of their
+    source budget with the scaling rule.
+
+    Returns:
+        ``(means, stds)``: metric → `N x B` arrays, clipped to the metric's range.
+    """
+    means: dict[str, np.ndarray] = {}
+    stds: dict[str, np.ndarray] = {}
+    tasks = [(metric, budget) for metric in bundle.metrics for budget in bundle.fitted_budgets(metric)]
+    predicted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    for metric, budget in tqdm(tasks, desc="predict", unit="model", disable=not progress):
+        predicted[(metric, budget)] = bundle.models[(metric, budget)].predict(features, return_std=True)
+    for metric in bundle.metrics:
+        mean = np.empty((len(features), len(bundle.budgets)))
+        std = np.empty_like(mean)
+        for column, budget in enumerate(bundle.budgets):
+            source, rule = bundle.source(metric, budget)  # type: ignore[misc]
+            mean[:, column] = bundle.scale(predicted[(metric, source)][0], rule, source, budget)
+            std[:, column] = bundle.scale(predicted[(metric, source)][1], rule, source, budget)
+        means[metric], stds[metric] = _clip(metric, mean), std
+    return means, stds
+
+
+def _apply_measured(
+    bundle: SurrogateBundle,
+    measured: MeasuredValues,
+    rows: np.ndarray,
+    metrics: dict[str, np.ndarray],
+    uncertainty: dict[str, np.ndarray],
+) -> None:
+    """Overwrite measured cells (in place) with their repeats; unmeasured budgets by the scaling rule."""
+    budgets = bundle.budgets
+    for metric in METRICS:
+        values = measured.metrics.get(metric)
+        if values is None:
+            continue
+        target = metrics[metric]
+        for column, budget in enumerate(budgets):
+            own = values[:, column, :]
+            has = np.isfinite(own).any(axis=1)
+            found = bundle.source(metric, budget)
+            if found is not None and found[1] != "fitted":
+                source, rule = found
+                scaled = bundle.scale(values[:, budgets.index(source), :], rule, source, budget)
+                use = ~has & np.isfinite(scaled).any(axis=1)
+                own = np.where(use[:, None], scaled, own)
+                has = has | use
+            target[rows[has], column, :] = _clip(metric, own[has])
+            if metric in uncertainty:
+                uncertainty[metric][rows[has], column] = 0.0
+
+
+def _provenance(
+    bundle: SurrogateBundle,
+    surrogate_path: Path,
+    n_cells: int,
+    n_measured: int,
+    options: Mapping[str, int] | None,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    base = {key: value for key, value in bundle.provenance.items() if key not in _INTERNAL_KEYS}
+    return {
+        **base,
+        "network": dict(options) if options else None,
+        "sample_fraction": n_measured / n_cells,
+        "num_measured_cells": n_measured,
+        "surrogate": {
+            "model": "MLPSurrogate",
+            "file": surrogate_path.name,
+            "features": "EC-NAS 36 features (upper-triangular 7x7 adjacency, op codes, default NB101 parameters / 1e6)",
+            "budget_scaling": bundle.scaling_summary(),
+            "repeats": "predicted cells: repeat 0 = ensemble mean, other repeats NaN; uncertainty = ensemble std",
+            "models": bundle.model_summary(),
+        },
+        **dict(extra or {}),
+    }
+
+
+def fill_table(
+    surrogate_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    max_vertices: int = 7,
+    records: Sequence[Mapping[str, Any]] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    network_options: Mapping[str, int] | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write a complete table: every cell of the space at every budget, measured or predicted.
+
+    Args:
+        surrogate_path: the file written by :func:`ecnas.build.fit.fit_surrogates` (or ``ecnas build fit``).
+        out_path: the table to write (replaced atomically).
+        max_vertices: size of the space (7 = all 423,624 NB101 cells).
+        records: measured records to keep (default: the measured values stored in the surrogate file).
+        provenance: entries overriding the provenance copied from the surrogate file.
+        network_options: options of the trained network for the ``trainable_parameters`` column
+            (default: the surrogate file's ``network`` provenance; the NB101 default network if absent).
+        progress: show progress bars.
+
+    Returns:
+        The written table's path.
+
+    Raises:
+        TableNotFoundError, TableFormatError: the surrogate file is missing or corrupt.
+        ValueError: a measured cell is not in the space (``max_vertices`` too small) or bad arguments.
+    """
+    from ecnas.channels import count_parameters_many
+    from ecnas.space import enumerate_space
+    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
+
+    surrogate_path = Path(surrogate_path)
+    bundle = SurrogateBundle.load(surrogate_path)
+    measured = measured_values(records, bundle.budgets)[0] if records is not None else bundle.measured
+    space = enumerate_space(max_vertices=max_vertices)
+    n_cells = len(space)
+    steps = tqdm(total=3, desc="fill: features", disable=not progress, leave=False)
+    default_params = count_parameters_many(space.matrices, space.op_codes)
+    steps.update()
+    features = np.asarray(space.features(default_params), dtype=np.float64)
+    steps.update()
+    options = dict(network_options) if network_options is not None else bundle.provenance.get("network")
+    trained_params = count_parameters_many(space.matrices, space.op_codes, **options) if options else default_params
+    steps.update()
+    steps.close()
+    means, stds = predict_space(bundle, features, progress=progress)
+    repeats = measured.repeats if measured is not None and len(measured) else 1
+    budgets = bundle.budgets
+    metrics = {name: np.full((n_cells, len(budgets), repeats), np.nan) for name in METRICS}
+    for name, mean in means.items():
+        metrics[name][:, :, 0] = mean
+    source = np.full(n_cells, SOURCE_SURROGATE, dtype=np.uint8)
+    hash_bytes = np.asarray(space.hash_bytes, dtype="S32")
+    n_measured = 0
+    if measured is not None and len(measured):
+        order = np.argsort(hash_bytes)
+        rows = order[np.minimum(np.searchsorted(hash_bytes[order], measured.hashes), n_cells - 1)]
+        missing = hash_bytes[rows] != measured.hashes
+        if missing.any():
+            raise ValueError(
+                f"{int(missing.sum())} measured cell(s) (e.g. {measured.hashes[missing][0].decode()}) are not in "
+                f"the space with max_vertices={max_vertices}; raise max_vertices"
+            )
+        wrong = trained_params[rows] != measured.trainable_parameters
+        if wrong.any():
+            raise ValueError(
+                f"{int(wrong.sum())} measured cell(s) report trainable_parameters different from the network "
+                f"options {options or 'NB101 default'} (e.g. {int(measured.trainable_parameters[wrong][0])} vs "
+                f"{int(trained_params[rows][wrong][0])}); pass the trained network's network_options"
+            )
+        _apply_measured(bundle, measured, rows, metrics, stds)
+        source[rows] = SOURCE_MEASURED
+        n_measured = len(measured)
+    contents = TableContents(
+        hashes=hash_bytes,
+        budgets=budgets,
+        repeats=repeats,
+        matrices=np.asarray(space.matrices, dtype=np.uint8),
+        op_codes=np.asarray(space.op_codes, dtype=np.int8),
+        trainable_parameters=np.asarray(trained_params, dtype=np.int64),
+        source=source,
+        metrics=metrics,
+        uncertainty=stds,
+        provenance=_provenance(bundle, surrogate_path, n_cells, n_measured, options, provenance),
+    )
+    return write_table(out_path, contents, extras=lambda h5: bundle.write_models(h5.create_group("surrogate")))

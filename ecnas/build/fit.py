@@ -1,0 +1,243 @@
+"""Build stage *fit*: one MLP surrogate per measured (metric, budget) from the builder's records.
+
+Records are plain dicts (one per cell, budget and repeat, see :data:`ecnas.build.records.RECORD_KEYS`).
+Per (metric, budget) the target of a cell is the mean over its measured repeats. Each model's quality
+is estimated first on a held-out split (default 20%) with the same settings — Pearson, MAE,
+Kendall tau — and the final model is then fitted on every measured cell. Budgets without their own
+measurements follow :data:`ecnas.surrogate.BUDGET_SCALING`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ecnas.errors import InvalidCellError
+from ecnas.space import FEATURE_OP_CODES, MAX_VERTICES, CellSpec
+from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
+
+__all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values"]
+
+#: Metrics a build measures (the table's per-budget metrics).
+METRICS: tuple[str, ...] = tuple(BUDGET_SCALING)
+#: Fewest measured cells a (metric, budget) needs to get a model.
+MIN_CELLS_TO_FIT = 8
+#: Fewest measured cells for a held-out quality estimate (below: the model is fitted, not scored).
+MIN_CELLS_HOLDOUT = 25
+_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_PROVENANCE_KEYS = ("method", "carbon_intensity", "intensity_source", "pue", "measured")
+
+
+def _cell_spec(record: Mapping[str, Any], index: int) -> CellSpec:
+    try:
+        spec = CellSpec(record["matrix"], record["ops"])
+    except InvalidCellError as error:
+        raise ValueError(f"records[{index}] (hash {record.get('hash')!r}) holds an invalid cell: {error}") from None
+    if spec.hash != record["hash"]:
+        raise ValueError(
+            f"records[{index}]: hash {record['hash']!r} does not match its matrix and ops (hash {spec.hash}); "
+            "the record is corrupt"
+        )
+    return spec
+
+
+def _value(record: Mapping[str, Any], metric: str, index: int) -> float:
+    value = record.get(metric)
+    if value is None:
+        return float("nan")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"records[{index}]: {metric} must be a number or null, got {value!r}") from None
+    if np.isinf(number):
+        raise ValueError(f"records[{index}]: {metric} is infinite")
+    return number
+
+
+def measured_values(
+    records: Sequence[Mapping[str, Any]], budgets: Sequence[int]
+) -> tuple[MeasuredValues, list[CellSpec]]:
+    """Records → table-layout arrays (`n x B x R` per metric, NaN where absent) and the cells.
+
+    Raises:
+        ValueError: a record misses a key, holds an invalid cell, a hash not matching its cell, a
+            budget not in ``budgets`` or a negative repeat, or two records share (hash, budget, repeat).
+    """
+    required = ("hash", "budget", "repeat", "matrix", "ops", "trainable_parameters")
+    column = {int(b): i for i, b in enumerate(budgets)}
+    cells: dict[str, int] = {}
+    specs: list[CellSpec] = []
+    params: list[int] = []
+    for index, record in enumerate(records):
+        missing = [key for key in required if key not in record]
+        if missing:
+            raise ValueError(f"records[{index}] misses key(s) {missing}; records come from `ecnas build measure`")
+        if int(record["budget"]) not in column:
+            raise ValueError(f"records[{index}]: budget {record['budget']!r} is not one of budgets {list(budgets)}")
+        if int(record["repeat"]) < 0:
+            raise ValueError(f"records[{index}]: repeat must be >= 0, got {record['repeat']!r}")
+        if record["hash"] not in cells:
+            cells[record["hash"]] = len(specs)
+            specs.append(_cell_spec(record, index))
+            params.append(int(record["trainable_parameters"]))
+    repeats = 1 + max((int(r["repeat"]) for r in records), default=0)
+    arrays = {metric: np.full((len(specs), len(budgets), repeats), np.nan) for metric in METRICS}
+    seen: set[tuple[str, int, int]] = set()
+    for index, record in enumerate(records):
+        key = (record["hash"], int(record["budget"]), int(record["repeat"]))
+        if key in seen:
+            raise ValueError(f"records[{index}] repeats (hash, budget, repeat) = {key}; de-duplicate the records")
+        seen.add(key)
+        row, col, rep = cells[key[0]], column[key[1]], key[2]
+        for metric in METRICS:
+            arrays[metric][row, col, rep] = _value(record, metric, index)
+    matrices = np.zeros((len(specs), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    op_codes = np.zeros((len(specs), MAX_VERTICES), dtype=np.int8)
+    for row, spec in enumerate(specs):
+        size = spec.num_vertices
+        matrices[row, :size, :size] = spec.matrix
+        op_codes[row, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    hashes = np.array([spec.hash for spec in specs], dtype="S32")
+    measured = MeasuredValues(hashes, matrices, op_codes, np.asarray(params, dtype=np.int64), arrays)
+    return measured, specs
+
+
+def _records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Facts shared by the records: profile, hardware, software, energy method and intensity."""
+    profiles = sorted({str(r.get("profile")) for r in records})
+    if len(profiles) > 1:
+        raise ValueError(f"records come from several build profiles {profiles}; fit one profile per table")
+    first = records[0]
+    energy = first.get("energy") or {}
+    out: dict[str, Any] = {
+        "profile": profiles[0],
+        "profile_options": first.get("profile_options"),
+        "hardware": first.get("hardware"),
+        "software": first.get("software"),
+        "energy_method": energy.get("method"),
+        "energy_measured": energy.get("measured"),
+        "carbon_intensity": energy.get("carbon_intensity"),
+        "intensity_source": energy.get("intensity_source"),
+        "pue": energy.get("pue"),
+    }
+    methods = sorted({str((r.get("energy") or {}).get("method")) for r in records})
+    if len(methods) > 1:
+        out["energy_method"] = "mixed: " + ", ".join(methods)
+    return out
+
+
+def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
+    """Network options of the records' profile, when the builder's profile registry knows it."""
+    try:
+        from ecnas.build.profiles import get_profile
+
+        options = dict(provenance.get("profile_options") or {})
+        profile = get_profile(str(provenance["profile"]), options)
+    except (ImportError, KeyError, TypeError, ValueError):
+        return None
+    return dict(profile.network_options())
+
+
+def _settings(metric: str, targets: np.ndarray, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Default surrogate settings per metric: log targets for positive times/energies, else standard."""
+    transform = "standard" if metric in _ACCURACIES or np.any(targets <= 0) else "log"
+    return {"target_transform": transform, **overrides, "seed": seed}
+
+
+def fit_surrogates(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    budgets: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    seed: int = 0,
+    holdout_fraction: float = 0.2,
+    surrogate_params: Mapping[str, Any] | None = None,
+    network_options: Mapping[str, int] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    out_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> SurrogateBundle:
+    """Fit one surrogate per measured (metric, budget) and optionally write them to one HDF5 file.
+
+    Args:
+        records: measured records (dicts with the keys of ``ecnas.build.records.RECORD_KEYS``).
+        budgets: budgets of the table to fill (default: the profile's ``budgets`` option, else the
+            measured ones). Budgets without measurements follow :data:`~ecnas.surrogate.BUDGET_SCALING`.
+        metrics: metrics to fit (default: every metric of the table the records measure).
+        seed: seed of the held-out split and of every model.
+        holdout_fraction: share of cells held out to estimate each model's quality (0 skips it).
+        surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings overriding the defaults.
+        network_options: options of the trained network (for the table's parameter column); default
+            from the records' profile.
+        provenance: extra provenance entries (override those copied from the records).
+        out_path: write the bundle there atomically.
+        progress: show a progress bar.
+
+    Returns:
+        The fitted bundle (models, measured values, provenance).
+
+    Raises:
+        ValueError: no records, malformed records, an unknown metric, or a bad fraction.
+    """
+    if not records:
+        raise ValueError("records is empty: measure some cells first (`ecnas build measure`)")
+    if not 0 <= holdout_fraction < 1:
+        raise ValueError(f"holdout_fraction must be in [0, 1), got {holdout_fraction!r}")
+    chosen = tuple(metrics) if metrics is not None else METRICS
+    unknown = sorted(set(chosen) - set(METRICS))
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+    info = _records_provenance(records)
+    measured_budgets = sorted({int(r["budget"]) for r in records})
+    if budgets is None:
+        budgets = (info.get("profile_options") or {}).get("budgets") or measured_budgets
+    budgets = tuple(sorted({int(b) for b in budgets}))
+    measured, specs = measured_values(records, budgets)
+    features = np.stack([spec.features() for spec in specs])
+    overrides = dict(surrogate_params or {})
+    tasks = [
+        (metric, budget)
+        for metric in chosen
+        for budget in budgets
+        if np.isfinite(measured.metrics[metric][:, budgets.index(budget)]).any()
+    ]
+    models: dict[tuple[str, int], MLPSurrogate] = {}
+    for metric, budget in tqdm(tasks, desc="fit surrogates", unit="model", disable=not progress):
+        values = measured.metrics[metric][:, budgets.index(budget)]
+        rows = np.flatnonzero(np.isfinite(values).any(axis=1))
+        if len(rows) < MIN_CELLS_TO_FIT:
+            continue
+        targets = np.nanmean(values[rows], axis=1)
+        settings = _settings(metric, targets, seed, overrides)
+        metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows)}
+        if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
+            order = np.random.default_rng([seed, budget, METRICS.index(metric)]).permutation(len(rows))
+            n_test = max(1, round(holdout_fraction * len(rows)))
+            test, train = order[:n_test], order[n_test:]
+            trial = MLPSurrogate(**settings).fit(features[rows[train]], targets[train])
+            scores = regression_metrics(targets[test], trial.predict(features[rows[test]]))
+            metadata["holdout"] = {"fraction": holdout_fraction, **scores}
+        model = MLPSurrogate(**settings).fit(features[rows], targets)
+        model.metadata_ = metadata
+        models[(metric, budget)] = model
+    if not models:
+        raise ValueError(
+            f"no (metric, budget) has {MIN_CELLS_TO_FIT} or more measured cells; measure more cells before fitting"
+        )
+    options = dict(network_options) if network_options is not None else _network_options(info)
+    bundle_provenance = {
+        **info,
+        "network": options,
+        "measured_budgets": measured_budgets,
+        "num_measured_cells": len(measured),
+        "budget_scaling": BUDGET_SCALING,
+        **dict(provenance or {}),
+    }
+    bundle = SurrogateBundle(budgets=budgets, models=models, measured=measured, provenance=bundle_provenance)
+    if out_path is not None:
+        bundle.save(out_path)
+    return bundle
