@@ -111,9 +111,9 @@ class GaussianProcess:
             L = np.linalg.cholesky(K)
         except np.linalg.LinAlgError:
             return 1e25, np.zeros_like(theta)
-        alpha = cho_solve((L, True), y)
+        alpha = cho_solve((L, True), y, check_finite=False)
         nll = 0.5 * y @ alpha + np.log(np.diag(L)).sum() + 0.5 * n * np.log(2 * np.pi)
-        W = np.outer(alpha, alpha) - cho_solve((L, True), np.eye(n))
+        W = np.outer(alpha, alpha) - cho_solve((L, True), np.eye(n), check_finite=False)
         grad = np.empty_like(theta)
         B = W * A * signal
         # sum_ab B_ab (z_ai - z_bi)^2 for every dimension i, without an n x n x d tensor.
@@ -129,7 +129,7 @@ class GaussianProcess:
         y: np.ndarray,
         *,
         optimise: bool = True,
-        restarts: int = 1,
+        restarts: int = 0,
         rng: np.random.Generator | None = None,
     ) -> GaussianProcess:
         """Fit hyperparameters by maximum marginal likelihood (warm-started from the previous fit).
@@ -138,7 +138,8 @@ class GaussianProcess:
             X: `n x d` inputs.
             y: `n` targets.
             optimise: False keeps the current hyperparameters and only conditions on the data.
-            restarts: starts besides the previous optimum: the default hyperparameters, then jittered ones.
+            restarts: starts besides the previous optimum (when there is one): the default hyperparameters,
+                then jittered ones. Without a previous optimum the default start is always used.
             rng: generator for the jitter.
 
         Returns:
@@ -154,16 +155,20 @@ class GaussianProcess:
             return self
         bounds = [_LOG_LENGTHSCALE] * d + [_LOG_SIGNAL, _LOG_NOISE]
         default = np.concatenate([np.zeros(d), [0.0, np.log(1e-2)]])
-        starts = [default] if self.theta_ is None or self.theta_.size != d + 2 else [self.theta_, default]
+        warm = self.theta_ is not None and self.theta_.size == d + 2
+        starts = [self.theta_] if warm else []
+        if not warm or restarts > 0:
+            starts.append(default)
         for _ in range(max(0, restarts - 1)):
             jitter = rng.normal(0.0, 0.5, size=d + 2) if rng is not None else 0.0
             starts.append(default + jitter)
         best, best_value = default, np.inf
+        low, high = np.array(bounds).T
         for start in starts:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                solution = minimize(self._nll, np.clip(start, *np.array(bounds).T), args=(X, ys), jac=True,
-                                    method="L-BFGS-B", bounds=bounds, options={"maxiter": 200})
+                solution = minimize(self._nll, np.clip(start, low, high), args=(X, ys), jac=True,
+                                    method="L-BFGS-B", bounds=bounds, options={"maxiter": 100})
             if solution.fun < best_value:
                 best, best_value = solution.x, float(solution.fun)
         self.theta_ = best

@@ -109,7 +109,7 @@ class MSEHVI(Optimizer):
         self._steps += 1
         means, stds = [], []
         for j, model in enumerate(self._models):
-            model.fit(X, F[:, j], optimise=refit)
+            model.fit(X, F[:, j], optimise=refit, restarts=int(self._steps % 10 == 1))
             mean, std = model.predict(encode_cells(self.space, pool))
             means.append(mean)
             stds.append(std)

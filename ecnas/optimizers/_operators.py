@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
     from ecnas.optimizers._problem import TableSpace
 
-__all__ = ["mutate", "padded_cell", "random_rows", "rank_select", "selection_reference"]
+__all__ = ["mutate", "op_names", "padded_cell", "random_rows", "rank_select", "selection_reference"]
 
 _CODE_TO_LABEL = {FEATURE_OP_CODES[op]: k for k, op in enumerate(INTERIOR_OPS)}
 _MAX_ATTEMPTS = 100
@@ -34,11 +34,14 @@ def _upper(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _UPPER[size]
 
 
-def padded_cell(space: TableSpace, row: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def padded_cell(
+    space: TableSpace, row: int, size: int, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A table cell laid out on ``size`` vertices: matrix and interior op labels (0..2).
 
     The cell's input stays at vertex 0, its interior vertices keep their order, its output moves to vertex
-    ``size - 1``; unused vertices get no edges and random ops (pruned unless a mutation connects them).
+    ``size - 1``; unused vertices get no edges and random ops (label 0 without ``rng``), so they are pruned
+    unless a mutation connects them.
 
     Returns:
         ``(matrix, labels)``: `size x size` int8 adjacency and `size - 2` interior op labels.
@@ -49,13 +52,14 @@ def padded_cell(space: TableSpace, row: int, size: int, rng: np.random.Generator
     index = np.arange(v)
     index[-1] = size - 1
     matrix[np.ix_(index, index)] = source
-    labels = rng.integers(0, len(INTERIOR_OPS), size=size - 2)
+    labels = rng.integers(0, len(INTERIOR_OPS), size=size - 2) if rng is not None else np.zeros(size - 2, np.int64)
     codes = space.op_codes[row, 1 : v - 1]
     labels[: v - 2] = [_CODE_TO_LABEL[int(c)] for c in codes]
     return matrix, labels
 
 
-def _ops(labels: np.ndarray) -> list[str]:
+def op_names(labels: np.ndarray) -> list[str]:
+    """Op names of a cell from its interior op labels (input and output added)."""
     return [INPUT, *(INTERIOR_OPS[int(k)] for k in labels), OUTPUT]
 
 
@@ -147,7 +151,7 @@ def mutate(
         if not flips.any() and (labels.size == 0 or not change.any()):
             rejections["duplicate"] += 1
             continue
-        row, key = space.spec_row(matrix, _ops(labels))
+        row, key = space.spec_row(matrix, op_names(labels))
         if key is None:
             rejections["invalid"] += 1
         elif row < 0 or not available[row]:
