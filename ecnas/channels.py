@@ -376,11 +376,11 @@ def _to_seven_vertices(matrices: np.ndarray, op_codes: np.ndarray) -> tuple[np.n
         bad = int(np.flatnonzero(np.any(outside & (matrices != 0), axis=(1, 2)))[0])
         raise ValueError(f"matrices row {bad} has edges to or from padding vertices (after the output vertex)")
     count = matrices.shape[0]
-    out = np.zeros((count, MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+    out = np.zeros((count, MAX_VERTICES, MAX_VERTICES), dtype=np.int8)
     codes = np.zeros((count, MAX_VERTICES), dtype=np.int64)
     for output in np.unique(last):
         rows = np.flatnonzero(last == output)
-        block = matrices[rows].astype(np.int64)
+        block = matrices[rows].astype(np.int8)
         out[rows[:, None, None], np.arange(output)[None, :, None], np.arange(output)[None, None, :]] = block[
             :, :output, :output
         ]
@@ -427,7 +427,8 @@ def count_parameters_many(
         raise ValueError(f"op_codes must have shape {matrices.shape[:2]} to match matrices, got {op_codes.shape}")
     if matrices.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    if np.any((matrices != 0) & (matrices != 1)) or np.any(np.tril(matrices)):
+    lower = np.tril_indices(MAX_VERTICES)
+    if np.any((matrices != 0) & (matrices != 1)) or np.any(matrices[:, lower[0], lower[1]]):
         raise ValueError("matrices must hold strictly upper-triangular 0/1 adjacency of pruned cells")
     adjacency, codes = _to_seven_vertices(matrices, op_codes)
     last = MAX_VERTICES - 1
@@ -454,6 +455,7 @@ def count_parameters_many(
             f"vertices feeding their output and each needs at least one channel"
         )
     safe_fan_in = np.maximum(fan_in, 1)
+    from_input = adjacency[:, 0, :].astype(np.int64)
     fixed, widths = _layout(options)
     total = np.full(matrices.shape[0], fixed, dtype=np.int64)
     for c_out, cells, c_in_sum in widths:
@@ -465,11 +467,11 @@ def count_parameters_many(
             successors = adjacency[:, v, v + 1 : last] * channels[:, v + 1 : last]
             channels[:, v] = np.where(feeds[:, v - 1] == 1, channels[:, v], successors.max(axis=1))
         # A cell has a + C_in * b parameters (see _cell_coefficients).
-        a = adjacency[:, 0, last] * 2 * c_out
-        b = adjacency[:, 0, last] * c_out
+        a = from_input[:, last] * (2 * c_out)
+        b = from_input[:, last] * c_out
         for v in interior:
             c = channels[:, v]
-            a += adjacency[:, 0, v] * 2 * c + (area[:, v] * c + 2 * has_bn[:, v]) * c
-            b += adjacency[:, 0, v] * c
+            a += from_input[:, v] * 2 * c + (area[:, v] * c + 2 * has_bn[:, v]) * c
+            b += from_input[:, v] * c
         total += cells * a + c_in_sum * b
     return total
