@@ -21,8 +21,10 @@ import functools
 import hashlib
 import itertools
 import logging
+import multiprocessing
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -239,10 +241,30 @@ def _messages(digests: _Digests, preds: np.ndarray, succs: np.ndarray, own: np.n
     return message
 
 
-def _next_round(digests: _Digests, ids: np.ndarray, groups: list[_Group]) -> tuple[_Digests, np.ndarray]:
+def _round_unit(digests: _Digests, ids: np.ndarray, group: _Group, batch: slice) -> np.ndarray:
+    preds = digests.sort_rows(ids.take(group.predecessors[batch]))
+    succs = digests.sort_rows(ids.take(group.successors[batch]))
+    return _md5_rows(_messages(digests, preds, succs, ids.take(group.own[batch])))
+
+
+def _message_unit(digests: _Digests, preds: np.ndarray, succs: np.ndarray, own: np.ndarray) -> np.ndarray:
+    return _md5_rows(_messages(digests, preds, succs, own))
+
+
+def _final_unit(digests: _Digests, rows: np.ndarray) -> np.ndarray:
+    size = rows.shape[1]
+    rows = digests.sort_rows(rows)
+    template = np.frombuffer(str(["0" * 32] * size).encode(), dtype=np.uint8)  # "['h0', 'h1', …]"
+    message = np.broadcast_to(template, (rows.shape[0], template.size)).copy()
+    for vertex in range(size):
+        message[:, 2 + 36 * vertex : 34 + 36 * vertex] = digests.hex.take(rows[:, vertex], axis=0)
+    return _md5_rows(message)
+
+
+def _next_round(digests: _Digests, ids: np.ndarray, groups: list[_Group], n_jobs: int) -> tuple[_Digests, np.ndarray]:
     """One round of the hash. `ids` maps each flat (candidate, vertex) to its row of `digests`."""
     new_ids = np.empty_like(ids)
-    work: list[tuple[np.ndarray, np.ndarray, np.ndarray] | _Group] = []
+    units: list[Callable[[], np.ndarray]] = []
     if digests.size < _DEDUPE_FRACTION * ids.size:
         # Few distinct inputs: equal (sorted preds, sorted succs, own) rows have equal messages.
         total = 0
@@ -252,44 +274,75 @@ def _next_round(digests: _Digests, ids: np.ndarray, groups: list[_Group]) -> tup
             own = ids.take(group.own)
             first, inverse = _unique_rows(np.concatenate([preds, succs, own[:, None]], axis=1))
             new_ids[group.own] = total + inverse
-            work.append((preds[first], succs[first], own[first]))
+            for start in range(0, first.size, _BATCH_ROWS):
+                batch = first[start : start + _BATCH_ROWS]
+                units.append(functools.partial(_message_unit, digests, preds[batch], succs[batch], own[batch]))
             total += first.size
     else:
         total = ids.size
-        work.extend(groups)
+        new_ids[np.concatenate([group.own for group in groups])] = np.arange(total)  # rows in group order
+        for group in groups:
+            for start in range(0, group.own.size, _BATCH_ROWS):
+                units.append(functools.partial(_round_unit, digests, ids, group, slice(start, start + _BATCH_ROWS)))
     new = _Digests(total)
     stored = 0
-    for item in work:
-        count = item[2].size if isinstance(item, tuple) else item.own.size
-        for start in range(0, count, _BATCH_ROWS):
-            batch = slice(start, start + _BATCH_ROWS)
-            if isinstance(item, tuple):
-                preds, succs, own = (part[batch] for part in item)
-            else:
-                preds = digests.sort_rows(ids.take(item.predecessors[batch]))
-                succs = digests.sort_rows(ids.take(item.successors[batch]))
-                own = ids.take(item.own[batch])
-                new_ids[item.own[batch]] = np.arange(stored + start, stored + start + own.size)
-            new.fill(stored + start, _md5_rows(_messages(digests, preds, succs, own)))
-        stored += count
+    for hashed in _run(units, n_jobs):
+        new.fill(stored, hashed)
+        stored += hashed.shape[0]
     return new, new_ids
 
 
-def _final_hashes(digests: _Digests, ids: np.ndarray, size: int) -> np.ndarray:
+def _final_hashes(digests: _Digests, ids: np.ndarray, size: int, n_jobs: int) -> np.ndarray:
     """``md5(str(sorted(h)))`` per candidate → hex hashes (`S32`)."""
     rows = ids.reshape(-1, size)
-    template = np.frombuffer(str(["0" * 32] * size).encode(), dtype=np.uint8)  # "['h0', 'h1', …]"
+    units = [
+        functools.partial(_final_unit, digests, rows[start : start + _BATCH_ROWS])
+        for start in range(0, rows.shape[0], _BATCH_ROWS)
+    ]
     hashes = _Digests(rows.shape[0])
-    for start in range(0, rows.shape[0], _BATCH_ROWS):
-        batch = digests.sort_rows(rows[start : start + _BATCH_ROWS])
-        message = np.broadcast_to(template, (batch.shape[0], template.size)).copy()
-        for vertex in range(size):
-            message[:, 2 + 36 * vertex : 34 + 36 * vertex] = digests.hex.take(batch[:, vertex], axis=0)
-        hashes.fill(start, _md5_rows(message))
+    stored = 0
+    for hashed in _run(units, n_jobs):
+        hashes.fill(stored, hashed)
+        stored += hashed.shape[0]
     return hashes.hex.view("S32").ravel()
 
 
-def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object]) -> np.ndarray:
+# ------------------------------------------------------------------------------------- worker processes
+_UNITS: list[Callable[[], np.ndarray]] = []
+_UNITS_LOCK = threading.Lock()
+
+
+def _run_units(bounds: tuple[int, int]) -> list[np.ndarray]:
+    """In a forked worker: run the inherited units ``start .. stop``."""
+    return [_UNITS[index]() for index in range(*bounds)]
+
+
+def _run(units: list[Callable[[], np.ndarray]], n_jobs: int) -> list[np.ndarray]:
+    """Run independent units of work, results in order; with ``n_jobs > 1`` spread over forked processes.
+
+    Forked workers inherit the units (and the arrays they hold) instead of receiving them pickled;
+    only digests travel back.
+    """
+    if n_jobs == 1 or len(units) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [unit() for unit in units]
+    global _UNITS
+    parts = [part.tolist() for part in np.array_split(np.arange(len(units)), min(n_jobs, len(units)))]
+    with _UNITS_LOCK:
+        _UNITS = units
+        try:
+            with multiprocessing.get_context("fork").Pool(len(parts) - 1) as pool:
+                pending = pool.map_async(_run_units, [(part[0], part[-1] + 1) for part in parts[1:]])
+                results = [units[index]() for index in parts[0]]
+                for part_results in pending.get():
+                    results.extend(part_results)
+        finally:
+            _UNITS = []
+    return results
+
+
+def _hash_candidates(
+    matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object], n_jobs: int = 1
+) -> np.ndarray:
     """NB101's hash of every candidate (`C x V x V` matrices, `C x V` labelings) → `C` hashes (`S32`)."""
     size = matrices.shape[1]
     # Round 0: md5(str((out_degree, in_degree, label))), once per distinct triple.
@@ -309,22 +362,22 @@ def _hash_candidates(matrices: np.ndarray, labels: np.ndarray, tick: Callable[[]
     tick()
     groups = _degree_groups(matrices)
     for _ in range(size):
-        digests, ids = _next_round(digests, ids, groups)
+        digests, ids = _next_round(digests, ids, groups, n_jobs)
         tick()
-    return _final_hashes(digests, ids, size)
+    return _final_hashes(digests, ids, size, n_jobs)
 
 
 def _first_seen(
-    matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object] = lambda: None
+    matrices: np.ndarray, labels: np.ndarray, tick: Callable[[], object] = lambda: None, n_jobs: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hash candidates given in NB101's order; `(unique hashes ascending, index of each one's first candidate)`."""
-    candidate_hashes = _hash_candidates(matrices, labels, tick)
+    candidate_hashes = _hash_candidates(matrices, labels, tick, n_jobs)
     unique_hashes, first = np.unique(candidate_hashes, return_index=True)  # stable: first occurrence
     return unique_hashes, first
 
 
 def _enumerate_arrays(
-    max_vertices: int, max_edges: int, advance: Callable[[int], object]
+    max_vertices: int, max_edges: int, advance: Callable[[int], object], n_jobs: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`(hash_bytes, matrices, op_codes, num_vertices)` of every unique cell, sorted by hash.
 
@@ -343,7 +396,8 @@ def _enumerate_arrays(
     advance(-sum(_work(size, labels.shape[0]) for size, _, labels in sizes_and_candidates))
     hashes, matrices, op_codes, sizes = [], [], [], []
     for size, cell_matrices, cell_labels in sizes_and_candidates:
-        unique_hashes, first = _first_seen(cell_matrices, cell_labels, functools.partial(advance, cell_labels.size))
+        tick = functools.partial(advance, cell_labels.size)
+        unique_hashes, first = _first_seen(cell_matrices, cell_labels, tick, n_jobs)
         advance(cell_labels.shape[0])
         padded = np.zeros((first.size, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
         padded[:, :size, :size] = cell_matrices[first]
@@ -615,7 +669,7 @@ def _check_limit(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer in {low}..{high}, got {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be in {low}..{high} (the NB101 space), got {value}")
+        raise ValueError(f"{name} must be in {low}..{high}, got {value}")
     return int(value)
 
 
@@ -625,6 +679,7 @@ def enumerate_cells(
     *,
     show_progress_bar: bool = False,
     use_cache: bool = True,
+    n_jobs: int = 1,
 ) -> EnumeratedSpace:
     """Every unique cell with at most ``max_vertices`` vertices and ``max_edges`` edges.
 
@@ -639,6 +694,8 @@ def enumerate_cells(
         show_progress_bar: draw a tqdm progress bar while computing.
         use_cache: reuse an earlier result (in memory and on disk) and store this one; False always
             recomputes and stores nothing.
+        n_jobs: processes hashing in parallel (forked; -1 = one per available CPU). The result does
+            not depend on it.
 
     Returns:
         The cells as an :class:`EnumeratedSpace`, ordered by hash.
@@ -649,6 +706,9 @@ def enumerate_cells(
     """
     max_vertices = _check_limit("max_vertices", max_vertices, 2, MAX_VERTICES)
     max_edges = _check_limit("max_edges", max_edges, 1, MAX_EDGES)
+    if n_jobs == -1:
+        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    n_jobs = _check_limit("n_jobs", n_jobs, 1, 1024)
     key = (max_vertices, max_edges)
     if use_cache and key in _MEMO:
         return _MEMO[key]
@@ -668,7 +728,7 @@ def enumerate_cells(
                 else:
                     bar.update(amount)
 
-            space = EnumeratedSpace(*_enumerate_arrays(max_vertices, max_edges, advance))
+            space = EnumeratedSpace(*_enumerate_arrays(max_vertices, max_edges, advance, n_jobs))
         if path is not None:
             _save_cache(path, space, max_vertices, max_edges)
     if use_cache:

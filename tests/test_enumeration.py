@@ -177,11 +177,21 @@ def test_features_match_cellspec():
         ({"max_vertices": True}, TypeError, "max_vertices must be an integer"),
         ({"max_edges": 0}, ValueError, "max_edges must be in 1..9"),
         ({"max_edges": 10}, ValueError, "max_edges must be in 1..9"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be in"),
+        ({"n_jobs": 1.5}, TypeError, "n_jobs must be an integer"),
     ],
 )
 def test_bad_limits(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         enumerate_cells(**kwargs)
+
+
+def test_parallel_equals_serial():
+    serial = enumerate_cells(5, use_cache=False)
+    parallel = enumerate_cells(5, use_cache=False, n_jobs=2)
+    for name in ("hash_bytes", "matrices", "op_codes", "num_vertices"):
+        assert np.array_equal(getattr(parallel, name), getattr(serial, name))
+    assert enumerate_cells(4, use_cache=False, n_jobs=-1).hashes == enumerate_cells(4, use_cache=False).hashes
 
 
 def test_memo_and_no_cache():
@@ -270,7 +280,20 @@ def test_cli_edge_limit_and_errors(tmp_path):
     output = tmp_path / "g.json"
     runner = CliRunner()
     result = runner.invoke(
-        main, ["space", "enumerate", "--max-vertices", "5", "--max-edges", "4", "-o", str(output), "--no-progress"]
+        main,
+        [
+            "space",
+            "enumerate",
+            "--max-vertices",
+            "5",
+            "--max-edges",
+            "4",
+            "-o",
+            str(output),
+            "--no-progress",
+            "--jobs",
+            "2",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(output.read_text()) == nb101_generate(5, 4)

@@ -39,9 +39,18 @@ def command() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON file to write: {hash: [matrix, labeling]}, NB101's generated_graphs.json format.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes hashing in parallel.",
+)
 @click.option("--no-cache", is_flag=True, help="Recompute even if a cached enumeration exists.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
-def enumerate_command(max_vertices: int, max_edges: int, output: Path, no_cache: bool, no_progress: bool) -> None:
+def enumerate_command(
+    max_vertices: int, max_edges: int, output: Path, jobs: int, no_cache: bool, no_progress: bool
+) -> None:
     """Write every unique cell of the space to OUTPUT (the format of NB101's generate_graphs.py).
 
     The file is written atomically: a temporary file next to OUTPUT, renamed when complete.
@@ -53,7 +62,9 @@ def enumerate_command(max_vertices: int, max_edges: int, output: Path, no_cache:
     folder = output.parent
     if not folder.is_dir():
         raise click.BadParameter(f"folder {str(folder)!r} does not exist; create it first", param_hint="--output")
-    space = enumerate_cells(max_vertices, max_edges, show_progress_bar=not no_progress, use_cache=not no_cache)
+    space = enumerate_cells(
+        max_vertices, max_edges, show_progress_bar=not no_progress, use_cache=not no_cache, n_jobs=jobs
+    )
     temporary = None
     try:
         with tempfile.NamedTemporaryFile(
