@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecnas.optimizers._base import Candidate, Optimizer, get_optimizer, optimizer_names, register, run
+from ecnas.optimizers._base import (
+    Candidate,
+    Optimizer,
+    get_optimizer,
+    optimizer_names,
+    optimizer_options,
+    register,
+    run,
+)
 from ecnas.optimizers._msehvi import MSEHVI
 from ecnas.optimizers._parego_hb import ParEGOHyperband
 from ecnas.optimizers._problem import (
@@ -48,6 +56,7 @@ __all__ = [
     "check_objectives",
     "get_optimizer",
     "optimizer_names",
+    "optimizer_options",
     "reference_point",
     "register",
     "run",

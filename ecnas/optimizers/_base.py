@@ -23,7 +23,7 @@ from ecnas.optimizers._result import Result
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
 
-__all__ = ["Candidate", "Optimizer", "get_optimizer", "optimizer_names", "register", "run"]
+__all__ = ["Candidate", "Optimizer", "get_optimizer", "optimizer_names", "optimizer_options", "register", "run"]
 
 _REGISTRY: dict[str, type[Optimizer]] = {}
 _T = TypeVar("_T", bound="type[Optimizer]")
@@ -70,6 +70,20 @@ def get_optimizer(name: str) -> type[Optimizer]:
         return _REGISTRY[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown optimizer {name!r}; valid names are {optimizer_names()}") from None
+
+
+def optimizer_options(name: str) -> dict[str, Any]:
+    """Algorithm-specific keyword options of an optimizer and their defaults (besides the common ones)."""
+    import inspect
+
+    common = {"self", "bench", "seed", "max_evaluations", "budget", "objectives", "kwargs"}
+    options: dict[str, Any] = {}
+    for cls in reversed(get_optimizer(name).__mro__):
+        if "__init__" in vars(cls) and issubclass(cls, Optimizer):
+            for parameter in inspect.signature(vars(cls)["__init__"]).parameters.values():
+                if parameter.name not in common and parameter.kind is parameter.KEYWORD_ONLY:
+                    options[parameter.name] = parameter.default
+    return options
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -1,0 +1,158 @@
+"""``ecnas search NAME``: run one multi-objective optimizer on a table and show its Pareto front."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ecnas.benchmark import Benchmark
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def objectives_option(function: _F) -> _F:
+    """``--objectives a,b``: minimised objectives (validated against the registry of objectives)."""
+    return click.option(
+        "--objectives", default=None, metavar="A,B",
+        help="Comma-separated minimised objectives (default: validation_error,energy_kwh); see --list-objectives "
+        "of `ecnas search`.",
+    )(function)
+
+
+def validate_algorithms(values: Sequence[str], param_hint: str = "ALGORITHMS / --algorithms") -> list[str]:
+    """Split space/comma-separated names and check them against the registry (BadParameter otherwise)."""
+    from ecnas.optimizers import optimizer_names
+
+    names = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    valid = optimizer_names()
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise click.BadParameter(f"unknown optimizer(s) {unknown}; valid names are {valid}", param_hint=param_hint)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise click.BadParameter(f"{duplicates} listed more than once", param_hint=param_hint)
+    return names
+
+
+def budget_for(bench: Benchmark, budget: int | None) -> int:
+    """Check ``--budget`` against the table's budgets (None → the largest)."""
+    if budget is None:
+        return bench.budgets[-1]
+    if budget not in bench.budgets:
+        raise click.BadParameter(f"{budget} is not a budget of {bench.path.name}; its budgets are "
+                                 f"{list(bench.budgets)} epochs", param_hint="--budget")
+    return budget
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def options_from(option_args: Sequence[str], names: Sequence[str] | None) -> list[tuple[str | None, str, Any]]:
+    """Parse ``-O [ALGO.]KEY=VALUE`` into ``(algorithm or None, key, value)``."""
+    parsed = []
+    for text in option_args:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{text!r} must look like KEY=VALUE", param_hint="--option")
+        algorithm = None
+        if names is not None:
+            algorithm, dot, key = key.partition(".")
+            if not dot or algorithm not in names:
+                raise click.BadParameter(f"{text!r} must look like ALGO.KEY=VALUE with ALGO among {list(names)}",
+                                         param_hint="--option")
+        parsed.append((algorithm, key, _value(value)))
+    return parsed
+
+
+def _list_objectives(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from ecnas.optimizers import OBJECTIVES
+
+    for name, objective in OBJECTIVES.items():
+        what = f"1 - {objective.metric}" if objective.complement else objective.metric
+        click.echo(f"{name:22s} {what}")
+    ctx.exit()
+
+
+@click.command("search", help="Run one multi-objective optimizer NAME on a table and print its Pareto front.")
+@click.argument("name", metavar="NAME")
+@click.option("--table", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="ecnas table (default: the embedded default table).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
+@click.option("--budget", type=int, default=None,
+              help="Epochs of the reported front, the top budget for multi-fidelity optimizers (default: largest).")
+@click.option("--max-evaluations", type=int, default=None, help="Table queries allowed (default: the optimizer's).")
+@objectives_option
+@click.option("-O", "--option", "option_args", multiple=True, metavar="KEY=VALUE",
+              help="Optimizer option, e.g. -O population_size=20 (VALUE parsed as JSON when possible).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the full result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the front as JSON instead of a table.")
+@click.option("--list-objectives", is_flag=True, expose_value=False, is_eager=True, callback=_list_objectives,
+              help="List the objectives and exit.")
+def command(
+    name: str,
+    table: Path | None,
+    seed: int,
+    budget: int | None,
+    max_evaluations: int | None,
+    objectives: str | None,
+    option_args: tuple[str, ...],
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Run the search."""
+    from ecnas.cli._common import open_benchmark
+    from ecnas.optimizers import get_optimizer, optimizer_options, reference_point
+
+    validate_algorithms([name], "NAME")
+    if seed < 0:
+        raise click.BadParameter(f"must be >= 0, got {seed}", param_hint="--seed")
+    if max_evaluations is not None and max_evaluations < 1:
+        raise click.BadParameter(f"must be >= 1, got {max_evaluations}", param_hint="--max-evaluations")
+    options = {key: value for _, key, value in options_from(option_args, None)}
+    unknown = sorted(set(options) - set(optimizer_options(name)))
+    if unknown:
+        raise click.BadParameter(f"{name} has no option(s) {unknown}; its options are {optimizer_options(name)}",
+                                 param_hint="--option")
+    with open_benchmark(table) as bench:
+        budget = budget_for(bench, budget)
+        try:
+            optimizer = get_optimizer(name)(bench, seed=seed, max_evaluations=max_evaluations, budget=budget,
+                                            objectives=objectives, **options)
+        except (TypeError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+        result = optimizer.run()
+        ref = reference_point(bench, result.objectives, budget)
+    if out is not None:
+        result.save(out)
+    rows = [result.row(int(i)) for i in result.front_index]
+    if as_json:
+        click.echo(json.dumps({"front": rows, "hypervolume": result.hypervolume(ref), "ref_point": ref,
+                               "search_cost": result.search_cost, "rejections": result.rejections}, indent=1))
+        return
+    click.echo(f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
+               f"cells at {budget} epochs")
+    header = f"{'hash':32s}  {'|θ| (M)':>8s}  {'T (s)':>9s}  {'P_v':>6s}  {'E (kWh)':>9s}  " + "  ".join(
+        f"{o:>16s}" for o in result.objectives)
+    click.echo(header)
+    for row in rows:
+        click.echo(f"{row['hash']:32s}  {row['trainable_parameters'] / 1e6:8.2f}  {row['training_time']:9.1f}  "
+                   f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.5f}  "
+                   + "  ".join(f"{row[o]:16.6g}" for o in result.objectives))
+    cost = result.search_cost
+    click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[round(v, 6) for v in ref]})")
+    click.echo(f"search cost: {cost['training_time_s'] / 3600:.2f} h simulated training, {cost['energy_kwh']:.4f} kWh")
+    click.echo(f"rejected proposals: {result.rejections}")
+    if out is not None:
+        click.echo(f"wrote {out}")

@@ -1,0 +1,37 @@
+"""Tables for the optimizer tests: EC-NAS's real 5-vertex file (imported) and a synthetic multi-budget table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ecnas.testing.optimizers import write_synthetic_table
+
+REFERENCE_DIR = Path(
+    os.environ.get("ECNAS_REFERENCE_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "reference")
+)
+REAL_5V = "ecnas_energy_5V9E_4epochs.tfrecord"
+
+
+@pytest.fixture(scope="session")
+def synthetic_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every 5-vertex cell (2,532) with synthetic metrics at budgets 4/12/36/108, 2 repeats."""
+    return write_synthetic_table(tmp_path_factory.mktemp("tables") / "synthetic_5v.h5", max_vertices=5)
+
+
+@pytest.fixture(scope="session")
+def real_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """EC-NAS's 5-vertex energy file (2,532 cells, 4 epochs, measured on a Quadro RTX 6000) as an ecnas table."""
+    source = REFERENCE_DIR / REAL_5V
+    if not source.is_file():
+        pytest.skip(f"reference data {REAL_5V} not found in {REFERENCE_DIR} (set ECNAS_REFERENCE_DIR)")
+    from click.testing import CliRunner
+
+    from ecnas.cli import main
+
+    path = tmp_path_factory.mktemp("tables") / "ecnas_5v.h5"
+    outcome = CliRunner().invoke(main, ["import", "ecnas", str(source), "-o", str(path), "--no-progress"])
+    assert outcome.exit_code == 0, outcome.output
+    return path
