@@ -573,8 +573,17 @@ class EnumeratedSpace:
 
     def generated_graphs_items(self) -> Iterator[tuple[str, list]]:
         """``(hash, [matrix, labeling])`` per cell in hash order: the entries of NB101's ``generated_graphs.json``."""
-        for index, (cell_hash, size) in enumerate(zip(self.hashes, self._num_vertices.tolist(), strict=True)):
-            yield cell_hash, [self._matrices[index, :size, :size].tolist(), self.labeling(index)]
+        label_of_code = np.zeros(max(_LABEL_OF_CODE) + 1, dtype=np.int64)
+        for code, label in _LABEL_OF_CODE.items():
+            label_of_code[code] = label
+        hashes = self.hashes
+        for start in range(0, len(self), 4096):
+            chunk = slice(start, start + 4096)
+            matrices = self._matrices[chunk].tolist()
+            labelings = label_of_code[self._op_codes[chunk]].tolist()
+            sizes = self._num_vertices[chunk].tolist()
+            for cell_hash, matrix, labeling, size in zip(hashes[chunk], matrices, labelings, sizes, strict=True):
+                yield cell_hash, [[row[:size] for row in matrix[:size]], labeling[:size]]
 
     def to_generated_graphs(self) -> dict[str, list]:
         """NB101's ``generated_graphs.json`` content: ``{hash: [matrix, labeling]}``, in hash order."""

@@ -266,14 +266,19 @@ def test_space_constructor_validates():
     assert "7 cells" in repr(space)
 
 
-def test_cli_writes_nb101_json_byte_for_byte(tmp_path):
+@pytest.mark.parametrize("progress", [[], ["--no-progress"]])
+@pytest.mark.parametrize("batch", [8192, 7])
+def test_cli_writes_nb101_json_byte_for_byte(tmp_path, monkeypatch, progress, batch):
+    import ecnas.cli.space
+
+    monkeypatch.setattr(ecnas.cli.space, "_BATCH", batch)  # 7: many batches, joined as json.dump would
     reference = reference_file("generated_graphs_4V9E.json")
     output = tmp_path / "graphs.json"
-    result = CliRunner().invoke(main, ["space", "enumerate", "--max-vertices", "4", "-o", str(output)])
+    result = CliRunner().invoke(main, ["space", "enumerate", "--max-vertices", "4", "-o", str(output), *progress])
     assert result.exit_code == 0, result.output
     assert "Wrote 91 cells" in result.output
     assert output.read_bytes() == reference.read_bytes()
-    assert [p.name for p in tmp_path.iterdir()] == ["graphs.json"]  # the temporary file was renamed
+    assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == ["graphs.json"]  # temporary file renamed
 
 
 def test_cli_edge_limit_and_errors(tmp_path):

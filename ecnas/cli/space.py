@@ -5,11 +5,50 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+import numpy as np
 
-from ecnas.space import MAX_EDGES, MAX_VERTICES
+from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT
+
+if TYPE_CHECKING:
+    from ecnas.enumeration import EnumeratedSpace
+
+_BATCH = 8192
+
+
+def _json_entries(space: EnumeratedSpace) -> Iterator[tuple[int, str]]:
+    """``(cells, '"hash": [matrix, labeling], ...')`` per batch, as ``json.dump(..., sort_keys=True)`` writes them.
+
+    The space holds a few thousand distinct matrices and labelings: each is rendered once.
+    """
+    label_of_code = {code: INTERIOR_OPS.index(op) for op, code in FEATURE_OP_CODES.items() if op in INTERIOR_OPS}
+    label_of_code |= {FEATURE_OP_CODES[INPUT]: -1, FEATURE_OP_CODES[OUTPUT]: -2}
+    # Pack each matrix (21 upper-triangular bits + size) and each op-code row (7 × 3 bits) into an int64.
+    rows, cols = np.triu_indices(7, k=1)
+    matrix_keys = (space.matrices[:, rows, cols].astype(np.int64) << np.arange(rows.size)).sum(axis=1)
+    matrix_keys |= space.num_vertices.astype(np.int64) << rows.size
+    _, first, matrix_of = np.unique(matrix_keys, return_index=True, return_inverse=True)
+    matrix_text = [
+        json.dumps(space.matrices[i, :size, :size].tolist())
+        for i, size in zip(first.tolist(), space.num_vertices[first].tolist(), strict=True)
+    ]
+    labeling_keys = (space.op_codes.astype(np.int64) << (3 * np.arange(7))).sum(axis=1)
+    _, first, labeling_of = np.unique(labeling_keys, return_index=True, return_inverse=True)
+    labeling_text = [
+        json.dumps([label_of_code[code] for code in codes if code]) for codes in space.op_codes[first].tolist()
+    ]
+    matrix_of, labeling_of = matrix_of.ravel().tolist(), labeling_of.ravel().tolist()
+    hashes = space.hashes
+    for start in range(0, len(space), _BATCH):
+        batch = range(start, min(start + _BATCH, len(space)))
+        yield (
+            len(batch),
+            ", ".join(f'"{hashes[i]}": [{matrix_text[matrix_of[i]]}, {labeling_text[labeling_of[i]]}]' for i in batch),
+        )
 
 
 @click.group("space")
@@ -71,18 +110,13 @@ def enumerate_command(
             "w", encoding="utf-8", dir=folder, prefix=f".{output.name}.", suffix=".tmp", delete=False
         ) as file:
             temporary = Path(file.name)
-            items = tqdm(
-                space.generated_graphs_items(),
-                total=len(space),
-                desc=f"Writing {output.name}",
-                unit=" cells",
-                unit_scale=True,
-                disable=no_progress,
-            )
-            # json.dump(..., sort_keys=True) byte for byte, streamed (the keys are already in order).
             file.write("{")
-            for index, (cell_hash, value) in enumerate(items):
-                file.write(f"{', ' if index else ''}{json.dumps(cell_hash)}: {json.dumps(value)}")
+            with tqdm(
+                total=len(space), desc=f"Writing {output.name}", unit=" cells", unit_scale=True, disable=no_progress
+            ) as bar:
+                for index, (count, text) in enumerate(_json_entries(space)):
+                    file.write((", " if index else "") + text)
+                    bar.update(count)
             file.write("}")
         umask = os.umask(0)
         os.umask(umask)
