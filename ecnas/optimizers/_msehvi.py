@@ -55,7 +55,7 @@ class MSEHVI(Optimizer):
         initial_design: int = 10,
         pool_size: int = 3000,
         mutants: int = 100,
-        refit_every: int = 1,
+        refit_every: int = 5,
         **kwargs: Any,
     ) -> None:
         super().__init__(bench, **kwargs)
