@@ -546,11 +546,12 @@ class EnumeratedSpace:
         spec._hash = self.hashes[index]  # known: skip recomputing the md5 rounds
         return spec
 
-    def features(self, param_counts: np.ndarray) -> np.ndarray:
+    def features(self, param_counts: np.ndarray | None = None) -> np.ndarray:
         """EC-NAS's 36 features of every cell, vectorised (same values as :meth:`CellSpec.features`).
 
         Args:
-            param_counts: `N` trainable-parameter counts (e.g. from ``ecnas.channels.count_parameters``).
+            param_counts: `N` trainable-parameter counts; None counts them for the default NB101
+                network with ``ecnas.channels.count_parameters_many``.
 
         Returns:
             `N x 36` float64: the 28 upper-triangular entries (diagonal included) of the padded matrix,
@@ -559,6 +560,10 @@ class EnumeratedSpace:
         Raises:
             ValueError: ``param_counts`` does not hold `N` finite values.
         """
+        if param_counts is None:
+            from ecnas.channels import count_parameters_many
+
+            param_counts = count_parameters_many(self._matrices, self._op_codes)
         counts = np.asarray(param_counts, dtype=np.float64)
         if counts.shape != (len(self),) or not np.all(np.isfinite(counts)):
             raise ValueError(

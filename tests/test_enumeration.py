@@ -162,6 +162,7 @@ def test_features_match_cellspec():
     assert features.shape == (len(space), 36) and features.dtype == np.float64
     for index in range(len(space)):
         np.testing.assert_array_equal(features[index], space.cell(index).features())
+    np.testing.assert_array_equal(space.features(), features)  # counted with the default network
     with pytest.raises(ValueError, match="param_counts must hold 91"):
         space.features(params[:-1])
     with pytest.raises(ValueError, match="finite"):
