@@ -39,7 +39,8 @@ class CarbontrackerMeter(Meter):
     Probing happens once, at construction; each measurement then starts Carbontracker's sampler
     thread over the working handlers and stops it (joined) when the block exits. Device energies are
     summed, no PUE is applied to energy, nothing touches the network. Without a working RAPL zone the
-    CPU share is the CPU-time estimate and readings are labelled ``mixed``.
+    CPU share is the CPU-time estimate and readings are labelled ``mixed``. RAPL and NVML count the
+    whole machine (packages, DRAM, GPUs), so other jobs running on it are included.
 
     Args:
         rapl_dir: Powercap directory (default: Carbontracker's ``RAPL_DIR``, ``/sys/class/powercap/``).

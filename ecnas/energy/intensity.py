@@ -46,6 +46,7 @@ def country_intensities() -> dict[str, tuple[float, str, str]]:
     return table
 
 
+@functools.lru_cache(maxsize=1)
 def _alpha3_to_alpha2() -> dict[str, str]:
     path = importlib.resources.files(_TABLE[0]).joinpath(*_TABLE[1:])
     with path.open("r", encoding="utf-8") as handle:

@@ -207,7 +207,7 @@ def check_monotone_on_fake_clock(name: str, tmp_path: Path) -> None:
     clock = FakeClock()
     with contract_meter(name, tmp_path, clock) as meter:
         energies = []
-        for seconds, work in ((0.0, 0.0), (1.0, 0.02), (3.0, 0.1)):
+        for seconds, work in ((0.0, 0.0), (1.0, 0.05), (3.0, 0.2)):
             with meter.measure() as reading:
                 burn_cpu(work)
                 clock.advance(seconds)
