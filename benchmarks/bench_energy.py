@@ -139,7 +139,7 @@ def bench_overhead(meters, seconds, repeats):
         print(f"{name:>13}: wall {wall:.3f} s ({100 * (wall - bare_wall) / bare_wall:+.2f} %), "
               f"CPU {cpu:.3f} s ({100 * (cpu - bare_cpu) / bare_cpu:+.2f} %)  |  direct: fixed "
               f"{1000 * direct:.1f} ms + sampler thread CPU {1000 * extra:.1f} ms = "
-              f"{100 * (direct + extra) / bare_wall:.3f} % of the loop")
+              f"{100 * (direct + extra) / seconds:.3f} % of a {seconds:g} s loop")
 
 
 def main():
