@@ -452,6 +452,8 @@ class EnumeratedSpace:
         self, hash_bytes: np.ndarray, matrices: np.ndarray, op_codes: np.ndarray, num_vertices: np.ndarray
     ) -> None:
         hash_bytes = np.asarray(hash_bytes, dtype="S32")
+        if hash_bytes.ndim != 1:
+            raise ValueError(f"hash_bytes must be a 1-D array of hashes, got shape {hash_bytes.shape}")
         count = hash_bytes.shape[0]
         arrays = {
             "matrices": (np.asarray(matrices, dtype=np.uint8), (count, MAX_VERTICES, MAX_VERTICES)),
@@ -461,10 +463,11 @@ class EnumeratedSpace:
         for name, (array, shape) in arrays.items():
             if array.shape != shape:
                 raise ValueError(f"{name} must have shape {shape} to match {count} hashes, got {array.shape}")
-        if hash_bytes.ndim != 1 or (count > 1 and not np.all(hash_bytes[1:] > hash_bytes[:-1])):
-            raise ValueError("hash_bytes must be a 1-D array of strictly ascending hashes")
-        self._hash_bytes = hash_bytes
-        self._matrices, self._op_codes, self._num_vertices = (array for array, _ in arrays.values())
+        if count > 1 and not np.all(hash_bytes[1:] > hash_bytes[:-1]):
+            raise ValueError("hash_bytes must be strictly ascending (sorted, no duplicates)")
+        # Read-only views: the caller's own arrays keep their flags.
+        self._hash_bytes = hash_bytes.view()
+        self._matrices, self._op_codes, self._num_vertices = (array.view() for array, _ in arrays.values())
         for array in (self._hash_bytes, self._matrices, self._op_codes, self._num_vertices):
             array.setflags(write=False)
         self._hashes: list[str] | None = None
