@@ -309,6 +309,15 @@ def test_cli_edge_limit_and_errors(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(main, ["space", "enumerate", "--max-vertices", "4"])
     assert result.exit_code == 2 and "--output" in result.output
+
+    def refuse(*args):
+        raise OSError(28, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ecnas.cli.space.os.replace", refuse)
+        result = runner.invoke(main, ["space", "enumerate", "--max-vertices", "4", "-o", str(tmp_path / "full.json")])
+    assert result.exit_code == 1 and "could not write" in result.output and "No space left" in result.output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".full.json")]  # temporary file removed
     (tmp_path / "dir.json").mkdir()
     result = runner.invoke(main, ["space", "enumerate", "--max-vertices", "4", "-o", str(tmp_path / "dir.json")])
     assert result.exit_code != 0 and "Traceback" not in result.output

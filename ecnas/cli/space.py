@@ -123,7 +123,8 @@ def enumerate_command(
         temporary.chmod(0o666 & ~umask)  # a temporary file is private; the result follows the umask
         os.replace(temporary, output)
     except OSError as error:
+        raise click.ClickException(f"could not write {output}: {error.strerror or error}") from None
+    finally:  # after an error or an interrupt, no partial file is left behind
         if temporary is not None:
             temporary.unlink(missing_ok=True)
-        raise click.ClickException(f"could not write {output}: {error.strerror or error}") from None
     click.echo(f"Wrote {len(space):,} cells (≤{max_vertices} vertices, ≤{max_edges} edges) to {output}")
