@@ -327,8 +327,12 @@ def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> 
 
 
 def _pm(mean: float, std: float, spec: str) -> str:
+    """``mean ± std``; ``spec="sig"`` prints 4 significant digits of the mean and the std to the same decimals."""
     if not math.isfinite(mean):
         return "–"
+    if spec == "sig":
+        decimals = max(0, 3 - math.floor(math.log10(abs(mean)))) if mean else 4
+        spec = f".{decimals}f"
     return f"{mean:{spec}} ± {std:{spec}}"
 
 
@@ -359,8 +363,9 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
     ]
     for name, stats in summary["algorithms"].items():
         lines.append(
-            f"| {name} | {_pm(stats['hypervolume_mean'], stats['hypervolume_std'], '.5g')} | "
-            f"{stats['hypervolume_median']:.5g} | {_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
+            f"| {name} | {_pm(stats['hypervolume_mean'], stats['hypervolume_std'], 'sig')} | "
+            f"{_pm(stats['hypervolume_median'], 0.0, 'sig').split(' ± ')[0]} | "
+            f"{_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
             f"{stats['evaluations_mean']:.0f} | "
             f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], '.3f')} | "
             f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, '.1f')} |"
