@@ -108,10 +108,14 @@ class Importer(ABC):
                 yield parse_record(data, path=path, index=index, offset=offset)
 
     # ------------------------------------------------------------------ public API
-    def iter_validated(self, path: str | os.PathLike[str]) -> Iterator[Row]:
+    def iter_validated(self, path: str | os.PathLike[str], *, keep_cells: bool = True) -> Iterator[Row]:
         """Read, decode and validate the records of a file one by one, in file order.
 
-        Each row gets its validated :class:`~ecnas.space.CellSpec` in ``row.cell``.
+        Args:
+            path: the input file.
+            keep_cells: set ``row.cell`` (the validated :class:`~ecnas.space.CellSpec`) on every row. With
+                ``False`` only the first row of each cell gets it and later rows of the same cell (same
+                adjacency and ops) are checked against it, which keeps memory small for million-record files.
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
@@ -122,32 +126,40 @@ class Importer(ABC):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (give the path of an {self.format} TFRecord file)")
-        cells: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
-        parameters: dict[str, tuple[int, RawRecord]] = {}
+        specs: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
+        # hash → (adjacency|ops of a record already validated, its parameter count, record index, offset)
+        seen: dict[str, tuple[str, int | None, int, int]] = {}
         for row in self._iter_rows(path):
             record = row.record
             where = f"{path}: record {record.index} at offset {record.offset}"
-            key = (record.adjacency, record.operations)
-            spec = cells.get(key)
-            if spec is None:
-                try:
-                    spec = CellSpec(record.matrix(), list(record.operations))
-                except InvalidCellError as error:
-                    raise CorruptRecordError(f"{where} holds an invalid cell: {error}") from None
-                cells[key] = spec
-            if spec.hash != record.hash:
-                raise CorruptRecordError(
-                    f"{where}: the record's hash {record.hash} is not the NB101 hash {spec.hash} of its cell "
-                    f"(adjacency {record.adjacency}, ops {','.join(record.operations)})"
-                )
-            row.cell = spec
+            signature = f"{record.adjacency}|{','.join(record.operations)}"
+            known = seen.get(record.hash)
+            if keep_cells or known is None or known[0] != signature:
+                key = (record.adjacency, record.operations)
+                spec = specs.get(key)
+                if spec is None:
+                    try:
+                        spec = CellSpec(record.matrix(), list(record.operations))
+                    except InvalidCellError as error:
+                        raise CorruptRecordError(f"{where} holds an invalid cell: {error}") from None
+                    if keep_cells:
+                        specs[key] = spec
+                if spec.hash != record.hash:
+                    raise CorruptRecordError(
+                        f"{where}: the record's hash {record.hash} is not the NB101 hash {spec.hash} of its "
+                        f"cell (adjacency {record.adjacency}, ops {','.join(record.operations)})"
+                    )
+                row.cell = spec
             _check_metrics(row, where)
-            if row.trainable_parameters is not None:
-                seen = parameters.setdefault(record.hash, (row.trainable_parameters, record))
-                if seen[0] != row.trainable_parameters:
+            if known is None:
+                seen[record.hash] = (signature, row.trainable_parameters, record.index, record.offset)
+            elif row.trainable_parameters is not None:
+                if known[1] is None:
+                    seen[record.hash] = (known[0], row.trainable_parameters, record.index, record.offset)
+                elif known[1] != row.trainable_parameters:
                     raise CorruptRecordError(
                         f"{where}: cell {record.hash} has {row.trainable_parameters} trainable parameters, but "
-                        f"record {seen[1].index} (offset {seen[1].offset}) says {seen[0]}"
+                        f"record {known[2]} (offset {known[3]}) says {known[1]}"
                     )
             yield row
 
@@ -186,7 +198,7 @@ class Importer(ABC):
             FileNotFoundError: ``path`` does not exist.
             CorruptRecordError: see :meth:`iter_validated`.
         """
-        return self.tabulate(self.iter_validated(path), path)
+        return self.tabulate(self.iter_validated(path, keep_cells=False), path)
 
     def import_file(
         self, path: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False

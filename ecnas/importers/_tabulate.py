@@ -92,7 +92,12 @@ def _dataset(group: h5py.Group, name: str, values: np.ndarray, unit: str) -> Non
 
 
 class Accumulator:
-    """Collects validated rows into packed per-record columns.
+    """Collects validated rows into packed per-record columns (one ``array('d')`` per field).
+
+    Per cell it keeps the hash, the pruned matrix (49 bytes) and op codes (7 bytes); per record the
+    cell, budget, repeat and file position plus one double per field. :meth:`build` scatters one
+    column at a time into its `N x B x R` array and frees the packed column, so the peak memory is
+    about one copy of the data.
 
     Args:
         metrics: table metric names, in storage order.
@@ -103,47 +108,55 @@ class Accumulator:
     def __init__(
         self, metrics: tuple[str, ...], extra_fields: Mapping[str, str], evaluation_fields: Mapping[str, str]
     ) -> None:
-        self._metrics = metrics
-        self._extra_names = tuple(extra_fields)
-        self._evaluation_names = tuple(evaluation_fields)
         self._units = {**extra_fields, **evaluation_fields}
+        self._hashes: list[str] = []
         self._cell_ids: dict[str, int] = {}
-        self._cells: list[tuple[str, np.ndarray, tuple[str, ...]]] = []  # hash, pruned matrix, ops
-        self._parameters: dict[int, int] = {}
-        self._repeat_counts: dict[tuple[int, int], int] = {}
+        self._matrices = bytearray()
+        self._codes = bytearray()
+        self._parameters = array("q")
+        self._repeat_counts: dict[int, int] = {}
         self._cell = array("q")
         self._epochs = array("q")
         self._repeat = array("q")
         self._index = array("q")
-        self._values = array("d")  # metrics then extras, per record
+        self._metrics = {name: array("d") for name in metrics}
+        self._extras = {name: array("d") for name in extra_fields}
         self._evaluation_counts = array("q")
-        self._evaluation_values = array("d")
+        self._evaluations = {name: array("d") for name in evaluation_fields}
         self.devices: dict[str, Counter[str]] = {}
 
     def add(self, row: Row) -> None:
-        """Append one validated row (its ``cell`` must be set)."""
+        """Append one validated row (``row.cell`` must be set on the first row of each cell)."""
         record = row.record
         cell = self._cell_ids.get(record.hash)
         if cell is None:
-            cell = self._cell_ids[record.hash] = len(self._cells)
             spec = row.cell
-            assert spec is not None, "rows must be validated (Importer.load/iter_validated) before tabulating"
-            self._cells.append((record.hash, spec.matrix, spec.ops))
-        if row.trainable_parameters is not None:
-            self._parameters.setdefault(cell, row.trainable_parameters)
-        key = (cell, record.epochs)
+            if spec is None:
+                raise ValueError(f"row of cell {record.hash} has no validated cell; use Importer.iter_validated")
+            cell = self._cell_ids[record.hash] = len(self._hashes)
+            self._hashes.append(record.hash)
+            padded = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+            padded[: spec.num_vertices, : spec.num_vertices] = spec.matrix
+            self._matrices += padded.tobytes()
+            codes = [FEATURE_OP_CODES[op] for op in spec.ops]
+            self._codes += bytes(codes + [0] * (MAX_VERTICES - len(codes)))
+            self._parameters.append(-1)
+        if row.trainable_parameters is not None and self._parameters[cell] < 0:
+            self._parameters[cell] = row.trainable_parameters
+        key = cell << 32 | record.epochs
         repeat = self._repeat_counts.get(key, 0)
         self._repeat_counts[key] = repeat + 1
         self._cell.append(cell)
         self._epochs.append(record.epochs)
         self._repeat.append(repeat)
         self._index.append(record.index)
-        metrics, extras = row.metrics, row.extras
-        self._values.extend([metrics.get(name, _NAN) for name in self._metrics])
-        self._values.extend([extras.get(name, _NAN) for name in self._extra_names])
+        for fields, values in ((self._metrics, row.metrics), (self._extras, row.extras)):
+            for name, column in fields.items():
+                column.append(values.get(name, _NAN))
         self._evaluation_counts.append(len(row.evaluations))
         for evaluation in row.evaluations:
-            self._evaluation_values.extend([evaluation.get(name, _NAN) for name in self._evaluation_names])
+            for name, column in self._evaluations.items():
+                column.append(evaluation.get(name, _NAN))
         for kind, names in row.devices.items():
             self.devices.setdefault(kind, Counter()).update(names)
 
@@ -151,7 +164,7 @@ class Accumulator:
         return len(self._cell)
 
     def build(self, path: Path) -> ImportedTable:
-        """The table arrays (rows sorted by hash; provenance left for the importer).
+        """The table arrays (rows sorted by hash; provenance left for the importer). Empties the accumulator.
 
         Raises:
             CorruptRecordError: no records, or a cell without a trainable-parameter count.
@@ -161,51 +174,47 @@ class Accumulator:
         count = len(self)
         if count == 0:
             raise CorruptRecordError(f"{path}: no records: the file is empty or corrupt")
-        missing = [h for cell, (h, _, _) in enumerate(self._cells) if cell not in self._parameters]
-        if missing:
-            raise CorruptRecordError(f"{path}: no record of cell {missing[0]} gives its trainable parameters")
-        hashes = [h for h, _, _ in self._cells]
-        order = sorted(range(len(hashes)), key=hashes.__getitem__)
-        rank = np.empty(len(hashes), dtype=np.int64)
-        rank[order] = np.arange(len(hashes))
-        budgets = tuple(sorted(set(self._epochs)))
-        n, b, r = len(hashes), len(budgets), max(self._repeat_counts.values())
+        parameters = np.frombuffer(self._parameters, dtype=np.int64)
+        if (parameters < 0).any():
+            missing = self._hashes[int(np.flatnonzero(parameters < 0)[0])]
+            raise CorruptRecordError(f"{path}: no record of cell {missing} gives its trainable parameters")
+        order = np.argsort(np.array(self._hashes, dtype="S32"), kind="stable")
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        epochs = np.frombuffer(self._epochs, dtype=np.int64)
+        budgets = tuple(int(b) for b in np.unique(epochs))
+        n, b, r = order.size, len(budgets), max(self._repeat_counts.values())
         i = rank[np.frombuffer(self._cell, dtype=np.int64)]
-        j = np.searchsorted(np.asarray(budgets), np.frombuffer(self._epochs, dtype=np.int64))
-        k = np.frombuffer(self._repeat, dtype=np.int64)
-        width = len(self._metrics) + len(self._extra_names)
-        values = np.frombuffer(self._values, dtype=np.float64).reshape(count, width)
+        j = np.searchsorted(np.asarray(budgets), epochs)
+        k = np.frombuffer(self._repeat, dtype=np.int64).copy()
 
-        def scatter(column: int) -> np.ndarray:
-            out = np.full((n, b, r), np.nan)
-            out[i, j, k] = values[:, column]
+        def scatter(columns: dict[str, array]) -> dict[str, np.ndarray]:
+            out = {}
+            for name in list(columns):
+                values = np.full((n, b, r), np.nan)
+                values[i, j, k] = np.frombuffer(columns[name], dtype=np.float64)
+                columns[name] = array("d")  # free the packed column before the next one
+                out[name] = values
             return out
 
-        metrics = {name: scatter(c) for c, name in enumerate(self._metrics)}
-        extras = {name: scatter(len(self._metrics) + c) for c, name in enumerate(self._extra_names)}
+        metrics = scatter(self._metrics)
+        extras = scatter(self._extras)
         record_index = np.full((n, b, r), -1, dtype=np.int64)
         record_index[i, j, k] = np.frombuffer(self._index, dtype=np.int64)
-        evaluations = self._evaluations(i, j, k, (n, b, r))
-
-        matrices = np.zeros((n, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-        op_codes = np.zeros((n, MAX_VERTICES), dtype=np.int8)
-        parameters = np.zeros(n, dtype=np.int64)
-        for cell, (_, matrix, ops) in enumerate(self._cells):
-            row = rank[cell]
-            size = len(ops)
-            matrices[row, :size, :size] = matrix
-            op_codes[row, :size] = [FEATURE_OP_CODES[op] for op in ops]
-            parameters[row] = self._parameters[cell]
+        evaluations = self._scatter_evaluations(i, j, k, (n, b, r))
+        matrices = np.frombuffer(bytes(self._matrices), dtype=np.uint8).reshape(-1, MAX_VERTICES, MAX_VERTICES)
+        codes = np.frombuffer(bytes(self._codes), dtype=np.int8).reshape(-1, MAX_VERTICES)
         contents = TableContents(
-            hashes=np.array(sorted(hashes), dtype="S32"),
+            hashes=np.array(self._hashes, dtype="S32")[order],
             budgets=budgets,
             repeats=r,
-            matrices=matrices,
-            op_codes=op_codes,
-            trainable_parameters=parameters,
+            matrices=matrices[order],
+            op_codes=codes[order],
+            trainable_parameters=parameters[order].copy(),
             source=np.full(n, SOURCE_IMPORTED, dtype=np.uint8),
             metrics=metrics,
         )
+        self._cell, self._epochs, self._repeat, self._index = array("q"), array("q"), array("q"), array("q")
         return ImportedTable(
             contents=contents,
             record_index=record_index,
@@ -216,22 +225,22 @@ class Accumulator:
             num_records=count,
         )
 
-    def _evaluations(
+    def _scatter_evaluations(
         self, i: np.ndarray, j: np.ndarray, k: np.ndarray, shape: tuple[int, int, int]
     ) -> dict[str, np.ndarray]:
-        if not self._evaluation_names:
+        if not self._evaluations:
             return {}
         counts = np.frombuffer(self._evaluation_counts, dtype=np.int64)
-        width = int(counts.max()) if counts.size else 0
-        fields = len(self._evaluation_names)
-        flat = np.frombuffer(self._evaluation_values, dtype=np.float64).reshape(-1, fields)
-        # position of each evaluation: its record's slot and its rank within the record
+        width = int(counts.max())
+        # each evaluation's record and its rank within the record
         record = np.repeat(np.arange(counts.size), counts)
-        within = np.arange(flat.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+        within = np.arange(record.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        target = (i[record], j[record], k[record], within)
         out = {}
-        for c, name in enumerate(self._evaluation_names):
+        for name in list(self._evaluations):
             values = np.full((*shape, width), np.nan)
-            values[i[record], j[record], k[record], within] = flat[:, c]
+            values[target] = np.frombuffer(self._evaluations[name], dtype=np.float64)
+            self._evaluations[name] = array("d")
             out[name] = values
         return out
 

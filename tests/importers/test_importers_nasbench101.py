@@ -261,3 +261,28 @@ def test_cli_unknown_format_and_missing_file(tmp_path: Path) -> None:
     assert code == 2 and "no such file" in output
     code, output = _run("import", "--help")
     assert code == 0 and "nasbench101" in output and "ecnas" in output
+
+
+@pytest.mark.parametrize("keep_cells", [True, False])
+def test_hash_mismatch_is_caught_for_a_cell_seen_before(tmp_path: Path, keep_cells: bool) -> None:
+    # record 1 has record 0's adjacency/ops but another cell's hash
+    records = [_record(1, 4, 0), _record(1, 108, 0, hash_=TWO_VERTEX[2])]
+    path = write(tmp_path / "bad_hash2.tfrecord", records)
+    with pytest.raises(CorruptRecordError, match=r"record 1 at offset \d+.*hash 043721b9.* is not the NB101 hash 28c"):
+        list(NASBench101Importer().iter_validated(path, keep_cells=keep_cells))
+
+
+def test_streaming_read_equals_tabulated_rows(nb101_file: Path) -> None:
+    importer = NASBench101Importer()
+    streamed = importer.read(nb101_file)
+    rows = importer.load(nb101_file)
+    assert all(row.cell is not None for row in rows)
+    tabulated = importer.tabulate(rows, nb101_file)
+    for name, values in streamed.contents.metrics.items():
+        np.testing.assert_array_equal(values, tabulated.contents.metrics[name])
+    np.testing.assert_array_equal(streamed.record_index, tabulated.record_index)
+    for name, values in streamed.evaluations.items():
+        np.testing.assert_array_equal(values, tabulated.evaluations[name])
+    np.testing.assert_array_equal(streamed.contents.matrices, tabulated.contents.matrices)
+    np.testing.assert_array_equal(streamed.contents.op_codes, tabulated.contents.op_codes)
+    assert streamed.num_records == len(rows) == len(LAYOUT)
