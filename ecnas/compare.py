@@ -488,7 +488,9 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
         ax = plots.plot_hypervolume(traces, "evaluations", log_x=True)
         ax.set_title("Hypervolume against evaluations (median, IQR)")
         files["hypervolume_evaluations.png"] = _save_figure(ax, out / "hypervolume_evaluations.png")
-        energy = {name: [{"hypervolume": t, "energy_kwh": np.nan_to_num(r.history["energy_kwh"])}
+    known = all(np.isfinite(r.history["energy_kwh"]).all() for runs in results.values() for r in runs)
+    if known and all(t.size for runs in traces.values() for t in runs):  # skipped for tables without energy
+        energy = {name: [{"hypervolume": t, "energy_kwh": r.history["energy_kwh"]}
                          for t, r in zip(traces[name], runs, strict=True)] for name, runs in results.items()}
         ax = plots.plot_hypervolume(energy, "energy", log_x=True)
         ax.set_title("Hypervolume against simulated energy spent (median, IQR)")

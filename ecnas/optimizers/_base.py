@@ -141,6 +141,12 @@ class Optimizer(abc.ABC):
         if isinstance(budget, bool) or budget not in bench.budgets:
             raise ValueError(f"budget must be one of the table's budgets {list(bench.budgets)} epochs, got {budget!r}")
         self.budget = int(budget)
+        if self.problem.available(self.budget).size == 0:
+            raise ValueError(
+                f"table {bench.path.name} has no cell with {list(self.problem.metrics)} at {self.budget} epochs, "
+                f"so objectives {list(self.problem.objectives)} cannot be evaluated; choose other objectives "
+                "(e.g. validation_error,training_time for a table without energy) or another budget"
+            )
         self._max_evaluations = None if max_evaluations is None else _positive_int("max_evaluations", max_evaluations)
         self._rng = np.random.default_rng(self.seed)
         self._history: dict[str, list[Any]] = {key: [] for key in ("hash", "budget", "F", *HISTORY_METRICS)}

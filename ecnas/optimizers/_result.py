@@ -138,11 +138,14 @@ class Result:
 
     @property
     def search_cost(self) -> dict[str, float]:
-        """Simulated cost of every evaluation made: training time (s) and energy (kWh), summed."""
+        """Simulated cost of every evaluation made: training time (s) and energy (kWh), summed.
+
+        A sum is NaN when some evaluation lacks the metric (e.g. a table without energy): unknown, not zero.
+        """
         return {
             "evaluations": float(len(self)),
-            "training_time_s": float(np.nansum(self.history["training_time"])),
-            "energy_kwh": float(np.nansum(self.history["energy_kwh"])),
+            "training_time_s": float(np.sum(self.history["training_time"])),
+            "energy_kwh": float(np.sum(self.history["energy_kwh"])),
         }
 
     def hypervolume(self, ref: Sequence[float]) -> float:

@@ -155,3 +155,16 @@ def test_search_space_exhaustion_ends_the_run(tmp_path: Path) -> None:
     for name in ("rs", "semoa"):
         result = run(name, path, seed=0, max_evaluations=50)
         assert len(result) == n and len(set(result.history["hash"])) == n
+
+
+def test_objectives_the_table_lacks_are_refused(tmp_path: Path) -> None:
+    contents = synthetic_contents(enumerate_space(4), budgets=(4, 12), repeats=1)
+    contents.metrics["energy_kwh"][:] = np.nan  # e.g. an NB101 table: accuracies and time, no energy
+    path = write_table(tmp_path / "no_energy.h5", contents)
+    with Benchmark(path) as bench:
+        with pytest.raises(ValueError, match=r"no cell with \['validation_accuracy', 'energy_kwh'\] at 12 epochs"):
+            SEMOA(bench)
+        result = SEMOA(bench, objectives=["validation_error", "training_time"], max_evaluations=20).run()
+    assert len(result) == 20 and np.isnan(result.history["energy_kwh"]).all()
+    assert np.isnan(result.search_cost["energy_kwh"])  # unknown, not zero
+    assert result.search_cost["training_time_s"] > 0
