@@ -464,7 +464,7 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
     at_budget = chosen.history["budget"] == chosen.budget
     if at_budget.any():
         ax = plots.plot_front(chosen.history["F"][at_budget], labels=labels)
-        ax.set_title(f"{name}, seed {chosen.seed} (median hypervolume): front, extremes, knee")
+        ax.set_title(f"{name}, seed {chosen.seed} (median hypervolume)")
         files["front.png"] = _save_figure(ax, out / "front.png")
 
     pooled: dict[str, dict[str, list[float]]] = {model: {} for model, _ in MODELS}
