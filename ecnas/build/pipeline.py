@@ -138,18 +138,40 @@ def fill_stage(
     *,
     progress: bool = True,
     provenance: Mapping[str, Any] | None = None,
+    compact_bits: int | None = None,
+    max_table_mb: float | None = None,
+    embed_surrogates: bool = True,
 ) -> Path:
-    """Predict every cell of the plan's space and write the table to ``out``."""
+    """Predict every cell of the plan's space and write the table to ``out``.
+
+    Args:
+        workdir: build directory (with ``surrogates.h5``).
+        out: table to write.
+        progress: progress bars.
+        provenance: extra provenance entries.
+        compact_bits: when set, round predicted values to this many significant bits
+            (:func:`ecnas.build.compact.compact_table`).
+        max_table_mb: when set, compact (default 10 bits) and drop bits until the file is this small.
+        embed_surrogates: keep the surrogate weights inside the table.
+    """
     from ecnas.build.fill import fill_table
 
     directory = Path(workdir)
     plan = read_plan(directory)
     records = load_records(directory / MERGED_FILE) if (directory / MERGED_FILE).is_file() else None
     extra = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **dict(provenance or {})}
-    return fill_table(
+    table = fill_table(
         directory / SURROGATE_FILE, out, max_vertices=plan.max_vertices, records=records, provenance=extra,
         progress=progress,
     )
+    if compact_bits is not None or max_table_mb is not None or not embed_surrogates:
+        from ecnas.build.compact import compact_table
+
+        table = compact_table(
+            table, bits=compact_bits or 10, keep_models=embed_surrogates,
+            max_bytes=int(max_table_mb * 1e6) if max_table_mb is not None else None,
+        )
+    return table
 
 
 def run_build(

@@ -11,6 +11,9 @@
     threads = 1                  # torch threads per worker
     workdir = "runs/tiny-7v"     # build directory (plan, records, surrogates)
     out = "data/ecnas-tiny-7v.h5"
+    compact_bits = 10            # round predicted values to 10 significant bits (ecnas.build.compact)
+    max_table_mb = 30            # ... fewer bits if the table would be larger
+    embed_surrogates = false     # leave the model weights out of the table
 
     [profile]                    # overrides of the profile's options (see `ecnas build run --help`)
     budgets = [1, 2, 4]
@@ -54,6 +57,9 @@ BUILD_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "threads": ((int,), "a positive integer"),
     "workdir": ((str,), "a directory path"),
     "out": ((str,), "an output .h5 path"),
+    "compact_bits": ((int,), "an integer in 1..52 (significant bits kept for predicted values)"),
+    "max_table_mb": ((int, float), "a positive number of MB"),
+    "embed_surrogates": ((bool,), "true or false"),
 }
 ENERGY_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "carbon_intensity": ((int, float), "gCO2/kWh, a positive number"),
@@ -78,6 +84,9 @@ class Recipe:
     threads: int = 1
     workdir: str | None = None
     out: str | None = None
+    compact_bits: int | None = None
+    max_table_mb: float | None = None
+    embed_surrogates: bool = True
     energy: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -93,7 +102,7 @@ def _check_table(source: str, section: str, table: Mapping[str, Any],
         if key not in keys:
             raise _fail(source, f"unknown key [{section}].{key}; valid keys: {sorted(keys)}.")
         types, what = keys[key]
-        if isinstance(value, bool) or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             raise _fail(source, f"[{section}].{key} must be {what}, got {value!r}.")
 
 
@@ -141,6 +150,9 @@ def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
         threads=build.get("threads", 1),
         workdir=build.get("workdir"),
         out=build.get("out"),
+        compact_bits=build.get("compact_bits"),
+        max_table_mb=build.get("max_table_mb"),
+        embed_surrogates=build.get("embed_surrogates", True),
         energy=energy,
         fit=dict(data.get("fit", {})),
         source=source,

@@ -105,8 +105,27 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
         "workers": kwargs.get("workers") or recipe.workers,
         "threads": kwargs.get("threads") or recipe.threads,
         "fit": recipe.fit,
+        "compact": {
+            "compact_bits": kwargs.get("compact_bits") or recipe.compact_bits,
+            "max_table_mb": kwargs.get("max_mb") or recipe.max_table_mb,
+            "embed_surrogates": recipe.embed_surrogates if kwargs.get("embed_surrogates") is None
+            else kwargs["embed_surrogates"],
+        },
     }
     return {**settings, "_extra": extra}
+
+
+def _compact_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = [
+        click.option("--compact-bits", type=click.IntRange(1, 52), default=None,
+                     help="Round predicted values to this many significant bits (smaller file)."),
+        click.option("--max-mb", type=float, default=None, help="Drop bits until the table is at most this size."),
+        click.option("--embed-surrogates/--no-embed-surrogates", default=None,
+                     help="Keep the surrogate weights inside the table [recipe, else yes]."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
 
 
 @click.group(name="build")
@@ -120,6 +139,7 @@ def command() -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Local measure processes [1].")
 @click.option("--threads", type=click.IntRange(min=1), help="Torch threads per process [1].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_compact_options
 @_user_errors
 def run(**kwargs: Any) -> None:
     """Sample → measure → merge → fit → fill in one command (rerun to resume)."""
@@ -136,8 +156,8 @@ def run(**kwargs: Any) -> None:
     seconds = measure_stage(workdir, workers=extra["workers"], threads=extra["threads"], progress=progress)
     click.echo(f"measure: {seconds:.1f} s wall with {extra['workers']} worker(s)")
     fit_stage(workdir, fit_options=extra["fit"], progress=progress)
-    table = fill_stage(workdir, extra["out"], progress=progress)
-    click.echo(f"table written: {table}")
+    table = fill_stage(workdir, extra["out"], progress=progress, **extra["compact"])
+    click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
 
 
 @command.command("sample")
@@ -226,10 +246,13 @@ def fit(workdir: str, seed: int | None, no_progress: bool) -> None:
 @_WORKDIR
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_compact_options
 @_user_errors
-def fill(workdir: str, out: str, no_progress: bool) -> None:
+def fill(workdir: str, out: str, no_progress: bool, compact_bits: int | None, max_mb: float | None,
+         embed_surrogates: bool | None) -> None:
     """Predict every cell with the surrogates and write the table."""
     from ecnas.build.pipeline import fill_stage
 
-    table = fill_stage(workdir, out, progress=not no_progress)
-    click.echo(f"table written: {table}")
+    table = fill_stage(workdir, out, progress=not no_progress, compact_bits=compact_bits, max_table_mb=max_mb,
+                       embed_surrogates=True if embed_surrogates is None else embed_surrogates)
+    click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
