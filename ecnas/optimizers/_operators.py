@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
     from ecnas.optimizers._problem import TableSpace
 
-__all__ = ["mutate", "op_names", "padded_cell", "random_rows", "rank_select", "selection_reference"]
+__all__ = ["mutate", "op_names", "padded_cell", "random_rows", "rank_parent", "rank_select", "selection_reference"]
 
 _CODE_TO_LABEL = {FEATURE_OP_CODES[op]: k for k, op in enumerate(INTERIOR_OPS)}
 _MAX_ATTEMPTS = 100
@@ -174,7 +174,18 @@ def selection_reference(F: np.ndarray) -> np.ndarray:
     return worst + 0.1 * span
 
 
-def rank_select(F: np.ndarray, k: int, ref: np.ndarray | None = None) -> np.ndarray:
+def rank_parent(rng: np.random.Generator, n: int, pressure: float) -> int:
+    """Index of a parent drawn by linear ranking from a population sorted best first.
+
+    The best gets probability ``pressure / n``, the worst ``(2 - pressure) / n`` (1 = uniform).
+    """
+    if n == 1 or pressure == 1.0:
+        return int(rng.integers(n))
+    weights = pressure - (2.0 * pressure - 2.0) * np.arange(n) / (n - 1)
+    return int(rng.choice(n, p=weights / weights.sum()))
+
+
+def rank_select(F: np.ndarray, k: int, ref: np.ndarray | None = None, *, ordered: bool = False) -> np.ndarray:
     """Indices of the ``k`` best rows by non-dominated sorting, then hypervolume contribution (SMS-EMOA).
 
     Whole fronts are taken in rank order; from the front that does not fit, the point with the smallest
@@ -185,16 +196,25 @@ def rank_select(F: np.ndarray, k: int, ref: np.ndarray | None = None) -> np.ndar
         k: how many to keep.
         ref: reference point for the contributions; default :func:`selection_reference` of ``F``.
 
+        ordered: return the survivors best first (by rank, then decreasing contribution) instead of sorted.
+
     Returns:
-        Sorted indices into ``F`` (all of them when ``k >= n``).
+        Indices into ``F`` (all of them when ``k >= n``).
     """
     n = F.shape[0]
-    if k >= n:
-        return np.arange(n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     reference = selection_reference(F) if ref is None else np.asarray(ref, dtype=np.float64)
     ranks = np.asarray(moocore.pareto_rank(F), dtype=np.int64)
+    if ordered:
+        chosen = rank_select(F, k, reference)
+        contributions = np.zeros(chosen.size)
+        for rank in np.unique(ranks[chosen]):
+            members = ranks[chosen] == rank
+            contributions[members] = indicators.hypervolume_contributions(F[chosen[members]], reference)
+        return chosen[np.lexsort((-contributions, ranks[chosen]))]
+    if k >= n:
+        return np.arange(n)
     chosen: list[int] = []
     for rank in range(int(ranks.max()) + 1):
         members = np.flatnonzero(ranks == rank)
