@@ -17,7 +17,7 @@ from ecnas.cli.search import budget_for, objectives_option, options_from, valida
     "ALGORITHMS may follow --algorithms or stand alone, space- or comma-separated, e.g. "
     "`ecnas compare --algorithms semoa shemoa msehvi rs parego-hb --seeds 10 --out DIR`. "
     "Writes OUT/summary.md, summary.csv, runs.csv, comparison.json, runs/ALGORITHM/seedN.json and five "
-    "figures, and prints the summary.",
+    "figures, and prints the summary. `ecnas search --list-algorithms` lists the optimizers and their options.",
 )
 @click.argument("algorithm_args", metavar="[ALGORITHMS]...", nargs=-1)
 @click.option("-a", "--algorithms", "algorithm_opts", multiple=True, metavar="NAME",

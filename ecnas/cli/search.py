@@ -84,6 +84,19 @@ def _list_objectives(ctx: click.Context, _: click.Parameter, value: bool) -> Non
     ctx.exit()
 
 
+def _list_algorithms(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from ecnas.optimizers import get_optimizer, optimizer_names, optimizer_options
+
+    for name in optimizer_names():
+        cls = get_optimizer(name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        click.echo(f"{name:10s} {summary}")
+        click.echo(f"{'':10s} options: {optimizer_options(name)}")
+    ctx.exit()
+
+
 @click.command("search", help="Run one multi-objective optimizer NAME on a table and print its Pareto front.")
 @click.argument("name", metavar="NAME")
 @click.option("--table", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -100,6 +113,8 @@ def _list_objectives(ctx: click.Context, _: click.Parameter, value: bool) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print the front as JSON instead of a table.")
 @click.option("--list-objectives", is_flag=True, expose_value=False, is_eager=True, callback=_list_objectives,
               help="List the objectives and exit.")
+@click.option("--list-algorithms", is_flag=True, expose_value=False, is_eager=True, callback=_list_algorithms,
+              help="List the optimizers with their options and exit.")
 def command(
     name: str,
     table: Path | None,

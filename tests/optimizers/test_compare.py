@@ -153,3 +153,5 @@ def test_cli_search(synthetic_table: Path, tmp_path: Path) -> None:
     assert document["front"] and {"test_error", "training_time"} <= set(document["front"][0])
     listing = CliRunner().invoke(main, ["search", "--list-objectives"])
     assert "validation_error" in listing.output and "energy_kwh" in listing.output
+    listing = CliRunner().invoke(main, ["search", "--list-algorithms"])
+    assert listing.exit_code == 0 and "parego-hb" in listing.output and "population_size" in listing.output
