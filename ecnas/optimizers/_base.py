@@ -159,7 +159,6 @@ class Optimizer(abc.ABC):
         self._space_mask: np.ndarray | None = None
         self._space_rows: np.ndarray | None = None
         self._started = time.perf_counter()
-        self._elapsed = 0.0
 
     # ------------------------------------------------------------------ configuration
     @property
