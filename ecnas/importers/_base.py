@@ -54,7 +54,8 @@ class Row:
         evaluations: per-evaluation numbers, one dict per evaluation in record order.
         devices: device kind (``"gpu"``, ``"cpu"``) → names reported in the record.
         message: the whole decoded protobuf message.
-        cell: the record's validated cell (set by :meth:`Importer.load`).
+        cell: the record's validated cell (set by :meth:`Importer.iter_validated`: on every row, or with
+            ``keep_cells=False`` on the first row of each cell).
     """
 
     record: RawRecord
