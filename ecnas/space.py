@@ -100,6 +100,13 @@ def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     return _md5(str(sorted(hashes)))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _memoised_hash(matrix_bytes: bytes, num_vertices: int, labeling: tuple[int, ...]) -> str:
+    # Optimizers rebuild the same cells over and over; md5 rounds dominate a query by CellSpec.
+    matrix = np.frombuffer(matrix_bytes, dtype=np.int8).reshape(num_vertices, num_vertices)
+    return hash_cell(matrix, labeling)
+
+
 def _check_entries_one_by_one(array: np.ndarray) -> None:
     """Slow path for unusual element types: find the first entry that is not 0/1 and name it."""
     for value in array.flat:
@@ -286,7 +293,7 @@ class CellSpec:
     def hash(self) -> str:
         """NB101's canonical hash (32 hex characters), the key of every table row."""
         if self._hash is None:
-            self._hash = hash_cell(self._matrix, self.labeling)
+            self._hash = _memoised_hash(self._matrix.tobytes(), self.num_vertices, tuple(self.labeling))
         return self._hash
 
     def features(self) -> np.ndarray:
