@@ -107,28 +107,56 @@ def fit_stage(
     return directory / SURROGATE_FILE
 
 
+def _measure_span(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """Seconds between the first and the last record (a lower bound of the measuring wall time)."""
+    times = sorted(str(r["created"]) for r in records if r.get("created"))
+    if len(times) < 2:
+        return None
+    return (_dt.datetime.fromisoformat(times[-1]) - _dt.datetime.fromisoformat(times[0])).total_seconds()
+
+
 def _build_provenance(directory: Path, plan: BuildPlan, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     profile = get_profile(plan.profile, plan.profile_options)
     timings = _timings(directory)
     cells = len({r["hash"] for r in records})
-    wall = timings.get("measure_wall_s")
+    planned = len(plan.hashes)
+    wall = timings.get("measure_wall_s") if cells >= planned else None
+    span = _measure_span(records)
+    dataset = profile.load_data().description
+    first = records[0] if records else {}
+    hardware = first.get("hardware") or {}
+    energy = first.get("energy") or {}
+    gpus = hardware.get("gpus") or []
+    note = (
+        f"Built end to end by ecnas's own builder on this machine: profile {plan.profile!r} ({dataset}); "
+        f"{cells} of {plan.space_size} cells trained and measured, the rest predicted by MLP surrogates; "
+        f"hardware {hardware.get('cpu_model', '?')} ({hardware.get('logical_cores', '?')} logical cores, "
+        f"{'GPUs ' + ', '.join(gpus) if gpus else 'no GPU'}); energy {energy.get('kind', '?')} "
+        f"({energy.get('method', '?')}); carbon intensity {energy.get('carbon_intensity', '?')} gCO2/kWh "
+        f"({energy.get('intensity_source', '?')}). These are not EC-NAS's published numbers "
+        "(import those with `ecnas import`)."
+    )
     return {
-        "dataset": profile.load_data().description,
+        "dataset": dataset,
         "profile": plan.profile,
         "profile_options": plan.profile_options,
-        "sample_fraction": plan.sample_fraction,
+        "planned_sample_fraction": plan.sample_fraction,
         "sample_method": plan.sample_method,
-        "sample_size": len(plan.hashes),
+        "planned_cells": planned,
         "build_seed": plan.seed,
         "max_vertices": plan.max_vertices,
         "builder": {
             "measured_cells": cells,
+            "planned_cells": planned,
+            "complete": cells >= planned,
             "measure_wall_s": wall,
+            "first_to_last_record_s": span,
             "workers": timings.get("workers"),
             "threads_per_worker": timings.get("threads_per_worker"),
-            "cells_per_s": cells / wall if wall else None,
+            "cells_per_s": cells / wall if wall else (cells / span if span else None),
         },
-        "origin": "measured and filled by ecnas's own builder (ecnas build run), not imported",
+        "origin": "measured and filled by ecnas's own builder (ecnas build), not imported",
+        "note": note,
     }
 
 
