@@ -91,7 +91,7 @@ def test_fit_one_model_per_metric_and_budget(built):
     assert bundle.budgets == (1, 2, 4, 8)
     assert set(bundle.models) == {(metric, budget) for metric in METRICS for budget in (1, 2, 4, 8)}
     model = bundle.models[("energy_kwh", 4)]
-    assert model.target_transform == "log" and bundle.models[("test_accuracy", 4)].target_transform == "standard"
+    assert model.target_transform == "scale" and bundle.models[("test_accuracy", 4)].target_transform == "standard"
     holdout = model.metadata_["holdout"]
     assert holdout["n"] == 12 and holdout["pearson"] > 0.9
     assert bundle.provenance["network"] == TINY_NET and bundle.provenance["energy_method"] == "estimate"

@@ -219,21 +219,20 @@ def _split(n: int, seed: int, test_fraction: float = 0.2) -> tuple[np.ndarray, n
 
 
 def test_default_surrogate_on_a_subset_of_real_measurements(reference_cells):
-    """1,000 training cells, 600 held out: the default model must be far better than a broken one.
+    """The default model on 1,000 training cells, scored on 600 held-out cells.
 
-    Measured (3 seeds): Pearson ~0.997, MAE ~0.40 Wh with these settings; thresholds leave margin but
-    fail for a model that ignores its inputs (Pearson ~0.6 for the parameter count alone).
+    Measured with these settings over three splits: Pearson 0.9956-0.9971, MAE 0.40-0.44 Wh, Kendall
+    tau 0.93. A model that sees only the parameter count reaches Pearson 0.964 and MAE 1.30 Wh, so
+    the thresholds leave margin and still fail for a model that ignores the cell's structure.
     """
     cells = reference_cells
     order = np.random.default_rng(11).permutation(len(cells))
     train, test = order[:1000], order[1000:1600]
-    model = MLPSurrogate(seed=0, n_members=3, max_epochs=80, batch_size=32).fit(
-        cells.features[train], cells.targets[train]
-    )
+    model = MLPSurrogate(seed=0).fit(cells.features[train], cells.targets[train])
     scores = regression_metrics(cells.targets[test] * 1000, model.predict(cells.features[test]) * 1000)
-    assert scores["pearson"] > 0.99
-    assert scores["mae"] < 0.65
-    assert scores["kendall_tau"] > 0.9
+    assert scores["pearson"] > 0.993
+    assert scores["mae"] < 0.60
+    assert scores["kendall_tau"] > 0.90
 
 
 @pytest.mark.slow

@@ -142,9 +142,9 @@ def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
     return dict(profile.network_options())
 
 
-def _settings(metric: str, targets: np.ndarray, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Default surrogate settings per metric: log targets for positive times/energies, else standard."""
-    transform = "standard" if metric in _ACCURACIES or np.any(targets <= 0) else "log"
+def _settings(metric: str, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Default surrogate settings per metric: accuracies (a narrow band near their mean) standardised."""
+    transform = "standard" if metric in _ACCURACIES else "scale"
     return {"target_transform": transform, **overrides, "seed": seed}
 
 
@@ -212,7 +212,7 @@ def fit_surrogates(
         if len(rows) < MIN_CELLS_TO_FIT:
             continue
         targets = np.nanmean(values[rows], axis=1)
-        settings = _settings(metric, targets, seed, overrides)
+        settings = _settings(metric, seed, overrides)
         metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows)}
         if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
             order = np.random.default_rng([seed, budget, METRICS.index(metric)]).permutation(len(rows))
