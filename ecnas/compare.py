@@ -21,7 +21,6 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ecnas import indicators
+from ecnas._io import atomic_path, atomic_write_text, jsonable
 from ecnas.optimizers import Result, check_objectives, get_optimizer, optimizer_names, reference_point
 
 __all__ = ["MODELS", "Comparison", "compare", "load_comparison", "summarise", "write_figures"]
@@ -374,19 +374,6 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
 
 
 # ------------------------------------------------------------------------------------------ outputs
-def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _summary_csv(summary: Mapping[str, Any]) -> str:
     import io
 
@@ -413,29 +400,9 @@ def _runs_csv(summary: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def _save_figure(ax: Any, path: Path) -> Path:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=path.suffix) as temporary:
         ax.figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -501,9 +468,9 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
 def _write_outputs(comparison: Comparison, plots: bool) -> None:
     out = comparison.out
     files = comparison.files
-    files["summary.md"] = _atomic_write(out / "summary.md", comparison.markdown())
-    files["summary.csv"] = _atomic_write(out / "summary.csv", _summary_csv(comparison.summary))
-    files["runs.csv"] = _atomic_write(out / "runs.csv", _runs_csv(comparison.summary))
+    files["summary.md"] = atomic_write_text(out / "summary.md", comparison.markdown())
+    files["summary.csv"] = atomic_write_text(out / "summary.csv", _summary_csv(comparison.summary))
+    files["runs.csv"] = atomic_write_text(out / "runs.csv", _runs_csv(comparison.summary))
     if plots:
         files.update(write_figures(comparison))
     runs = {name: [str(Path("runs") / name / f"seed{r.seed}.json") for r in results]
@@ -511,7 +478,7 @@ def _write_outputs(comparison: Comparison, plots: bool) -> None:
     document = {"format": "ecnas-comparison", "format_version": 1, "config": comparison.config,
                 "summary": comparison.summary, "runs": runs,
                 "files": {name: str(path.relative_to(out)) for name, path in files.items()}}
-    files["comparison.json"] = _atomic_write(out / "comparison.json", json.dumps(_clean(document), indent=1))
+    files["comparison.json"] = atomic_write_text(out / "comparison.json", json.dumps(jsonable(document), indent=1))
 
 
 def load_comparison(out: str | os.PathLike[str]) -> Comparison:

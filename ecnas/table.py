@@ -11,7 +11,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ecnas._io import atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.space import MAX_VERTICES
 
@@ -192,45 +192,35 @@ def write_table(
     table = _validated(contents)
     provenance = dict(table.provenance)
     provenance.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        with h5py.File(temporary, "w") as h5:
-            h5.attrs["format"] = FORMAT_NAME
-            h5.attrs["format_version"] = FORMAT_VERSION
-            h5.attrs["search_space"] = "nasbench101"
-            h5.attrs["num_cells"] = len(table)
-            h5.attrs["budgets"] = np.asarray(table.budgets, dtype=np.int64)
-            h5.attrs["repeats"] = table.repeats
-            h5.attrs["metrics"] = json.dumps(METRIC_UNITS)
-            h5.attrs["source_names"] = json.dumps({str(k): v for k, v in SOURCE_NAMES.items()})
-            h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
-            cells = h5.create_group("cells")
-            # Hex digests barely compress; left raw they open in milliseconds.
-            _create(cells, "hash", table.hashes, compress=False)
-            _create(cells, "matrix", table.matrices)
-            _create(cells, "op_codes", table.op_codes)
-            _create(cells, "trainable_parameters", table.trainable_parameters)
-            _create(cells, "source", table.source)
-            metrics = h5.create_group("metrics")
-            for name in METRICS:
-                _create(metrics, name, table.metrics[name])
-                metrics[name].attrs["unit"] = METRIC_UNITS[name]
-            if table.uncertainty:
-                spread = h5.create_group("uncertainty")
-                for name, values in table.uncertainty.items():
-                    _create(spread, name, values)
-            if extras is not None:
-                extras(h5)
-            # Written last: a file without it was never finished.
-            h5.attrs["complete"] = True
-        with open(temporary, "rb") as stream:
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+        h5.attrs["format"] = FORMAT_NAME
+        h5.attrs["format_version"] = FORMAT_VERSION
+        h5.attrs["search_space"] = "nasbench101"
+        h5.attrs["num_cells"] = len(table)
+        h5.attrs["budgets"] = np.asarray(table.budgets, dtype=np.int64)
+        h5.attrs["repeats"] = table.repeats
+        h5.attrs["metrics"] = json.dumps(METRIC_UNITS)
+        h5.attrs["source_names"] = json.dumps({str(k): v for k, v in SOURCE_NAMES.items()})
+        h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
+        cells = h5.create_group("cells")
+        # Hex digests barely compress; left raw they open in milliseconds.
+        _create(cells, "hash", table.hashes, compress=False)
+        _create(cells, "matrix", table.matrices)
+        _create(cells, "op_codes", table.op_codes)
+        _create(cells, "trainable_parameters", table.trainable_parameters)
+        _create(cells, "source", table.source)
+        metrics = h5.create_group("metrics")
+        for name in METRICS:
+            _create(metrics, name, table.metrics[name])
+            metrics[name].attrs["unit"] = METRIC_UNITS[name]
+        if table.uncertainty:
+            spread = h5.create_group("uncertainty")
+            for name, values in table.uncertainty.items():
+                _create(spread, name, values)
+        if extras is not None:
+            extras(h5)
+        # Written last: a file without it was never finished.
+        h5.attrs["complete"] = True
     return path
 
 

@@ -1,26 +1,16 @@
-"""Shared fixtures: the third-party reference data lives in ../shared/data/reference (never copied here)."""
+"""Shared fixtures; reference-data lookup lives in tests/reference.py so test modules can import it."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-REFERENCE_DIR = Path(
-    os.environ.get("ECNAS_REFERENCE_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference")
-)
-
-
-def reference_file(name: str) -> Path:
-    """Path of a reference file, skipping the calling test with a reason when it is absent."""
-    path = REFERENCE_DIR / name
-    if not path.is_file():
-        pytest.skip(f"reference data {name} not found in {REFERENCE_DIR} (set ECNAS_REFERENCE_DIR to its folder)")
-    return path
+from tests.reference import reference_file
 
 
 @pytest.fixture
-def reference() -> object:
+def reference() -> Callable[[str], Path]:
     """Callable fixture: ``reference("generated_graphs_4V9E.json")`` → Path, or skip."""
     return reference_file

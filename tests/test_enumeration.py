@@ -314,7 +314,7 @@ def test_cli_edge_limit_and_errors(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ecnas.cli.space.os.replace", refuse)
+        patch.setattr("ecnas._io.os.replace", refuse)
         result = runner.invoke(main, ["space", "enumerate", "--max-vertices", "4", "-o", str(tmp_path / "full.json")])
     assert result.exit_code == 1 and "could not write" in result.output and "No space left" in result.output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".full.json")]  # temporary file removed

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import reference_file
 
 from ecnas.channels import (
     NetworkOptions,
@@ -20,6 +19,7 @@ from ecnas.channels import (
 from ecnas.network import BN_EPSILON, BN_MOMENTUM, NB101Network
 from ecnas.network import count_parameters as reexported_count
 from ecnas.space import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec
+from tests.reference import reference_file
 
 README_MATRIX = [
     [0, 1, 1, 1, 0, 1, 0],

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import reference_file
 
 import ecnas
 from ecnas.errors import InvalidCellError
@@ -25,6 +24,7 @@ from ecnas.space import (
     CellSpec,
     hash_cell,
 )
+from tests.reference import reference_file
 
 README_MATRIX = [
     [0, 1, 1, 1, 0, 1, 0],

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
+from ecnas._io import jsonable
 from ecnas.errors import EcnasError
 
 if TYPE_CHECKING:
@@ -27,19 +26,5 @@ def open_benchmark(table: str | Path | None, **kwargs: Any) -> Benchmark:
 
 
 def to_json(value: Any) -> str:
-    """JSON with NaN written as null (strict JSON) and numpy values converted."""
-
-    def clean(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {str(k): clean(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [clean(v) for v in item]
-        if isinstance(item, np.ndarray):
-            return clean(item.tolist())
-        if isinstance(item, np.generic):
-            return clean(item.item())
-        if isinstance(item, float) and not math.isfinite(item):
-            return None
-        return item
-
-    return json.dumps(clean(value), indent=2, sort_keys=False)
+    """Strict JSON (NaN written as null) of a query result or table description."""
+    return json.dumps(jsonable(value), indent=2)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
+from ecnas._io import atomic_path
 from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT
 
 if TYPE_CHECKING:
@@ -104,12 +103,8 @@ def enumerate_command(
     space = enumerate_cells(
         max_vertices, max_edges, show_progress_bar=not no_progress, use_cache=not no_cache, n_jobs=jobs
     )
-    temporary = None
     try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, prefix=f".{output.name}.", suffix=".tmp", delete=False
-        ) as file:
-            temporary = Path(file.name)
+        with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as file:
             file.write("{")
             with tqdm(
                 total=len(space), desc=f"Writing {output.name}", unit=" cells", unit_scale=True, disable=no_progress
@@ -118,13 +113,6 @@ def enumerate_command(
                     file.write((", " if index else "") + text)
                     bar.update(count)
             file.write("}")
-        umask = os.umask(0)
-        os.umask(umask)
-        temporary.chmod(0o666 & ~umask)  # a temporary file is private; the result follows the umask
-        os.replace(temporary, output)
     except OSError as error:
         raise click.ClickException(f"could not write {output}: {error.strerror or error}") from None
-    finally:  # after an error or an interrupt, no partial file is left behind
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
     click.echo(f"Wrote {len(space):,} cells (≤{max_vertices} vertices, ≤{max_edges} edges) to {output}")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ecnas._io import atomic_path
 from ecnas.errors import CorruptRecordError
 from ecnas.importers._crc32c import crc32c_many, mask, masked_crc32c
 
@@ -141,37 +141,27 @@ def write_records(path: str | os.PathLike[str], records: Iterable[bytes], *, bat
     Returns:
         The number of records written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            chunk: list[bytes] = []
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        chunk: list[bytes] = []
 
-            def flush() -> None:
-                lengths = [struct.pack("<Q", len(data)) for data in chunk]
-                length_crcs = mask(crc32c_many(lengths))
-                data_crcs = mask(crc32c_many(chunk))
-                stream.write(
-                    b"".join(
-                        length + struct.pack("<I", int(lc)) + data + struct.pack("<I", int(dc))
-                        for length, lc, data, dc in zip(lengths, length_crcs, chunk, data_crcs, strict=True)
-                    )
+        def flush() -> None:
+            lengths = [struct.pack("<Q", len(data)) for data in chunk]
+            length_crcs = mask(crc32c_many(lengths))
+            data_crcs = mask(crc32c_many(chunk))
+            stream.write(
+                b"".join(
+                    length + struct.pack("<I", int(lc)) + data + struct.pack("<I", int(dc))
+                    for length, lc, data, dc in zip(lengths, length_crcs, chunk, data_crcs, strict=True)
                 )
-                chunk.clear()
+            )
+            chunk.clear()
 
-            for data in records:
-                chunk.append(bytes(data))
-                count += 1
-                if len(chunk) >= batch:
-                    flush()
-            if chunk:
+        for data in records:
+            chunk.append(bytes(data))
+            count += 1
+            if len(chunk) >= batch:
                 flush()
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        if chunk:
+            flush()
     return count

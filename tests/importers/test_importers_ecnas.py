@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import reference_file
 
 from ecnas.benchmark import Benchmark
 from ecnas.importers import ECNASEnergyImporter, get_importer, read_extras
 from ecnas.table import METRICS, SOURCE_IMPORTED, read_table, verify_table
+from tests.reference import reference_file
 
 FILES = [
     "ecnas_energy_4V9E_measured.tfrecord",

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from ecnas.testing.optimizers import write_synthetic_table
+from tests.reference import reference_file
 
-REFERENCE_DIR = Path(
-    os.environ.get("ECNAS_REFERENCE_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "reference")
-)
 REAL_5V = "ecnas_energy_5V9E_4epochs.tfrecord"
 
 
@@ -24,9 +21,7 @@ def synthetic_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """EC-NAS's 5-vertex energy file (2,532 cells, 4 epochs, measured on a Quadro RTX 6000) as an ecnas table."""
-    source = REFERENCE_DIR / REAL_5V
-    if not source.is_file():
-        pytest.skip(f"reference data {REAL_5V} not found in {REFERENCE_DIR} (set ECNAS_REFERENCE_DIR)")
+    source = reference_file(REAL_5V)
     from click.testing import CliRunner
 
     from ecnas.cli import main
