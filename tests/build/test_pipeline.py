@@ -68,3 +68,42 @@ def test_issue_command_default_tiny_options(tmp_path: Path) -> None:
     assert len(bench) == 91 and tuple(bench.budgets) == (1, 2, 4)
     accuracy = np.asarray(bench.query_many(bench.hashes, budget=4)["validation_accuracy"])
     assert np.nanmean(accuracy) > 0.3  # digits is learnable in 4 epochs by most cells
+
+
+def test_recipe_driven_build_with_compaction(tmp_path: Path) -> None:
+    import h5py
+
+    import ecnas
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"""
+[build]
+profile = "tiny"
+max_vertices = 4
+sample_fraction = 0.1
+seed = 3
+workdir = "{tmp_path / 'work'}"
+out = "{tmp_path / 'T.h5'}"
+compact_bits = 8
+embed_surrogates = false
+
+[profile]
+budgets = [1, 2]
+split_sizes = [200, 60, 60]
+train_eval_size = 60
+batch_size = 64
+
+[energy]
+carbon_intensity = 100.0
+""")
+    output = _run(["--recipe", str(recipe)])
+    assert "9 cells of 91" in output
+    bench = ecnas.Benchmark(tmp_path / "T.h5")
+    info = bench.info()
+    assert info["rows_by_source"] == {"measured": 9, "surrogate": 82, "imported": 0}
+    provenance = info["provenance"]
+    assert provenance["compaction"]["predicted_significant_bits"] == 8
+    assert provenance["builder"]["measured_cells"] == 9 and provenance["builder"]["complete"]
+    assert "not EC-NAS" in provenance["note"]
+    with h5py.File(tmp_path / "T.h5") as h5:
+        assert "surrogate" not in h5
