@@ -150,6 +150,16 @@ def test_filled_table_keeps_measurements_and_predicts_the_rest(built, cells):
     assert provenance["surrogate"]["models"]["energy_kwh@4"]["holdout"]["n"] == 12
     with h5py.File(path, "r") as h5:
         assert "surrogate/energy_kwh/budget_4/layer_0/weight" in h5
+    from ecnas import Benchmark
+
+    with Benchmark(path) as bench:
+        first, other = cells[0], cells[70]
+        row = bench.query(first.hash, budget=4)
+        both = [table.metrics["energy_kwh"][hashes.index(first.hash), 2, r] for r in range(2)]
+        assert row["energy_kwh"] == pytest.approx(np.mean(both)) and row["source"] == "measured"
+        predicted_row = bench.query(other.hash, budget=4)
+        assert predicted_row["source"] == "surrogate"
+        assert predicted_row["energy_kwh"] == table.metrics["energy_kwh"][hashes.index(other.hash), 2, 0]
 
 
 def test_single_measured_budget_scales_linearly(cells, tmp_path):
@@ -175,6 +185,15 @@ def test_single_measured_budget_scales_linearly(cells, tmp_path):
     assert np.isfinite(table.metrics["training_time"][~predicted, 0, 0]).all()  # measurements are kept
     scaling = table.provenance["surrogate"]["budget_scaling"]
     assert scaling["energy_kwh"]["108"] == "linear from budget 4" and scaling["energy_kwh"]["4"] == "fitted"
+
+
+def test_refit_false_keeps_the_scored_model(cells):
+    records = make_records(cells[:40], budgets=(2,), repeats=1)
+    kwargs = {"metrics": ("energy_kwh",), "surrogate_params": FAST, "network_options": TINY_NET, "progress": False}
+    kept = fit_surrogates(records, seed=2, refit=False, **kwargs).models[("energy_kwh", 2)]
+    refitted = fit_surrogates(records, seed=2, **kwargs).models[("energy_kwh", 2)]
+    assert kept.n_samples_fit_ == 32 and refitted.n_samples_fit_ == 40
+    assert kept.metadata_["holdout"]["refit_on_all_cells"] is False
 
 
 def test_fit_is_deterministic(cells):

@@ -3,8 +3,8 @@
 Records are plain dicts (one per cell, budget and repeat, see :data:`ecnas.build.records.RECORD_KEYS`).
 Per (metric, budget) the target of a cell is the mean over its measured repeats. Each model's quality
 is estimated first on a held-out split (default 20%) with the same settings — Pearson, MAE,
-Kendall tau — and the final model is then fitted on every measured cell. Budgets without their own
-measurements follow :data:`ecnas.surrogate.BUDGET_SCALING`.
+Kendall tau — and the final model is then fitted on every measured cell (unless ``refit=False``).
+Budgets without their own measurements follow :data:`ecnas.surrogate.BUDGET_SCALING`.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def fit_surrogates(
     metrics: Sequence[str] | None = None,
     seed: int = 0,
     holdout_fraction: float = 0.2,
+    refit: bool = True,
     surrogate_params: Mapping[str, Any] | None = None,
     network_options: Mapping[str, int] | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -170,6 +171,8 @@ def fit_surrogates(
         metrics: metrics to fit (default: every metric of the table the records measure).
         seed: seed of the held-out split and of every model.
         holdout_fraction: share of cells held out to estimate each model's quality (0 skips it).
+        refit: fit the final model on every measured cell after scoring (default); False keeps the
+            scored model, trained without the held-out cells (EC-NAS's way; half the fitting time).
         surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings overriding the defaults.
         network_options: options of the trained network (for the table's parameter column); default
             from the records' profile.
@@ -214,14 +217,17 @@ def fit_surrogates(
         targets = np.nanmean(values[rows], axis=1)
         settings = _settings(metric, seed, overrides)
         metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows)}
+        model = None
         if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
             order = np.random.default_rng([seed, budget, METRICS.index(metric)]).permutation(len(rows))
             n_test = max(1, round(holdout_fraction * len(rows)))
             test, train = order[:n_test], order[n_test:]
             trial = MLPSurrogate(**settings).fit(features[rows[train]], targets[train])
             scores = regression_metrics(targets[test], trial.predict(features[rows[test]]))
-            metadata["holdout"] = {"fraction": holdout_fraction, **scores}
-        model = MLPSurrogate(**settings).fit(features[rows], targets)
+            metadata["holdout"] = {"fraction": holdout_fraction, "refit_on_all_cells": refit, **scores}
+            model = None if refit else trial
+        if model is None:
+            model = MLPSurrogate(**settings).fit(features[rows], targets)
         model.metadata_ = metadata
         models[(metric, budget)] = model
     if not models:
