@@ -112,6 +112,11 @@ def test_bundle_file_round_trip(built, tmp_path):
         h5.attrs["format"] = "nope"
     with pytest.raises(TableFormatError, match="not an ecnas surrogate file"):
         SurrogateBundle.load(tmp_path / "bad.h5")
+    from_table = SurrogateBundle.load(table)  # the filled table carries the models too
+    assert from_table.budgets == bundle.budgets and from_table.measured is None
+    for key, model in bundle.models.items():
+        assert np.array_equal(from_table.models[key].predict(features), model.predict(features))
+    assert from_table.provenance["network"] == TINY_NET
 
 
 def test_filled_table_keeps_measurements_and_predicts_the_rest(built, cells):

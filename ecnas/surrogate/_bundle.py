@@ -36,6 +36,7 @@ from ecnas.surrogate._storage import _read_dataset, _write_dataset
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
 
 BUNDLE_FORMAT = "ecnas-surrogate-bundle"
+_TABLE_FORMAT = "ecnas-table"  # a filled table carries the same /surrogate group
 BUNDLE_VERSION = 1
 
 #: Metric → rule for budgets without their own fit (see the module docstring).
@@ -194,7 +195,9 @@ class SurrogateBundle:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SurrogateBundle:
-        """Read a bundle written by :meth:`save`.
+        """Read a bundle written by :meth:`save`, or the ``/surrogate`` group of a filled ecnas table.
+
+        A table holds the models but not the measured values (those are its measured rows).
 
         Raises:
             TableNotFoundError: no file at ``path``.
@@ -211,17 +214,25 @@ class SurrogateBundle:
 
     @classmethod
     def _read(cls, h5: h5py.File, where: str) -> SurrogateBundle:
-        if h5.attrs.get("format") != BUNDLE_FORMAT:
-            raise TableFormatError(f"{where}: not an ecnas surrogate file (format={h5.attrs.get('format')!r})")
-        if int(h5.attrs.get("format_version", 0)) > BUNDLE_VERSION or not h5.attrs.get("complete", False):
-            raise TableFormatError(f"{where}: surrogate file of a newer version or incompletely written")
-        budgets = tuple(int(b) for b in h5.attrs["budgets"])
+        kind = h5.attrs.get("format")
+        if kind not in (BUNDLE_FORMAT, _TABLE_FORMAT):
+            raise TableFormatError(f"{where}: not an ecnas surrogate file or table (format={kind!r})")
+        if kind == BUNDLE_FORMAT and int(h5.attrs.get("format_version", 0)) > BUNDLE_VERSION:
+            raise TableFormatError(f"{where}: surrogate file format is newer than this ecnas reads; upgrade ecnas")
+        if not h5.attrs.get("complete", False):
+            raise TableFormatError(f"{where}: the file was not completely written (no 'complete' flag)")
+        if "surrogate" not in h5:
+            raise TableFormatError(
+                f"{where}: group '/surrogate' is missing (a table filled by `ecnas build fill` has it)"
+            )
+        attrs = h5.attrs if kind == BUNDLE_FORMAT else h5["surrogate"].attrs
+        if "budgets" not in attrs:
+            raise TableFormatError(f"{where}: attribute 'budgets' is missing")
+        budgets = tuple(int(b) for b in attrs["budgets"])
         try:
             provenance = json.loads(h5.attrs.get("provenance", "{}"))
         except ValueError as error:
             raise TableFormatError(f"{where}: attribute 'provenance' is not valid JSON: {error}") from None
-        if "surrogate" not in h5:
-            raise TableFormatError(f"{where}: group '/surrogate' is missing")
         models: dict[tuple[str, int], MLPSurrogate] = {}
         for metric, group in h5["surrogate"].items():
             for name, member in group.items():
@@ -231,7 +242,7 @@ class SurrogateBundle:
         if not models:
             raise TableFormatError(f"{where}: the file holds no fitted surrogate")
         measured = None
-        if "measured" in h5:
+        if kind == BUNDLE_FORMAT and "measured" in h5:
             group = h5["measured"]
             n = group["hash"].shape[0] if "hash" in group else 0
             metrics = {}
