@@ -26,6 +26,7 @@ __all__ = [
     "RECORD_KEYS",
     "RecordWriter",
     "complete_records",
+    "decode_line",
     "encode_line",
     "load_records",
     "read_lines",
@@ -61,7 +62,7 @@ def encode_line(record: dict[str, Any]) -> bytes:
     return _PREFIX + f"{crc:08x}".encode("ascii") + _MIDDLE + payload + b"}\n"
 
 
-def _decode_line(line: bytes) -> dict[str, Any] | None:
+def decode_line(line: bytes) -> dict[str, Any] | None:
     """The record of one line without its newline, or None when the line is torn or corrupt."""
     if len(line) <= _HEADER_LEN + 1 or not line.startswith(_PREFIX) or not line.endswith(b"}"):
         return None
@@ -97,7 +98,7 @@ def read_lines(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int]
         lines.pop()
         dropped += 1
     for line in lines:
-        record = _decode_line(line)
+        record = decode_line(line)
         if record is None:
             dropped += 1
         else:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ecnas.build.plan import read_plan
-from ecnas.build.records import complete_records, read_lines, write_records_atomic
+from ecnas.build.records import complete_records, decode_line, read_lines, write_records_atomic
 
 __all__ = ["MERGED_FILE", "BuildStatus", "RecordTail", "build_status", "merge_records"]
 
@@ -68,10 +68,8 @@ class RecordTail:
             cut = chunk.rfind(b"\n")
             if cut < 0:
                 continue
-            from ecnas.build.records import _decode_line
-
             for line in chunk[:cut].split(b"\n"):
-                record = _decode_line(line)
+                record = decode_line(line)
                 if record is None:
                     continue
                 key = (record["hash"], str(record.get("attempt", "")))
