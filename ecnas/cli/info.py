@@ -35,10 +35,27 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
     click.echo(
         f"intensity:   {info['carbon_intensity']} gCO2/kWh ({info['intensity_source']}), PUE {info['pue']}"
     )
-    for key in ("hardware", "dataset", "profile", "sample_fraction", "surrogate", "origin_file", "created"):
+    hardware = provenance.get("hardware")
+    if isinstance(hardware, dict):
+        gpus = ", ".join(hardware.get("gpus") or []) or "no GPU"
+        cores = hardware.get("logical_cores", "?")
+        click.echo(f"hardware:    {hardware.get('cpu_model', 'unknown CPU')} ({cores} logical cores), {gpus}")
+    elif hardware:
+        click.echo(f"hardware:    {hardware}")
+    for key in ("dataset", "profile", "sample_fraction", "origin_file", "created"):
         if key in provenance:
             value = provenance[key]
             text = to_json(value).replace("\n", " ") if isinstance(value, (dict, list)) else value
             click.echo(f"{key + ':':<12} {text}")
+    surrogate = provenance.get("surrogate")
+    if isinstance(surrogate, dict):
+        click.echo("surrogate:   held-out Pearson / MAE per metric@budget (use --json for all settings)")
+        for name, model in sorted((surrogate.get("models") or {}).items()):
+            holdout = model.get("holdout") or {}
+            if holdout:
+                click.echo(
+                    f"  {name:<24} {holdout.get('pearson', float('nan')):.3f} / {holdout.get('mae', float('nan')):.4g}"
+                    f"  (n={holdout.get('n', '?')} of {model.get('n_cells', '?')} cells)"
+                )
     if verify:
         click.echo(f"verified:    {info['verified_datasets']} datasets, sha256 OK")
