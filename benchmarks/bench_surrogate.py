@@ -7,6 +7,7 @@ Prints Pearson, MAE (Wh), Kendall tau and fit time per configuration (mean ± st
 learning curve (held-out MAE against the number of training cells).
 
     .venv/bin/python benchmarks/bench_surrogate.py [--seeds 5] [--sizes 250,500,1000,2000,2758]
+    .venv/bin/python benchmarks/bench_surrogate.py --test-fraction 0.1 --sizes 2000,2758,3103  # curve's end
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ REFERENCE = Path(os.environ.get("ECNAS_REFERENCE_DIR", ROOT.parent / "shared" / 
 CONFIGS = {"ecnas-baseline": MLPSurrogate.ecnas_baseline, "ecnas-default": MLPSurrogate}
 
 
+TEST_FRACTION = 0.2
+
+
 def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(1000 + seed).permutation(n)
-    n_test = round(0.2 * n)
+    n_test = round(TEST_FRACTION * n)
     return order[n_test:], order[:n_test]
 
 
@@ -50,13 +54,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sizes", default="250,500,1000,2000,2758", help="learning-curve training sizes")
     parser.add_argument("--curve-configs", default="ecnas-baseline,ecnas-default")
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out share (EC-NAS: 0.2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args()
+    global TEST_FRACTION
+    TEST_FRACTION = args.test_fraction
 
     data = read_measurements_csv(REFERENCE / "surrogate_7v_train.csv")
     x, y = data.features, data.targets
     print(f"data: {len(y)} cells, energy {y.min() * 1000:.2f}-{y.max() * 1000:.2f} Wh (mean {y.mean() * 1000:.2f})")
-    print(f"protocol: 20% held out per seed ({round(0.2 * len(y))} cells), seeds 0..{args.seeds - 1}\n")
+    n_test = round(TEST_FRACTION * len(y))
+    print(f"protocol: {TEST_FRACTION:.0%} held out per seed ({n_test} cells), seeds 0..{args.seeds - 1}\n")
 
     results: dict[str, dict] = {"holdout": {}, "curve": {}}
     for name in CONFIGS:
@@ -91,7 +99,7 @@ def main() -> None:
                 rows.append(evaluate(name, seed, x, y, subset, test))
             results["curve"].setdefault(name, {})[size] = rows
             cells.append(summary(rows, "mae"))
-        print(f"{min(size, len(y) - round(0.2 * len(y))):8d} " + " ".join(f"{c:>20s}" for c in cells), flush=True)
+        print(f"{min(size, len(y) - n_test):8d} " + " ".join(f"{c:>20s}" for c in cells), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
