@@ -42,7 +42,7 @@ COLUMNS: tuple[tuple[str, str, str, float, str], ...] = (
     ("params_m", "|θ| (M)", "trainable_parameters", 1e-6, ".2f"),
     ("time_s", "T (s)", "training_time", 1.0, ".1f"),
     ("p_v", "P_v", "validation_accuracy", 1.0, ".3f"),
-    ("energy_kwh", "E (kWh)", "energy_kwh", 1.0, ".4f"),
+    ("energy_kwh", "E (kWh)", "energy_kwh", 1.0, "sig"),
 )
 FIGURES = ("attainment.png", "front.png", "radar.png", "hypervolume_evaluations.png", "hypervolume_energy.png")
 
@@ -331,8 +331,10 @@ def _pm(mean: float, std: float, spec: str) -> str:
     if not math.isfinite(mean):
         return "–"
     if spec == "sig":
-        decimals = max(0, 3 - math.floor(math.log10(abs(mean)))) if mean else 4
-        spec = f".{decimals}f"
+        if mean and not 1e-3 <= abs(mean) < 1e5:  # e.g. the tiny table's µWh energies: scientific notation
+            spec = ".3e"
+        else:
+            spec = f".{max(0, 3 - math.floor(math.log10(abs(mean)))) if mean else 4}f"
     return f"{mean:{spec}} ± {std:{spec}}"
 
 
@@ -355,7 +357,7 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
     ref = config.get("ref_point")
     lines += [
         "",
-        f"Hypervolume reference point {[round(v, 6) for v in ref] if ref else '?'}; search cost = simulated "
+        f"Hypervolume reference point {[float(f'{v:.4g}') for v in ref] if ref else '?'}; search cost = simulated "
         "training time and energy of every evaluation the run made (lower budgets at their own cost).",
         "",
         "| Strategy | Hypervolume | HV median | Front size | Evaluations | Search E (kWh) | Search T (h) |",
@@ -367,7 +369,7 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
             f"{_pm(stats['hypervolume_median'], 0.0, 'sig').split(' ± ')[0]} | "
             f"{_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
             f"{stats['evaluations_mean']:.0f} | "
-            f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], '.3f')} | "
+            f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], 'sig')} | "
             f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, '.1f')} |"
         )
     return "\n".join(lines) + "\n"

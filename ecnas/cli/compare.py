@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +81,6 @@ def command(
     except (ValueError, TypeError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(comparison.markdown())
-    click.echo(f"reference point: {json.dumps(comparison.ref_point)}")
+    click.echo(f"reference point: {[float(f'{v:.4g}') for v in comparison.ref_point]}")
     for name, path in comparison.files.items():
         click.echo(f"wrote {name}: {path}")
