@@ -110,7 +110,9 @@ def test_fit_restores_global_rng_and_threads():
     threads = torch.get_num_threads()
     torch_state = torch.random.get_rng_state()
     numpy_state = np.random.get_state()[1].copy()
-    MLPSurrogate(num_threads=1, **FAST).fit(x, y)
+    model = MLPSurrogate(num_threads=1, **FAST).fit(x, y)
+    assert torch.get_num_threads() == threads
+    model.predict(x)
     assert torch.get_num_threads() == threads
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state)
