@@ -10,7 +10,7 @@ import torch
 from ecnas import CellSpec, NotFittedError, TableFormatError
 from ecnas.errors import TableNotFoundError
 from ecnas.surrogate import ECNAS_BASELINE, MLPSurrogate, read_measurements_csv, regression_metrics
-from tests.conftest import reference_file
+from tests.reference import reference_file
 
 FAST = {"n_members": 2, "max_epochs": 15, "batch_size": 64, "patience": None}
 
