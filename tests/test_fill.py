@@ -142,6 +142,11 @@ def test_filled_table_keeps_measurements_and_predicts_the_rest(built, cells):
     for metric in ("train_accuracy", "validation_accuracy", "test_accuracy"):
         values = table.metrics[metric][predicted, :, 0]
         assert values.min() >= 0 and values.max() <= 1
+    # physical invariants: never a free cell, a run's total never below its training energy
+    for metric in ("training_time", "energy_kwh", "total_energy_kwh"):
+        assert (table.metrics[metric][predicted, :, 0] > 0).all(), metric
+    assert (table.metrics["total_energy_kwh"][predicted, :, 0] >= energy[:, :, 0]).all()
+    assert isinstance(table.provenance["surrogate"]["adjustments"], dict)
     truth = make_records(cells[60:], repeats=1)
     expected = {(r["hash"], r["budget"]): r["energy_kwh"] for r in truth}
     got = [table.metrics["energy_kwh"][row[h], table.budgets.index(b), 0] for h, b in expected]
@@ -236,3 +241,18 @@ def test_fill_rejects_a_space_too_small_for_the_measured_cells(cells, tmp_path):
         fill_table(tmp_path / "s.h5", tmp_path / "t.h5", max_vertices=3, progress=False)
     with pytest.raises(ValueError, match="trainable_parameters different"):
         fill_table(tmp_path / "s.h5", tmp_path / "t.h5", max_vertices=4, network_options={}, progress=False)
+
+
+def test_make_physical_never_leaves_free_or_inconsistent_cells():
+    from ecnas.build.fill import _make_physical
+
+    means = {
+        "energy_kwh": np.array([[1.0, -1.0], [0.5, 2.0]]),
+        "total_energy_kwh": np.array([[0.0, 3.0], [0.6, 1.0]]),
+        "validation_accuracy": np.array([[0.0, 1.0], [1.0, 1.0]]),
+    }
+    counts = _make_physical(means)
+    assert (means["energy_kwh"] > 0).all() and (means["total_energy_kwh"] >= means["energy_kwh"]).all()
+    assert means["energy_kwh"][0, 1] == 2.0  # smallest positive prediction of that budget
+    assert means["validation_accuracy"][0, 0] == 0.0  # accuracies untouched
+    assert sum(counts.values()) == 4

@@ -13,7 +13,12 @@ Rules of the filled table:
   a measured cell's budget without measurements gets the budget-scaling rule applied to its own
   measured value (e.g. 4-epoch energy × 108 / 4), like the predicted cells;
 - budgets without their own fit follow :data:`ecnas.surrogate.BUDGET_SCALING`;
-- accuracies are clipped to [0, 1], times and energies to >= 0;
+- accuracies are clipped to [0, 1]; times and energies are physical quantities and stay strictly
+  positive: a non-positive prediction (the model extrapolating) is raised to the smallest positive
+  prediction of the same metric and budget, never left at 0 (a free cell would look optimal);
+- a run's total energy includes its training, so where the two independent surrogates disagree
+  ``total_energy_kwh`` is raised to ``energy_kwh``; how many values each rule touched is recorded in the
+  provenance (``surrogate.adjustments``);
 - the surrogate's weights are copied into the table's ``/surrogate`` group, its settings and held-out
   metrics into the provenance.
 """
@@ -39,6 +44,25 @@ _INTERNAL_KEYS = ("budget_scaling",)
 
 def _clip(metric: str, values: np.ndarray) -> np.ndarray:
     return np.clip(values, 0.0, 1.0) if metric in _ACCURACIES else np.maximum(values, 0.0)
+
+
+def _make_physical(means: dict[str, np.ndarray]) -> dict[str, int]:
+    """Keep predicted times/energies > 0 and total energy >= training energy (in place); count the fixes."""
+    adjustments: dict[str, int] = {}
+    for metric, values in means.items():
+        if metric in _ACCURACIES:
+            continue
+        low = values <= 0
+        if low.any():
+            positive = np.where(values > 0, values, np.inf).min(axis=0)
+            values[:] = np.where(low, positive[None, :], values)
+            adjustments[f"{metric}: non-positive raised to smallest positive prediction"] = int(low.sum())
+    if "energy_kwh" in means and "total_energy_kwh" in means:
+        below = means["total_energy_kwh"] < means["energy_kwh"]
+        if below.any():
+            np.maximum(means["total_energy_kwh"], means["energy_kwh"], out=means["total_energy_kwh"])
+            adjustments["total_energy_kwh: raised to energy_kwh"] = int(below.sum())
+    return adjustments
 
 
 def predict_space(
@@ -105,6 +129,7 @@ def _provenance(
     n_measured: int,
     options: Mapping[str, int] | None,
     extra: Mapping[str, Any] | None,
+    adjustments: Mapping[str, int],
 ) -> dict[str, Any]:
     base = {key: value for key, value in bundle.provenance.items() if key not in _INTERNAL_KEYS}
     return {
@@ -119,6 +144,7 @@ def _provenance(
             "budget_scaling": bundle.scaling_summary(),
             "repeats": "predicted cells: repeat 0 = ensemble mean, other repeats NaN; uncertainty = ensemble std",
             "models": bundle.model_summary(),
+            "adjustments": dict(adjustments),
         },
         **dict(extra or {}),
     }
@@ -172,6 +198,7 @@ def fill_table(
     steps.update()
     steps.close()
     means, stds = predict_space(bundle, features, progress=progress)
+    adjustments = _make_physical(means)
     repeats = measured.repeats if measured is not None and len(measured) else 1
     budgets = bundle.budgets
     metrics = {name: np.full((n_cells, len(budgets), repeats), np.nan) for name in METRICS}
@@ -209,6 +236,6 @@ def fill_table(
         source=source,
         metrics=metrics,
         uncertainty=stds,
-        provenance=_provenance(bundle, surrogate_path, n_cells, n_measured, options, provenance),
+        provenance=_provenance(bundle, surrogate_path, n_cells, n_measured, options, provenance, adjustments),
     )
     return write_table(out_path, contents, extras=lambda h5: bundle.write_models(h5.create_group("surrogate")))
