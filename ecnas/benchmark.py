@@ -104,7 +104,10 @@ class Benchmark:
             recorded = self._provenance.get("carbon_intensity")
             self._intensity = float(recorded) if recorded is not None else math.nan
             self._intensity_source = self._provenance.get("intensity_source", "table")
-        self._pue = float(self._provenance.get("pue", 1.0))
+        pue = self._provenance.get("pue")
+        self._pue = float(pue) if isinstance(pue, (int, float)) and math.isfinite(pue) and pue > 0 else 1.0
+        # Every result names how its energy was obtained: measured with what, or estimated how.
+        self._energy_method = str(self._provenance.get("energy_method", "unknown"))
         self._co2_per_kwh = self._pue * self._intensity
         self._num_cells = len(self._hash_array)
         self._budget_lookup: dict[int | None, int] = {budget: k for k, budget in enumerate(self._budgets)}
@@ -247,8 +250,10 @@ class Benchmark:
 
         Returns:
             ``hash, budget, repeat, trainable_parameters, training_time, train_accuracy,
-            validation_accuracy, test_accuracy, energy_kwh, total_energy_kwh, co2eq_g, source``; NaN where a
-            metric was not recorded (never zero).
+            validation_accuracy, test_accuracy, energy_kwh, total_energy_kwh, co2eq_g, source,
+            energy_method``; NaN where a metric was not recorded (never zero). ``source`` says where the row's
+            numbers come from (measured by training, surrogate, imported); ``energy_method`` how its energy was
+            obtained (e.g. ``estimated:cpu-time×4.0W/thread`` or ``measured:carbontracker[rapl]``).
 
         Raises:
             KeyError: the cell is not in the table, or has no results at that budget/repeat.
@@ -280,12 +285,12 @@ class Benchmark:
         result["trainable_parameters"] = int(self._parameters[i])
         result["co2eq_g"] = energy * self._co2_per_kwh
         result["source"] = _SOURCE_LIST[self._sources[i]]
+        result["energy_method"] = self._energy_method
         counters = self.counters
         counters["queries"] += 1
-        if values[_TIME] == values[_TIME]:
-            counters["training_time_s"] += values[_TIME]
-        if energy == energy:
-            counters["energy_kwh"] += energy
+        # NaN propagates on purpose: an unknown cost must not read as a free one.
+        counters["training_time_s"] += values[_TIME]
+        counters["energy_kwh"] += energy
         return result
 
     def _choose_repeat(self, raw: np.ndarray, repeat: int | str) -> int:
@@ -355,9 +360,10 @@ class Benchmark:
         result["trainable_parameters"] = self._parameters[idx]
         result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
         result["source"] = _SOURCE_LABELS[self._sources[idx]]
+        result["energy_method"] = np.full(idx.size, self._energy_method)
         self.counters["queries"] += int(idx.size)
-        self.counters["training_time_s"] += float(np.nansum(result["training_time"]))
-        self.counters["energy_kwh"] += float(np.nansum(result["energy_kwh"]))
+        self.counters["training_time_s"] += float(np.sum(result["training_time"]))
+        self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
         return result
 
     def sample(self, n: int, seed: int | None = None) -> list[str]:
@@ -381,7 +387,10 @@ class Benchmark:
 
     # ------------------------------------------------------------------ evaluation counters
     def reset_counters(self) -> None:
-        """Zero the evaluation counters (queries, simulated training time and energy)."""
+        """Zero the evaluation counters (queries, simulated training time and energy).
+
+        The sums become NaN once a queried cell has no time or energy: an unknown cost is not a zero cost.
+        """
         self.counters: dict[str, float] = {"queries": 0, "training_time_s": 0.0, "energy_kwh": 0.0}
 
     def close(self) -> None:

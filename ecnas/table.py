@@ -19,7 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import atomic_path
+from ecnas._io import atomic_path, jsonable
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.space import MAX_VERTICES
 
@@ -96,17 +96,36 @@ class TableContents:
         return len(self.hashes)
 
 
+_HEX = np.zeros(256, dtype=bool)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+
+
+def _checked_hashes(values: Any) -> np.ndarray:
+    """Hashes as `S32`, after checking every one is 32 lowercase hex characters (nothing truncated)."""
+    hashes = np.asarray(values)
+    if hashes.ndim != 1 or hashes.size == 0:
+        raise ValueError(f"hashes must be a non-empty 1-D array of NB101 hashes, got shape {hashes.shape}")
+    if hashes.dtype.kind not in "SU":
+        raise ValueError(f"hashes must be strings (32 hex characters), got dtype {hashes.dtype}")
+    lengths = np.strings.str_len(hashes)
+    if (lengths != 32).any():
+        bad = hashes[np.flatnonzero(lengths != 32)[0]]
+        raise ValueError(f"hashes must be 32-character NB101 hex digests, got {bad!r}")
+    try:
+        encoded = hashes.astype("S32")
+    except UnicodeEncodeError:
+        raise ValueError("hashes must be ASCII hex digests") from None
+    characters = np.frombuffer(encoded.tobytes(), dtype=np.uint8)
+    if not _HEX[characters].all():
+        bad = encoded[np.flatnonzero(~_HEX[characters].reshape(len(encoded), 32).all(axis=1))[0]]
+        raise ValueError(f"hashes must be lowercase hex digests, got {bad.decode(errors='replace')!r}")
+    return encoded
+
+
 def _validated(contents: TableContents) -> TableContents:
     """Check shapes, dtypes and values; return a copy sorted by hash."""
-    hashes = np.asarray(contents.hashes)
-    if hashes.dtype.kind == "U":
-        hashes = np.char.encode(hashes, "ascii")
-    hashes = hashes.astype("S32")
+    hashes = _checked_hashes(contents.hashes)
     n = len(hashes)
-    if n == 0:
-        raise ValueError("a table needs at least one cell; got 0 hashes")
-    if any(len(h) != 32 for h in hashes[: min(n, 1000)]):
-        raise ValueError("hashes must be 32-character NB101 hex digests")
     budgets = tuple(int(b) for b in contents.budgets)
     if not budgets or list(budgets) != sorted(set(budgets)) or budgets[0] <= 0:
         raise ValueError(f"budgets must be distinct positive epochs in ascending order, got {contents.budgets}")
@@ -142,7 +161,8 @@ def _validated(contents: TableContents) -> TableContents:
     duplicate = np.nonzero(sorted_hashes[1:] == sorted_hashes[:-1])[0]
     if duplicate.size:
         raise ValueError(f"duplicate cell {sorted_hashes[duplicate[0]].decode()} in table")
-    json.dumps(contents.provenance)  # must be JSON-able: fail here, not halfway through a write
+    provenance = jsonable(contents.provenance)  # strict JSON (NaN → null): fail here, not halfway through a write
+    json.dumps(provenance, allow_nan=False)
     return TableContents(
         hashes=sorted_hashes,
         budgets=budgets,
@@ -153,7 +173,7 @@ def _validated(contents: TableContents) -> TableContents:
         source=source[order],
         metrics={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.metrics.items()},
         uncertainty={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.uncertainty.items()},
-        provenance=dict(contents.provenance),
+        provenance=provenance,
     )
 
 

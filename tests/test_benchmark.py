@@ -30,7 +30,7 @@ def test_query_mean_repeat_and_co2(table):
         assert result[name] == pytest.approx(contents.metrics[name][k, 1].mean())
     assert result["budget"] == 12 and result["hash"] == spec.hash
     assert result["trainable_parameters"] == contents.trainable_parameters[k]
-    assert result["source"] == "measured"
+    assert result["source"] == "measured" and result["energy_method"] == "test"
     # CO2 = energy × PUE × intensity, both from the table's provenance.
     assert result["co2eq_g"] == pytest.approx(result["energy_kwh"] * 1.5 * 200.0)
     single = bench.query(spec.hash, budget=4, repeat=2)
@@ -86,6 +86,7 @@ def test_missing_values_are_nan_never_zero(tmp_path):
     bench = Benchmark(tmp_path / "t.h5")
     result = bench.query(contents.hashes[0], budget=4)
     assert math.isnan(result["energy_kwh"]) and math.isnan(result["co2eq_g"]) and math.isnan(result["training_time"])
+    assert math.isnan(bench.counters["energy_kwh"])  # an unknown cost is not a free one
     with pytest.raises(KeyError, match="no results"):
         bench.query(contents.hashes[1], budget=4)
     many = bench.query_many(list(contents.hashes), budget=4)

@@ -42,6 +42,8 @@ def test_self_describing_attributes(tmp_path):
         (lambda c: setattr(c, "source", np.full(len(c), 9, np.uint8)), "source"),
         (lambda c: setattr(c, "hashes", np.array([c.hashes[0]] * len(c))), "duplicate"),
         (lambda c: setattr(c, "provenance", {"x": object()}), "JSON"),
+        (lambda c: setattr(c, "hashes", np.array([h + "0" for h in c.hashes])), "32-character"),
+        (lambda c: setattr(c, "hashes", np.array(["Z" * 32, *list(c.hashes[1:])])), "hex"),
     ],
 )
 def test_bad_contents_rejected_and_nothing_written(tmp_path, mutate, message):
@@ -103,3 +105,12 @@ def test_flipped_bytes_detected(tmp_path):
         read_table(path)
     with pytest.raises(TableFormatError, match="t.h5"):
         verify_table(path)
+
+
+def test_nan_in_provenance_is_written_as_strict_json(tmp_path):
+    contents = synthetic_contents()
+    contents.provenance["surrogate"] = {"pearson": float("nan")}
+    write_table(tmp_path / "t.h5", contents)
+    with h5py.File(tmp_path / "t.h5") as h5:
+        assert "NaN" not in h5.attrs["provenance"]
+    assert read_table(tmp_path / "t.h5").provenance["surrogate"]["pearson"] is None

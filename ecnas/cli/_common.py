@@ -21,7 +21,7 @@ def open_benchmark(table: str | Path | None, **kwargs: Any) -> Benchmark:
 
     try:
         return Benchmark(table, **kwargs)
-    except EcnasError as error:
+    except (EcnasError, ValueError, OSError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ecnas._io import jsonable
+from ecnas.errors import EcnasError
+
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
 
@@ -147,14 +150,21 @@ def command(
                                             objectives=objectives, **options)
         except (TypeError, ValueError) as error:
             raise click.ClickException(str(error)) from None
-        result = optimizer.run()
+        try:
+            result = optimizer.run()
+        except (EcnasError, ValueError) as error:
+            raise click.ClickException(f"{name} failed: {error}") from None
         ref = reference_point(bench, result.objectives, budget)
     if out is not None:
-        result.save(out)
+        try:
+            result.save(out)
+        except OSError as error:
+            raise click.ClickException(f"could not write {out}: {error.strerror or error}") from None
     rows = [result.row(int(i)) for i in result.front_index]
     if as_json:
-        click.echo(json.dumps({"front": rows, "hypervolume": result.hypervolume(ref), "ref_point": ref,
-                               "search_cost": result.search_cost, "rejections": result.rejections}, indent=1))
+        document = {"front": rows, "hypervolume": result.hypervolume(ref), "ref_point": ref,
+                    "search_cost": result.search_cost, "rejections": result.rejections}
+        click.echo(json.dumps(jsonable(document), indent=1, allow_nan=False))
         return
     click.echo(f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
                f"cells at {budget} epochs")
@@ -163,11 +173,12 @@ def command(
     click.echo(header)
     for row in rows:
         click.echo(f"{row['hash']:32s}  {row['trainable_parameters'] / 1e6:8.2f}  {row['training_time']:9.1f}  "
-                   f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.5f}  "
+                   f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.3g}  "
                    + "  ".join(f"{row[o]:16.6g}" for o in result.objectives))
     cost = result.search_cost
-    click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[round(v, 6) for v in ref]})")
-    click.echo(f"search cost: {cost['training_time_s'] / 3600:.2f} h simulated training, {cost['energy_kwh']:.4f} kWh")
+    click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[float(f'{v:.4g}') for v in ref]})")
+    click.echo(f"search cost: {cost['training_time_s'] / 3600:.3g} h simulated training, {cost['energy_kwh']:.4g} kWh "
+               f"({bench.info()['provenance'].get('energy_method', 'energy method unknown')})")
     click.echo(f"rejected proposals: {result.rejections}")
     if out is not None:
         click.echo(f"wrote {out}")
