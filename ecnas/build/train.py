@@ -123,8 +123,10 @@ class _EnergyLog:
             segments=self.segments,
             cumulative=True,
         )
+        pue = self.last.get("pue")
+        pue = float(pue) if isinstance(pue, (int, float)) and math.isfinite(pue) and pue > 0 else 1.0
         if isinstance(intensity, (int, float)):
-            out["co2eq_g"] = total * float(intensity)
+            out["co2eq_g"] = total * pue * float(intensity)  # same rule as Reading.co2eq_g and Benchmark
         return out
 
 

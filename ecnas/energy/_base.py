@@ -345,7 +345,8 @@ class Meter(abc.ABC):
 
     def _finalise(self, reading: Reading, session: object, duration_s: float, cpu0: float) -> None:
         cpu_seconds = max(self._cpu_seconds(reading) - cpu0, 0.0) if math.isfinite(cpu0) else math.nan
-        cpu_for_estimate = cpu_seconds if math.isfinite(cpu_seconds) else 0.0
+        # An unreadable CPU clock gives NaN energy, never 0 kWh (Carbontracker's defect on unreadable RAPL).
+        cpu_for_estimate = cpu_seconds
         components: list[ComponentReading] = []
         if session is not _FAILED:
             try:
@@ -362,6 +363,9 @@ class Meter(abc.ABC):
         reading.components = {c.name: c for c in components}
         reading.energy_kwh = float(sum(c.energy_kwh for c in components))
         reading.kind, reading.method = _kind_and_method(components)
+        if not math.isfinite(reading.energy_kwh):
+            reading.kind = "unavailable"
+            reading.method = f"unavailable:{reading.method}"
         reading.duration_s = float(duration_s)
         reading.cpu_seconds = cpu_seconds
         reading.co2eq_g = reading.energy_kwh * reading.pue * reading.carbon_intensity

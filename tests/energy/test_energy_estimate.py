@@ -179,10 +179,12 @@ def test_unknown_cpu_time_is_null_in_json():
     meter = CpuTimeMeter(cpu_timer=broken)
     with meter.measure() as reading:
         pass
-    assert math.isnan(reading.cpu_seconds) and reading.energy_kwh == 0.0
+    # never 0 kWh for an unknown figure: NaN, labelled unavailable
+    assert math.isnan(reading.cpu_seconds) and math.isnan(reading.energy_kwh) and math.isnan(reading.co2eq_g)
+    assert reading.kind == "unavailable" and reading.method.startswith("unavailable:") and not reading.measured
     assert any("CPU time unavailable" in w for w in reading.warnings)
     data = json.loads(json.dumps(reading.as_dict(), allow_nan=False))
-    assert data["cpu_seconds"] is None
+    assert data["cpu_seconds"] is None and data["energy_kwh"] is None
     assert math.isnan(Reading.from_dict(data).cpu_seconds)
 
 
