@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
+from ecnas._io import jsonable
 from ecnas.energy._process import ProcessTreeCpu
 from ecnas.energy.intensity import CarbonIntensity, resolve_intensity
 from ecnas.errors import EcnasError
@@ -145,7 +146,7 @@ class Reading:
         if not self.finalised:
             raise RuntimeError("the reading is filled when the `with meter.measure()` block exits; "
                                "call as_dict() after the block")
-        out = _json_safe(asdict(self))
+        out = jsonable(asdict(self))
         out["measured"] = self.measured
         return out
 
@@ -163,17 +164,6 @@ class Reading:
         }
         values["warnings"] = list(data.get("warnings", []))
         return cls(**values)
-
-
-def _json_safe(value: Any) -> Any:
-    """Strict-JSON copy: non-finite floats (e.g. an unknown CPU time) become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _float(value: Any) -> float:

@@ -12,28 +12,13 @@ from typing import Any
 import numpy as np
 
 from ecnas import indicators
-from ecnas._io import atomic_write_text
+from ecnas._io import atomic_write_text, jsonable
 from ecnas.optimizers._problem import HISTORY_METRICS
 
 __all__ = ["RESULT_FORMAT", "Result"]
 
 RESULT_FORMAT = "ecnas-optimizer-result"
 _FORMAT_VERSION = 1
-
-
-def _clean(value: Any) -> Any:
-    """JSON-able copy: numpy → Python, NaN/inf → None."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -175,7 +160,7 @@ class Result:
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (NaN written as null); :meth:`from_dict` restores it exactly."""
-        return _clean(
+        return jsonable(
             {
                 "format": RESULT_FORMAT,
                 "format_version": _FORMAT_VERSION,
