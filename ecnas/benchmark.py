@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.errors import TableNotFoundError
+from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.space import FEATURE_OP_CODES, CellSpec
 from ecnas.table import (
     METRICS,
@@ -97,6 +97,9 @@ class Benchmark:
         self._repeats: int = attributes["repeats"]
         self._provenance: dict[str, Any] = attributes["provenance"]
         self._hash_array: np.ndarray = read_dataset(self._h5, "cells/hash")
+        if len(self._hash_array) > 1 and not (self._hash_array[1:] > self._hash_array[:-1]).all():
+            self._h5.close()
+            raise TableFormatError(f"{self.path}: corrupt table, cells/hash is not strictly sorted")
         if carbon_intensity is not None:
             self._intensity = float(carbon_intensity)
             self._intensity_source = "configured (Benchmark carbon_intensity)"

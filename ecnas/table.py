@@ -274,6 +274,7 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
         for name in METRICS:
             if f"metrics/{name}" not in h5:
                 raise TableFormatError(f"{path}: corrupt table, dataset metrics/{name} is missing")
+        _check_shapes(h5, path)
     except TableFormatError:
         h5.close()
         raise
@@ -281,6 +282,18 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
         h5.close()
         raise TableFormatError(f"{path}: corrupt table metadata: {error}") from None
     return h5
+
+
+def _check_shapes(h5: h5py.File, path: Path) -> None:
+    """Dataset shapes must agree with the root attributes (a cheap metadata-only check)."""
+    n = int(h5.attrs["num_cells"])
+    budgets, repeats = len(h5.attrs["budgets"]), int(h5.attrs["repeats"])
+    expected = {f"cells/{name}": (n,) for name in ("hash", "trainable_parameters", "source")}
+    expected |= {"cells/matrix": (n, MAX_VERTICES, MAX_VERTICES), "cells/op_codes": (n, MAX_VERTICES)}
+    expected |= {f"metrics/{name}": (n, budgets, repeats) for name in METRICS}
+    for name, shape in expected.items():
+        if h5[name].shape != shape:
+            raise TableFormatError(f"{path}: corrupt table, {name} has shape {h5[name].shape}, expected {shape}")
 
 
 def read_dataset(h5: h5py.File, name: str, selection: Any = ()) -> np.ndarray:

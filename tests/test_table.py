@@ -114,3 +114,19 @@ def test_nan_in_provenance_is_written_as_strict_json(tmp_path):
     with h5py.File(tmp_path / "t.h5") as h5:
         assert "NaN" not in h5.attrs["provenance"]
     assert read_table(tmp_path / "t.h5").provenance["surrogate"]["pearson"] is None
+
+
+def test_tampered_shapes_and_order_are_rejected(tmp_path):
+    from ecnas import Benchmark
+
+    path, _ = write_synthetic(tmp_path / "t.h5")
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["num_cells"] = 6
+    with pytest.raises(TableFormatError, match="shape"):
+        read_table(path)
+    path, _ = write_synthetic(tmp_path / "u.h5")
+    with h5py.File(path, "r+") as h5:
+        hashes = h5["cells/hash"][:]
+        h5["cells/hash"][:] = hashes[::-1]
+    with pytest.raises(TableFormatError, match="not strictly sorted"):
+        Benchmark(path)
