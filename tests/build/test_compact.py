@@ -63,6 +63,6 @@ def test_compact_size_limit(tmp_path: Path, cells_factory) -> None:
     path = tmp_path / "t.h5"
     _table(path, cells_factory)
     with pytest.raises(ValueError, match="max_bytes"):
-        compact_table(path, tmp_path / "c.h5", max_bytes=10, bits=9, min_bits=8)
+        compact_table(path, tmp_path / "c.h5", max_bytes=10, bits=9, uncertainty_bits=3, min_bits=8)
     with pytest.raises(ValueError, match="bits"):
         compact_table(path, bits=0)
