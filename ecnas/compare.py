@@ -370,7 +370,7 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
             f"{_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
             f"{stats['evaluations_mean']:.0f} | "
             f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], 'sig')} | "
-            f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, '.1f')} |"
+            f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, 'sig')} |"
         )
     return "\n".join(lines) + "\n"
 
