@@ -12,13 +12,28 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ecnas.build.plan import read_plan
 from ecnas.build.status import RecordTail
 from ecnas.errors import EcnasError
 
 __all__ = ["launch_local"]
+
+
+def _refuse_shared_hardware_meter(energy: Mapping[str, Any], workers: int) -> None:
+    """RAPL and NVML read the whole machine: N workers on one host would each count all N trainings."""
+    from ecnas.energy import auto_meter
+
+    description = auto_meter(**energy).describe()
+    if description.get("kind") != "estimated":
+        raise ValueError(
+            f"workers={workers} on one machine with a whole-machine meter ({description.get('method')}) would "
+            "count every worker's energy in every reading; use workers=1 here, or one node (or one GPU per job) "
+            "per shard with builders/slurm-array.sh"
+        )
 
 
 def launch_local(
@@ -43,6 +58,8 @@ def launch_local(
         raise ValueError(f"threads must be a positive integer, got {threads!r}.")
     directory = Path(workdir)
     plan = read_plan(directory)
+    if workers > 1:
+        _refuse_shared_hardware_meter(plan.energy, workers)
     options = plan.profile_options
     per_cell = len(options.get("budgets") or ()) * int(options.get("repeats") or 1)
     tail = RecordTail(directory, per_cell)
