@@ -256,3 +256,29 @@ def test_make_physical_never_leaves_free_or_inconsistent_cells():
     assert means["energy_kwh"][0, 1] == 2.0  # smallest positive prediction of that budget
     assert means["validation_accuracy"][0, 0] == 0.0  # accuracies untouched
     assert sum(counts.values()) == 4
+
+
+def test_cli_fill_from_a_surrogate_file_and_fit_argument_errors(built, tmp_path):
+    from click.testing import CliRunner
+
+    from ecnas import Benchmark
+    from ecnas.cli import main
+
+    _, _, table = built
+    surrogate = table.parent / "s.h5"
+    runner = CliRunner()
+    out = tmp_path / "T.h5"
+    result = runner.invoke(main, ["build", "fill", "--surrogate", str(surrogate), "--max-vertices", "4",
+                                  "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    with Benchmark(out) as bench:
+        assert len(bench) == 91 and bench.budgets == (1, 2, 4, 8)
+    for args, message in [
+        (["build", "fit", "--records", str(surrogate)], "--out"),
+        (["build", "fit"], "either --workdir"),
+        (["build", "fill", "--out", str(out)], "either --workdir or --surrogate"),
+        (["build", "fill", "--surrogate", str(surrogate), "--max-vertices", "9", "--out", str(out)], "max-vertices"),
+    ]:
+        result = runner.invoke(main, args)
+        assert result.exit_code != 0 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output

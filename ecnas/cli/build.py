@@ -228,13 +228,33 @@ def status(workdir: str, as_json: bool) -> None:
     click.echo(json.dumps(info.as_dict(), indent=1) if as_json else "\n".join(info.lines()))
 
 
+_OPTIONAL_WORKDIR = click.option("--workdir", type=click.Path(file_okay=False), help="Build directory.")
+
+
 @command.command("fit")
-@_WORKDIR
-@click.option("--seed", type=int, default=None, help="Seed of the surrogates [the plan's seed].")
+@_OPTIONAL_WORKDIR
+@click.option("--records", "records_path", type=click.Path(exists=True),
+              help="Record file(s) or build directory to fit on, instead of --workdir (needs --out).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Surrogate file to write (.h5), with --records.")
+@click.option("--seed", type=int, default=None, help="Seed of the surrogates [the plan's seed, else 0].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def fit(workdir: str, seed: int | None, no_progress: bool) -> None:
-    """Merge the records and fit the surrogates (WORKDIR/surrogates.h5)."""
+def fit(workdir: str | None, records_path: str | None, out: str | None, seed: int | None, no_progress: bool) -> None:
+    """Fit the surrogates: of a build (--workdir → WORKDIR/surrogates.h5) or of records (--records R --out S.h5)."""
+    if (workdir is None) == (records_path is None):
+        raise click.UsageError("give either --workdir, or --records with --out")
+    if records_path is not None:
+        from ecnas.build.fit import fit_surrogates
+        from ecnas.build.records import load_records
+
+        if out is None:
+            raise click.UsageError("--records needs --out S.h5")
+        records = load_records(records_path)
+        if not records:
+            raise click.ClickException(f"{records_path}: no complete records found")
+        fit_surrogates(records, seed=0 if seed is None else seed, out_path=out, progress=not no_progress)
+        click.echo(f"surrogates written: {out} ({len(records)} records)")
+        return
     from ecnas.build.pipeline import fit_stage
 
     options = {} if seed is None else {"seed": seed}
@@ -243,16 +263,31 @@ def fit(workdir: str, seed: int | None, no_progress: bool) -> None:
 
 
 @command.command("fill")
-@_WORKDIR
+@_OPTIONAL_WORKDIR
+@click.option("--surrogate", type=click.Path(exists=True, dir_okay=False),
+              help="Surrogate file (from `ecnas build fit`) to fill from, instead of --workdir.")
+@click.option("--max-vertices", type=click.IntRange(2, 7), default=7, show_default=True,
+              help="Size of the space to fill, with --surrogate.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_compact_options
 @_user_errors
-def fill(workdir: str, out: str, no_progress: bool, compact_bits: int | None, max_mb: float | None,
-         embed_surrogates: bool | None) -> None:
-    """Predict every cell with the surrogates and write the table."""
-    from ecnas.build.pipeline import fill_stage
+def fill(workdir: str | None, surrogate: str | None, max_vertices: int, out: str, no_progress: bool,
+         compact_bits: int | None, max_mb: float | None, embed_surrogates: bool | None) -> None:
+    """Predict every cell with the surrogates and write the table (of a build, or of a surrogate file)."""
+    if (workdir is None) == (surrogate is None):
+        raise click.UsageError("give either --workdir or --surrogate")
+    if surrogate is not None:
+        from ecnas.build.compact import compact_table
+        from ecnas.build.fill import fill_table
 
-    table = fill_stage(workdir, out, progress=not no_progress, compact_bits=compact_bits, max_table_mb=max_mb,
-                       embed_surrogates=True if embed_surrogates is None else embed_surrogates)
+        table = fill_table(surrogate, out, max_vertices=max_vertices, progress=not no_progress)
+        if compact_bits is not None or max_mb is not None:
+            compact_table(table, bits=compact_bits or 10, keep_models=embed_surrogates is not False,
+                          max_bytes=None if max_mb is None else int(max_mb * 1e6))
+    else:
+        from ecnas.build.pipeline import fill_stage
+
+        table = fill_stage(workdir, out, progress=not no_progress, compact_bits=compact_bits, max_table_mb=max_mb,
+                           embed_surrogates=True if embed_surrogates is None else embed_surrogates)
     click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
