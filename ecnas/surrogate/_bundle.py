@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ecnas._io import atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.surrogate._mlp import MLPSurrogate
 from ecnas.surrogate._storage import _read_dataset, _write_dataset
@@ -165,32 +165,24 @@ class SurrogateBundle:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the bundle to ``path`` atomically (temporary file + rename)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(handle)
-        try:
-            with h5py.File(temporary, "w") as h5:
-                h5.attrs["format"] = BUNDLE_FORMAT
-                h5.attrs["format_version"] = BUNDLE_VERSION
-                h5.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)
-                h5.attrs["provenance"] = json.dumps(self.provenance, sort_keys=True)
-                self.write_models(h5.create_group("surrogate"))
-                if self.measured is not None:
-                    measured = h5.create_group("measured")
-                    _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
-                    _write_dataset(measured, "matrix", self.measured.matrices.astype(np.uint8))
-                    _write_dataset(measured, "op_codes", self.measured.op_codes.astype(np.int8))
-                    _write_dataset(
-                        measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64)
-                    )
-                    values = measured.create_group("metrics")
-                    for name, array in self.measured.metrics.items():
-                        values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
-                h5.attrs["complete"] = True
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+            h5.attrs["format"] = BUNDLE_FORMAT
+            h5.attrs["format_version"] = BUNDLE_VERSION
+            h5.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)
+            h5.attrs["provenance"] = json.dumps(self.provenance, sort_keys=True)
+            self.write_models(h5.create_group("surrogate"))
+            if self.measured is not None:
+                measured = h5.create_group("measured")
+                _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
+                _write_dataset(measured, "matrix", self.measured.matrices.astype(np.uint8))
+                _write_dataset(measured, "op_codes", self.measured.op_codes.astype(np.int8))
+                _write_dataset(
+                    measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64)
+                )
+                values = measured.create_group("metrics")
+                for name, array in self.measured.metrics.items():
+                    values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
+            h5.attrs["complete"] = True
         return path
 
     @classmethod

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
+from ecnas._io import atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.space import NUM_FEATURES
 
@@ -83,17 +82,8 @@ def save_surrogate(model: MLPSurrogate, target: Any, *, metadata: dict[str, Any]
     if isinstance(target, h5py.Group):
         _write_group(model, target, metadata)
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        with h5py.File(temporary, "w") as h5:
-            _write_group(model, h5, metadata)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as temporary, h5py.File(temporary, "w") as h5:
+        _write_group(model, h5, metadata)
 
 
 def _read_dataset(
