@@ -20,17 +20,8 @@ from ecnas.network import BN_EPSILON, BN_MOMENTUM, NB101Network
 from ecnas.network import count_parameters as reexported_count
 from ecnas.space import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec
 from tests.reference import reference_file
+from tests.vectors import README_MATRIX, README_OPS
 
-README_MATRIX = [
-    [0, 1, 1, 1, 0, 1, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 1, 0, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 0],
-]
-README_OPS = ["input", CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, "output"]
 TINY = {"stem_channels": 8, "num_stacks": 3, "cells_per_stack": 1, "in_channels": 1, "num_classes": 10}
 
 

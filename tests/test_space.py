@@ -25,18 +25,7 @@ from ecnas.space import (
     hash_cell,
 )
 from tests.reference import reference_file
-
-README_MATRIX = [
-    [0, 1, 1, 1, 0, 1, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 1, 0, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 0],
-]
-README_OPS = [INPUT, CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, OUTPUT]
-
+from tests.vectors import README_MATRIX, README_OPS
 
 # --- published test vectors ---------------------------------------------------------------------
 

@@ -24,23 +24,20 @@ from ecnas.importers import (
 )
 from ecnas.space import CellSpec
 from ecnas.table import read_table
+from tests.vectors import (
+    README_HASH,
+    README_MATRIX,
+    README_OPS,
+    README_PARAMS,
+    TWO_VERTEX_HASH,
+    TWO_VERTEX_MATRIX,
+    TWO_VERTEX_OPS,
+    TWO_VERTEX_PARAMS,
+)
 
 # Published NB101 facts (nb101-space.md): hash and parameter count of two cells.
-TWO_VERTEX = ([[0, 1], [0, 0]], ["input", "output"], "043721b9c7fe8c5fad811d47d83132ec", 882570)
-README = (
-    [
-        [0, 1, 1, 1, 0, 1, 0],
-        [0, 0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 1, 0, 0],
-        [0, 0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 0, 0, 0],
-    ],
-    ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output"],
-    "28cfc7874f6d200472e1a9dcd8650aa0",
-    2694282,
-)
+TWO_VERTEX = (TWO_VERTEX_MATRIX, TWO_VERTEX_OPS, TWO_VERTEX_HASH, TWO_VERTEX_PARAMS)
+README = (README_MATRIX, README_OPS, README_HASH, README_PARAMS)
 _THIRD_MATRIX = [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
 _THIRD_OPS = ["input", "maxpool3x3", "output"]
 THIRD = (_THIRD_MATRIX, _THIRD_OPS, CellSpec(_THIRD_MATRIX, _THIRD_OPS).hash, 1234567)
