@@ -218,9 +218,8 @@ class ECNASEnergyImporter(Importer):
 def _energy_method(relation: str) -> str:
     if relation in ("measured", "independent"):
         return MEASURED
-    if relation.startswith("linear-scaling"):
-        return f"estimated:{relation}"
-    return relation
+    # Scaled or copied from another budget: not a measurement of this budget, so labelled an estimate.
+    return f"estimated:{relation}"
 
 
 def budget_relations(contents: TableContents) -> dict[str, dict[str, str]]:
