@@ -91,6 +91,13 @@ class Benchmark:
             raise ValueError(f"carbon_intensity must be a finite number >= 0 (gCO2/kWh), got {carbon_intensity!r}")
         self.path = Path(path) if path is not None else default_table_path()
         self._h5 = open_table(self.path)
+        try:
+            self._load(carbon_intensity, seed)
+        except BaseException:
+            self._h5.close()  # a table rejected after opening must not keep its file handle
+            raise
+
+    def _load(self, carbon_intensity: float | None, seed: int | None) -> None:
         attributes = table_attributes(self._h5)
         self._attributes = attributes
         self._budgets: tuple[int, ...] = attributes["budgets"]
@@ -98,14 +105,13 @@ class Benchmark:
         self._provenance: dict[str, Any] = attributes["provenance"]
         self._hash_array: np.ndarray = read_dataset(self._h5, "cells/hash")
         if len(self._hash_array) > 1 and not (self._hash_array[1:] > self._hash_array[:-1]).all():
-            self._h5.close()
             raise TableFormatError(f"{self.path}: corrupt table, cells/hash is not strictly sorted")
         if carbon_intensity is not None:
             self._intensity = float(carbon_intensity)
             self._intensity_source = "configured (Benchmark carbon_intensity)"
         else:
             recorded = self._provenance.get("carbon_intensity")
-            self._intensity = float(recorded) if recorded is not None else math.nan
+            self._intensity = float(recorded) if isinstance(recorded, (int, float)) else math.nan
             self._intensity_source = self._provenance.get("intensity_source", "table")
         pue = self._provenance.get("pue")
         self._pue = float(pue) if isinstance(pue, (int, float)) and math.isfinite(pue) and pue > 0 else 1.0
