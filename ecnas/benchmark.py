@@ -242,11 +242,12 @@ class Benchmark:
 
     def cell(self, cell: str | CellSpec) -> CellSpec:
         """The CellSpec of a cell in the table."""
-        i = self._index(self._resolve_hash(cell))
+        key = self._resolve_hash(cell)
+        i = self._index(key)
         codes = self._cells("op_codes")[i]
         size = int(np.count_nonzero(codes))
         matrix = self._cells("matrix")[i, :size, :size]
-        return CellSpec(matrix, [_OP_NAMES[int(c)] for c in codes[:size]])
+        return CellSpec._with_known_hash(matrix, [_OP_NAMES[int(c)] for c in codes[:size]], key)
 
     def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
         """Metrics of one cell at one budget.

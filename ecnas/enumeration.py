@@ -545,9 +545,7 @@ class EnumeratedSpace:
         index = self._check_index(index)
         size = self._vertex_count(index)
         ops = [_OP_OF_CODE[int(code)] for code in self._op_codes[index, :size]]
-        spec = CellSpec(self._matrices[index, :size, :size], ops)
-        spec._hash = self.hashes[index]  # known: skip recomputing the md5 rounds
-        return spec
+        return CellSpec._with_known_hash(self._matrices[index, :size, :size], ops, self.hashes[index])
 
     def features(self, param_counts: np.ndarray | None = None) -> np.ndarray:
         """EC-NAS's 36 features of every cell, vectorised (same values as :meth:`CellSpec.features`).

@@ -264,6 +264,13 @@ class CellSpec:
                 raise InvalidCellError(f"labeling entries must be -1, -2 or 0..2, found {label}")
         return cls(matrix, names)
 
+    @classmethod
+    def _with_known_hash(cls, matrix: Any, ops: Any, cell_hash: str) -> CellSpec:
+        """A cell read back from a table or an enumeration, whose key is stored: skips the md5 rounds."""
+        spec = cls(matrix, ops)
+        spec._hash = cell_hash
+        return spec
+
     @property
     def matrix(self) -> np.ndarray:
         """`V x V` int8 adjacency of the pruned cell (read-only)."""
