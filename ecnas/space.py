@@ -63,6 +63,18 @@ def _vertex_seed(out_degree: int, in_degree: int, label: int) -> str:
     return _md5(str((out_degree, in_degree, label)))
 
 
+@functools.lru_cache(maxsize=8192)
+def _wiring(matrix_bytes: bytes, num_vertices: int) -> tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...],
+                                                           tuple[tuple[int, int], ...]]:
+    """Per vertex (predecessors, successors, index) and (out-degree, in-degree): shared by all labelings."""
+    rows = np.frombuffer(matrix_bytes, dtype=np.int8).reshape(num_vertices, num_vertices).tolist()
+    vertices = range(num_vertices)
+    successors = tuple(tuple(w for w in vertices if rows[v][w]) for v in vertices)
+    predecessors = tuple(tuple(v for v in vertices if rows[v][w]) for w in vertices)
+    degrees = tuple((len(successors[v]), len(predecessors[v])) for v in vertices)
+    return tuple(zip(predecessors, successors, vertices, strict=True)), degrees
+
+
 def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     """NB101's canonical hash of a pruned cell.
 
@@ -73,29 +85,18 @@ def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     Returns:
         The 32-character hex digest every NB101/EC-NAS table uses as the cell's key.
     """
-    rows = np.asarray(matrix).tolist()
-    num_vertices = len(rows)
-    successors = [[w for w in range(num_vertices) if row[w]] for row in rows]
-    predecessors: list[list[int]] = [[] for _ in range(num_vertices)]
-    for v, targets in enumerate(successors):
-        for w in targets:
-            predecessors[w].append(v)
-    hashes = [
-        _vertex_seed(len(successors[v]), len(predecessors[v]), int(labeling[v])) for v in range(num_vertices)
-    ]
+    adjacency = np.ascontiguousarray(matrix, dtype=np.int8)
+    num_vertices = adjacency.shape[0]
+    plan, degrees = _wiring(adjacency.tobytes(), num_vertices)
+    hashes = [_vertex_seed(out, into, int(label)) for (out, into), label in zip(degrees, labeling, strict=True)]
     md5 = hashlib.md5
+    join = "".join
     for _ in range(num_vertices):
+        get = hashes.__getitem__
+        # NB101: md5(sorted predecessor hashes + '|' + sorted successor hashes + '|' + own hash), all at once.
         hashes = [
-            md5(
-                (
-                    "".join(sorted([hashes[w] for w in predecessors[v]]))
-                    + "|"
-                    + "".join(sorted([hashes[w] for w in successors[v]]))
-                    + "|"
-                    + hashes[v]
-                ).encode("utf-8")
-            ).hexdigest()
-            for v in range(num_vertices)
+            md5(f"{join(sorted(map(get, before)))}|{join(sorted(map(get, after)))}|{hashes[v]}".encode()).hexdigest()
+            for before, after, v in plan
         ]
     return _md5(str(sorted(hashes)))
 
