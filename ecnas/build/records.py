@@ -13,6 +13,7 @@ a cell whose earlier attempt was cut short never duplicates it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import zlib
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ecnas.errors import CorruptRecordError
+from ecnas.errors import CorruptRecordError, EcnasError
 
 __all__ = [
     "RECORD_KEYS",
@@ -203,6 +204,17 @@ class RecordWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            # One writer per file: a second one (a requeued Slurm task, a stray `build measure`) would
+            # truncate the first one's line in flight when it repairs the tail.
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = -1
+            raise EcnasError(
+                f"record file {str(self.path)!r} is being written by another process; wait for it to finish "
+                "or stop it (each shard has exactly one writer)"
+            ) from None
         self._repair_tail()
 
     def _repair_tail(self) -> None:

@@ -107,3 +107,14 @@ def test_append_is_one_write_and_fsynced(tmp_path: Path, monkeypatch: pytest.Mon
         calls.clear()
         writer.append([_rec("a", 1), _rec("a", 2)])
     assert calls == ["write", "fsync"]
+
+
+def test_second_writer_on_one_file_is_refused(tmp_path):
+    from ecnas.build.records import RecordWriter
+    from ecnas.errors import EcnasError
+
+    path = tmp_path / "records-0-of-1.jsonl"
+    with RecordWriter(path), pytest.raises(EcnasError, match="another process"):
+        RecordWriter(path)
+    with RecordWriter(path):  # released on close
+        pass
