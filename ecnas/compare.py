@@ -113,8 +113,9 @@ def _reusable(path: Path, task: Mapping[str, Any]) -> Result | None:
         and result.budget == task["budget"]
         and list(result.objectives) == list(task["objectives"])
         and Path(result.table.get("path", "")).resolve() == Path(task["table"]).resolve()
-        and (task["max_evaluations"] is None or result.settings.get("max_evaluations") == task["max_evaluations"])
-        and all(result.settings.get(k) == v for k, v in task["options"].items())
+        and result.table.get("created") == task["table_created"]
+        # every setting, defaults included: a run made with other options is never reused
+        and json.loads(json.dumps(jsonable(result.settings))) == json.loads(json.dumps(jsonable(task["settings"])))
     )
     return result if same else None
 
@@ -195,12 +196,15 @@ def compare(
             budget = bench.budgets[-1]
         if isinstance(budget, bool) or budget not in bench.budgets:
             raise ValueError(f"budget must be one of the table's budgets {list(bench.budgets)} epochs, got {budget!r}")
+        expected_settings = {}
         for name in names:  # fail on bad options before launching anything
-            get_optimizer(name)(bench, seed=0, max_evaluations=max_evaluations, budget=budget,
-                                objectives=objective_names, **options.get(name, {}))
+            probe = get_optimizer(name)(bench, seed=0, max_evaluations=max_evaluations, budget=budget,
+                                        objectives=objective_names, **options.get(name, {}))
+            expected_settings[name] = probe.settings()
         ref = reference_point(bench, objective_names, budget)
         table_info = {"path": str(bench.path.resolve()), "name": bench.path.name, "num_cells": len(bench),
-                      "budgets": list(bench.budgets), "provenance": bench.info().get("summary")}
+                      "budgets": list(bench.budgets), "provenance": bench.info().get("summary"),
+                      "created": bench.info()["provenance"].get("created")}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = []
@@ -208,7 +212,8 @@ def compare(
         for seed in seed_list:
             tasks.append({"algorithm": name, "seed": seed, "table": table_info["path"], "budget": int(budget),
                           "max_evaluations": max_evaluations, "objectives": list(objective_names),
-                          "options": options.get(name, {}),
+                          "options": options.get(name, {}), "settings": expected_settings[name],
+                          "table_created": table_info["created"],
                           "path": str(out / "runs" / name / f"seed{seed}.json")})
     loaded: dict[tuple[str, int], Result] = {}
     pending = []

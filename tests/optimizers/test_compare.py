@@ -72,7 +72,19 @@ def test_resume_and_reload(comparison, synthetic_table: Path) -> None:
     assert again.summary == comparison.summary
     loaded = load_comparison(comparison.out)
     assert loaded.config["algorithms"] == ALGORITHMS
+
     assert loaded.results["rs"][2].history["hash"].tolist() == comparison.results["rs"][2].history["hash"].tolist()
+
+
+def test_resume_never_reuses_a_run_made_with_other_settings(synthetic_table: Path, tmp_path: Path) -> None:
+    compare(["shemoa"], seeds=[0], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=1,
+            options={"shemoa": {"population_size": 5}}, plots=False)
+    run_file = tmp_path / "runs" / "shemoa" / "seed0.json"
+    stamp = run_file.stat().st_mtime_ns
+    # shemoa's population size back at its default: the saved run does not match and is redone
+    compare(["shemoa"], seeds=[0], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=1, resume=True,
+            plots=False)
+    assert run_file.stat().st_mtime_ns != stamp
 
 
 def test_parallel_processes_give_the_same_runs(comparison, synthetic_table: Path, tmp_path: Path) -> None:
