@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ecnas._io import atomic_write_text
 from ecnas.build.plan import BuildPlan, make_plan, read_plan, write_plan
 from ecnas.build.profiles import get_profile
 from ecnas.build.records import load_records
@@ -56,9 +57,7 @@ def _timings(workdir: Path) -> dict[str, Any]:
 
 
 def _save_timings(workdir: Path, data: Mapping[str, Any]) -> None:
-    tmp = workdir / f".{TIMINGS_FILE}.tmp"
-    tmp.write_text(json.dumps(dict(data), indent=1))
-    os.replace(tmp, workdir / TIMINGS_FILE)
+    atomic_write_text(workdir / TIMINGS_FILE, json.dumps(dict(data), indent=1))
 
 
 def measure_stage(

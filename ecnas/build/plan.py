@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ecnas._io import atomic_write_text
 from ecnas.errors import EcnasError
 from ecnas.space import MAX_VERTICES, CellSpec
 
@@ -206,9 +207,7 @@ def write_plan(workdir: str | os.PathLike[str], plan: BuildPlan) -> BuildPlan:
                 "resume with the same settings or use another --workdir."
             )
         return existing
-    tmp = directory / f".{PLAN_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(asdict(plan), indent=1))
-    os.replace(tmp, target)
+    atomic_write_text(target, json.dumps(asdict(plan), indent=1))
     return plan
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ecnas._io import atomic_path
 from ecnas.errors import CorruptRecordError, EcnasError
 
 __all__ = [
@@ -262,16 +263,11 @@ class RecordWriter:
 
 def write_records_atomic(path: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> int:
     """Write ``records`` to ``path`` atomically (temp file, fsync, rename); returns the count written."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     count = 0
-    with open(tmp, "wb") as handle:
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         for record in records:
             handle.write(encode_line(record))
             count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
     return count
 
 
