@@ -30,6 +30,7 @@ import numpy as np
 
 from ecnas import indicators
 from ecnas._io import atomic_path, atomic_write_text, jsonable
+from ecnas._validation import check_int
 from ecnas.optimizers import Result, check_objectives, get_optimizer, optimizer_names, reference_point
 
 __all__ = ["MODELS", "Comparison", "compare", "load_comparison", "summarise", "write_figures"]
@@ -182,8 +183,7 @@ def compare(
         raise ValueError(f"compare needs exactly two objectives (attainment curves, knee), got {list(objective_names)}")
     if jobs is None:
         jobs = min(2, os.cpu_count() or 1)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+    jobs = check_int("jobs", jobs)
     if max_evaluations is not None and (isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int)
                                         or max_evaluations < 1):
         raise ValueError(f"max_evaluations must be an int >= 1 or None, got {max_evaluations!r}")

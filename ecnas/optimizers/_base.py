@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 
+from ecnas._validation import check_int
 from ecnas.optimizers._problem import HISTORY_METRICS, TableProblem, describe_table
 from ecnas.optimizers._result import Result
 
@@ -86,12 +87,6 @@ def optimizer_options(name: str) -> dict[str, Any]:
     return options
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
-        return int(value)
-    raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-
-
 def _resolve_seed(seed: Any) -> int:
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
@@ -147,7 +142,7 @@ class Optimizer(abc.ABC):
                 f"so objectives {list(self.problem.objectives)} cannot be evaluated; choose other objectives "
                 "(e.g. validation_error,training_time for a table without energy) or another budget"
             )
-        self._max_evaluations = None if max_evaluations is None else _positive_int("max_evaluations", max_evaluations)
+        self._max_evaluations = None if max_evaluations is None else check_int("max_evaluations", max_evaluations)
         self._rng = np.random.default_rng(self.seed)
         self._history: dict[str, list[Any]] = {key: [] for key in ("hash", "budget", "F", *HISTORY_METRICS)}
         self._evaluated: dict[int, np.ndarray] = {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas import indicators
+from ecnas._validation import check_int
 from ecnas.optimizers._acquisition import expected_hypervolume_improvement
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._gp import GaussianProcess, encode_cells, single_threaded_blas
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
 
 __all__ = ["MSEHVI"]
-
-
-def _check_count(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 @register("msehvi")
@@ -61,10 +56,10 @@ class MSEHVI(Optimizer):
         super().__init__(bench, **kwargs)
         if self.n_obj != 2:
             raise ValueError(f"msehvi's exact EHVI needs exactly two objectives, got {list(self.objectives)}")
-        self.initial_design = _check_count("initial_design", initial_design, 2)
-        self.pool_size = _check_count("pool_size", pool_size, 1)
-        self.mutants = _check_count("mutants", mutants, 0)
-        self.refit_every = _check_count("refit_every", refit_every, 1)
+        self.initial_design = check_int("initial_design", initial_design, 2)
+        self.pool_size = check_int("pool_size", pool_size, 1)
+        self.mutants = check_int("mutants", mutants, 0)
+        self.refit_every = check_int("refit_every", refit_every, 1)
         self._rows: list[int] = []
         self._F: list[np.ndarray] = []
         self._models = [GaussianProcess(), GaussianProcess()]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
+from ecnas._validation import check_int
 
 __all__ = ["check_eta", "hyperband_brackets", "rungs"]
 
 
 def check_eta(value: Any) -> int:
     """Validate the halving rate η (an int >= 2)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-        raise ValueError(f"eta must be an int >= 2, got {value!r}")
-    return int(value)
+    return check_int("eta", value, 2)
 
 
 def rungs(budgets: tuple[int, ...], budget: int, min_budget: Any) -> tuple[int, ...]:

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ecnas._validation import check_int
 from ecnas.optimizers._acquisition import expected_improvement
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._gp import GaussianProcess, encode_cells, single_threaded_blas
-from ecnas.optimizers._msehvi import _check_count
 from ecnas.optimizers._multifidelity import check_eta, hyperband_brackets, rungs
 from ecnas.optimizers._operators import mutate, random_rows, rank_select
 
@@ -75,9 +75,9 @@ class ParEGOHyperband(Optimizer):
         super().__init__(bench, **kwargs)
         self.eta = check_eta(eta)
         self.rungs = rungs(bench.budgets, self.budget, min_budget)
-        self.initial_design = _check_count("initial_design", initial_design, 2)
-        self.pool_size = _check_count("pool_size", pool_size, 1)
-        self.mutants = _check_count("mutants", mutants, 0)
+        self.initial_design = check_int("initial_design", initial_design, 2)
+        self.pool_size = check_int("pool_size", pool_size, 1)
+        self.mutants = check_int("mutants", mutants, 0)
         self.brackets = hyperband_brackets(len(self.rungs), self.eta)
         self._weights = simplex_lattice(self.n_obj)
         self._observed: dict[int, tuple[list[int], list[np.ndarray]]] = {b: ([], []) for b in self.rungs}

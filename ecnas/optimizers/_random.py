@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ecnas._validation import check_int
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._operators import random_rows
 
@@ -33,9 +34,7 @@ class RandomSearch(Optimizer):
 
     def __init__(self, bench: Benchmark, *, batch_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(bench, **kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("batch_size", batch_size)
         self._order: np.ndarray | None = None
         self._next = 0
 

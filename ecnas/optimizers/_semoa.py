@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ecnas._validation import check_int
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._operators import mutate, random_rows, rank_parent, rank_select
 
@@ -24,9 +25,7 @@ __all__ = ["SEMOA"]
 
 
 def _check_population(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-        raise ValueError(f"population_size must be an int >= 2, got {value!r}")
-    return int(value)
+    return check_int("population_size", value, 2)
 
 
 def _check_rate(value: Any) -> float:

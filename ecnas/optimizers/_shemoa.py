@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ecnas._validation import check_int
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._multifidelity import check_eta, rungs
 from ecnas.optimizers._operators import mutate, random_rows, rank_select
@@ -57,9 +58,7 @@ class SHEMOA(Optimizer):
     ) -> None:
         super().__init__(bench, **kwargs)
         self.population_size = _check_population(population_size)
-        if isinstance(generations, bool) or not isinstance(generations, (int, np.integer)) or generations < 1:
-            raise ValueError(f"generations must be an int >= 1, got {generations!r}")
-        self.generations = int(generations)
+        self.generations = check_int("generations", generations)
         self.eta = check_eta(eta)
         self.rungs = rungs(bench.budgets, self.budget, min_budget)
         self.mutation_rate = _check_rate(mutation_rate)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ecnas._validation import check_int
 from ecnas.errors import NotFittedError
 from ecnas.space import NUM_FEATURES
 from ecnas.surrogate import _network as N
@@ -71,11 +72,6 @@ def _torch_threads(num_threads: int | None) -> Iterator[None]:
 def _check_choice(name: str, value: Any, choices: Any) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
 def check_features(features: Any, name: str = "features") -> np.ndarray:
@@ -178,14 +174,14 @@ class MLPSurrogate:
         return cls(seed=seed, **{**ECNAS_BASELINE, **overrides})
 
     def _validate_params(self) -> None:
-        _check_int("seed", self.seed, 0)
-        _check_int("n_members", self.n_members, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("max_epochs", self.max_epochs, 1)
+        check_int("seed", self.seed, 0)
+        check_int("n_members", self.n_members, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("max_epochs", self.max_epochs, 1)
         if self.patience is not None:
-            _check_int("patience", self.patience, 1)
+            check_int("patience", self.patience, 1)
         if self.num_threads is not None:
-            _check_int("num_threads", self.num_threads, 1)
+            check_int("num_threads", self.num_threads, 1)
         if not self.hidden_layers or any(
             isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in self.hidden_layers
         ):
