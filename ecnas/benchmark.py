@@ -200,13 +200,23 @@ class Benchmark:
             self._cell_arrays[name] = read_dataset(self._h5, f"cells/{name}")
         return self._cell_arrays[name]
 
+    def check_budget(self, budget: int | None) -> int:
+        """``budget`` checked against the table's budgets (``None`` → the largest), as a plain int.
+
+        Raises:
+            ValueError: not one of :attr:`budgets`; the message lists them.
+        """
+        if budget is None:
+            return self._budgets[-1]
+        is_int = isinstance(budget, (int, np.integer)) and not isinstance(budget, (bool, np.bool_))
+        if not is_int or budget not in self._budgets:
+            raise ValueError(f"budget must be one of the table's budgets {list(self._budgets)} epochs, got {budget!r}")
+        return int(budget)
+
     def _budget_index(self, budget: int | None) -> int:
         if budget is None:
             return len(self._budgets) - 1
-        try:
-            return self._budgets.index(int(budget))
-        except (ValueError, TypeError):
-            raise ValueError(f"budget must be one of {list(self._budgets)} epochs, got {budget!r}") from None
+        return self._budgets.index(self.check_budget(budget))
 
     def _raw_block(self, b: int) -> np.ndarray:
         """`N x metrics x R` values of budget index ``b``."""

@@ -192,10 +192,7 @@ def compare(
     if unknown:
         raise ValueError(f"options given for {unknown}, which are not among the compared algorithms {names}")
     with Benchmark(table) as bench:
-        if budget is None:
-            budget = bench.budgets[-1]
-        if isinstance(budget, bool) or budget not in bench.budgets:
-            raise ValueError(f"budget must be one of the table's budgets {list(bench.budgets)} epochs, got {budget!r}")
+        budget = bench.check_budget(budget)
         expected_settings = {}
         for name in names:  # fail on bad options before launching anything
             probe = get_optimizer(name)(bench, seed=0, max_evaluations=max_evaluations, budget=budget,

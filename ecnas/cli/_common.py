@@ -28,3 +28,14 @@ def open_benchmark(table: str | Path | None, **kwargs: Any) -> Benchmark:
 def to_json(value: Any) -> str:
     """Strict JSON (NaN written as null) of a query result or table description."""
     return json.dumps(jsonable(value), indent=2)
+
+
+def budget_for(bench: Benchmark, budget: int | None) -> int:
+    """Check ``--budget`` against the table's budgets (None → the largest)."""
+    try:
+        return bench.check_budget(budget)
+    except ValueError:
+        raise click.BadParameter(
+            f"{budget} is not a budget of {bench.path.name}; its budgets are {list(bench.budgets)} epochs",
+            param_hint="--budget",
+        ) from None

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ecnas.cli.search import budget_for, objectives_option, options_from, validate_algorithms
+from ecnas.cli._common import budget_for
+from ecnas.cli.search import objectives_option, options_from, validate_algorithms
 
 
 @click.command(

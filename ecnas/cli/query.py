@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ecnas.cli._common import open_benchmark, to_json
+from ecnas.cli._common import budget_for, open_benchmark, to_json
 from ecnas.errors import InvalidCellError
 
 
@@ -67,10 +67,7 @@ def command(
         else:
             raise click.BadParameter(f"must be an int >= 0 or 'random', got {repeat!r}", param_hint="--repeat")
     bench = open_benchmark(table, carbon_intensity=carbon_intensity, seed=seed)
-    if budget is not None and budget not in bench.budgets:
-        raise click.BadParameter(
-            f"{budget} is not a budget of this table; choose from {list(bench.budgets)}", param_hint="--budget"
-        )
+    budget = budget_for(bench, budget)
     try:
         cell = cell_hash if cell_hash is not None else CellSpec(_parse_matrix(matrix or ""), _parse_ops(ops or ""))
         result = bench.query(cell, budget=budget, repeat=parsed_repeat)

@@ -13,7 +13,7 @@ from ecnas._io import jsonable
 from ecnas.errors import EcnasError
 
 if TYPE_CHECKING:
-    from ecnas.benchmark import Benchmark
+    pass
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -40,16 +40,6 @@ def validate_algorithms(values: Sequence[str], param_hint: str = "ALGORITHMS / -
     if duplicates:
         raise click.BadParameter(f"{duplicates} listed more than once", param_hint=param_hint)
     return names
-
-
-def budget_for(bench: Benchmark, budget: int | None) -> int:
-    """Check ``--budget`` against the table's budgets (None → the largest)."""
-    if budget is None:
-        return bench.budgets[-1]
-    if budget not in bench.budgets:
-        raise click.BadParameter(f"{budget} is not a budget of {bench.path.name}; its budgets are "
-                                 f"{list(bench.budgets)} epochs", param_hint="--budget")
-    return budget
 
 
 def _value(text: str) -> Any:
@@ -130,7 +120,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Run the search."""
-    from ecnas.cli._common import open_benchmark
+    from ecnas.cli._common import budget_for, open_benchmark
     from ecnas.optimizers import get_optimizer, optimizer_options, reference_point
 
     validate_algorithms([name], "NAME")

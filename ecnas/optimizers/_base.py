@@ -131,10 +131,7 @@ class Optimizer(abc.ABC):
         self.seed = _resolve_seed(seed)
         self.problem = TableProblem(bench, objectives)
         self.space = self.problem.space
-        if budget is None:
-            budget = bench.budgets[-1]
-        if isinstance(budget, bool) or budget not in bench.budgets:
-            raise ValueError(f"budget must be one of the table's budgets {list(bench.budgets)} epochs, got {budget!r}")
+        budget = bench.check_budget(budget)
         self.budget = int(budget)
         if self.problem.available(self.budget).size == 0:
             raise ValueError(

@@ -52,10 +52,7 @@ class TablePymooProblem(Problem):
     def __init__(self, bench: Benchmark, *, budget: int | None = None, objectives: Sequence[str] | None = None) -> None:
         self.table_problem = TableProblem(bench, objectives)
         self.space = self.table_problem.space
-        if budget is None:
-            budget = bench.budgets[-1]
-        if isinstance(budget, bool) or budget not in bench.budgets:
-            raise ValueError(f"budget must be one of the table's budgets {list(bench.budgets)} epochs, got {budget!r}")
+        budget = bench.check_budget(budget)
         self.budget = int(budget)
         self.size = self.space.max_vertices
         self.n_edges = self.size * (self.size - 1) // 2
