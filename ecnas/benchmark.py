@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.space import FEATURE_OP_CODES, CellSpec
+from ecnas.space import CellSpec
 from ecnas.table import (
     METRICS,
     SOURCE_NAMES,
@@ -35,7 +35,6 @@ __all__ = ["DEFAULT_TABLE_NAME", "Benchmark", "default_table_path"]
 #: File name of the embedded default table (in ``ecnas/_data`` when installed, ``data/`` in a checkout).
 DEFAULT_TABLE_NAME = "ecnas-tiny-7v.h5"
 _HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-_OP_NAMES = {code: name for name, code in FEATURE_OP_CODES.items()}
 _ENERGY = METRICS.index("energy_kwh")
 _TIME = METRICS.index("training_time")
 _VALID = METRICS.index("validation_accuracy")
@@ -254,10 +253,7 @@ class Benchmark:
         """The CellSpec of a cell in the table."""
         key = self._resolve_hash(cell)
         i = self._index(key)
-        codes = self._cells("op_codes")[i]
-        size = int(np.count_nonzero(codes))
-        matrix = self._cells("matrix")[i, :size, :size]
-        return CellSpec._with_known_hash(matrix, [_OP_NAMES[int(c)] for c in codes[:size]], key)
+        return CellSpec.from_padded(self._cells("matrix")[i], self._cells("op_codes")[i], key)
 
     def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
         """Metrics of one cell at one budget.

@@ -543,9 +543,7 @@ class EnumeratedSpace:
     def cell(self, index: int) -> CellSpec:
         """Cell `index` as a :class:`CellSpec` (its hash is the stored one, not recomputed)."""
         index = self._check_index(index)
-        size = self._vertex_count(index)
-        ops = [_OP_OF_CODE[int(code)] for code in self._op_codes[index, :size]]
-        return CellSpec._with_known_hash(self._matrices[index, :size, :size], ops, self.hashes[index])
+        return CellSpec.from_padded(self._matrices[index], self._op_codes[index], self.hashes[index])
 
     def features(self, param_counts: np.ndarray | None = None) -> np.ndarray:
         """EC-NAS's 36 features of every cell, vectorised (same values as :meth:`CellSpec.features`).
@@ -607,7 +605,6 @@ class EnumeratedSpace:
 
 
 _LABEL_OF_CODE = {code: label for label, code in _LABEL_TO_CODE.items()}
-_OP_OF_CODE = {code: op for op, code in FEATURE_OP_CODES.items()}
 
 # ------------------------------------------------------------------------------------------------- cache
 _CACHE_FORMAT = 1

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_EDGES",
     "MAX_VERTICES",
     "NUM_FEATURES",
+    "OP_OF_CODE",
     "OUTPUT",
     "CellSpec",
     "enumerate_space",
@@ -46,6 +47,8 @@ MAX_VERTICES = 7
 MAX_EDGES = 9
 #: Op codes of the EC-NAS feature encoding (0 is padding).
 FEATURE_OP_CODES: dict[str, int] = {INPUT: 1, CONV1X1: 2, CONV3X3: 3, MAXPOOL3X3: 4, OUTPUT: 5}
+#: Feature op code → op name (the inverse of :data:`FEATURE_OP_CODES`).
+OP_OF_CODE: dict[int, str] = {code: op for op, code in FEATURE_OP_CODES.items()}
 #: 28 upper-triangular entries (diagonal included) of the 7x7 matrix + 7 op codes + parameters / 1e6.
 NUM_FEATURES = MAX_VERTICES * (MAX_VERTICES + 1) // 2 + MAX_VERTICES + 1
 
@@ -266,10 +269,19 @@ class CellSpec:
         return cls(matrix, names)
 
     @classmethod
-    def _with_known_hash(cls, matrix: Any, ops: Any, cell_hash: str) -> CellSpec:
-        """A cell read back from a table or an enumeration, whose key is stored: skips the md5 rounds."""
-        spec = cls(matrix, ops)
-        spec._hash = cell_hash
+    def from_padded(cls, matrix: Any, op_codes: Any, cell_hash: str | None = None) -> CellSpec:
+        """A cell stored zero-padded, as tables and enumerations hold it.
+
+        Args:
+            matrix: `7 x 7` adjacency, zero-padded.
+            op_codes: 7 :data:`FEATURE_OP_CODES`, 0 = padding.
+            cell_hash: the stored hash, when known: spares NB101's md5 rounds.
+        """
+        codes = np.asarray(op_codes)
+        size = int(np.count_nonzero(codes))
+        spec = cls(np.asarray(matrix)[:size, :size], [OP_OF_CODE[int(code)] for code in codes[:size]])
+        if cell_hash is not None:
+            spec._hash = cell_hash
         return spec
 
     @property

@@ -456,3 +456,13 @@ def test_fuzz_malformed_inputs_raise_only_invalid_cell_error() -> None:
             pytest.fail(f"{kind}: malformed input was accepted")
     assert sum(counts.values()) > 5000
     assert min(counts.values()) >= 50, counts
+
+
+def test_from_padded_decodes_codes_and_keeps_a_known_hash():
+    spec = CellSpec(README_MATRIX, README_OPS)
+    padded = np.zeros((7, 7), np.uint8)
+    padded[: spec.num_vertices, : spec.num_vertices] = spec.matrix
+    codes = np.array([FEATURE_OP_CODES[op] for op in spec.ops], np.int8)
+    rebuilt = CellSpec.from_padded(padded, codes)
+    assert rebuilt.ops == spec.ops and rebuilt.hash == spec.hash
+    assert CellSpec.from_padded(padded, codes, "0" * 32).hash == "0" * 32  # stored key trusted, no md5 rounds

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import InvalidCellError
-from ecnas.space import FEATURE_OP_CODES, MAX_EDGES, CellSpec
+from ecnas.space import MAX_EDGES, CellSpec
 from ecnas.table import METRICS, open_table, read_dataset
 
 if TYPE_CHECKING:
@@ -109,7 +109,6 @@ def check_objectives(objectives: Sequence[str] | None) -> tuple[str, ...]:
     return names
 
 
-_OP_NAMES = {code: name for name, code in FEATURE_OP_CODES.items()}
 _SPACE_CACHE: dict[tuple[str, int, int], TableSpace] = {}
 
 
@@ -207,9 +206,7 @@ class TableSpace:
 
     def cell(self, row: int) -> CellSpec:
         """The CellSpec of a row."""
-        size = int(self.num_vertices[row])
-        ops = [_OP_NAMES[int(c)] for c in self.op_codes[row, :size]]
-        return CellSpec(self.matrices[row, :size, :size], ops)
+        return CellSpec.from_padded(self.matrices[row], self.op_codes[row], self.hash(row))
 
     def spec_row(self, matrix: np.ndarray, ops: Sequence[str]) -> tuple[int, str | None]:
         """Validate ``(matrix, ops)`` within this table's limits; return ``(row, hash)``.
