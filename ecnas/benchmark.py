@@ -21,6 +21,7 @@ from ecnas.space import CellSpec
 from ecnas.table import (
     METRICS,
     SOURCE_NAMES,
+    find_rows,
     open_table,
     provenance_summary,
     read_dataset,
@@ -346,11 +347,9 @@ class Benchmark:
             KeyError: some cells are not in the table (the message names the first one and the count).
         """
         keys, as_text = self._keys(cells)
-        idx = np.searchsorted(self._hash_array, keys)
-        np.minimum(idx, len(self._hash_array) - 1, out=idx)
-        found = self._hash_array[idx] == keys
-        if not found.all():
-            missing = keys[~found]
+        idx = find_rows(self._hash_array, keys)
+        if (idx < 0).any():
+            missing = keys[idx < 0]
             raise KeyError(
                 f"{missing.size} of {keys.size} cells are not in table {self.path.name}, "
                 f"e.g. {missing[0].decode(errors='replace')}"

@@ -181,7 +181,7 @@ def fill_table(
     """
     from ecnas.channels import count_parameters_many
     from ecnas.space import enumerate_space
-    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
+    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, find_rows, write_table
 
     surrogate_path = Path(surrogate_path)
     bundle = SurrogateBundle.load(surrogate_path)
@@ -208,9 +208,8 @@ def fill_table(
     hash_bytes = np.asarray(space.hash_bytes, dtype="S32")
     n_measured = 0
     if measured is not None and len(measured):
-        order = np.argsort(hash_bytes)
-        rows = order[np.minimum(np.searchsorted(hash_bytes[order], measured.hashes), n_cells - 1)]
-        missing = hash_bytes[rows] != measured.hashes
+        rows = find_rows(hash_bytes, measured.hashes)  # the enumerated space is sorted by hash
+        missing = rows < 0
         if missing.any():
             raise ValueError(
                 f"{int(missing.sum())} measured cell(s) (e.g. {measured.hashes[missing][0].decode()}) are not in "

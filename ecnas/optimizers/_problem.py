@@ -194,12 +194,6 @@ class TableSpace:
         i = int(self.hashes.searchsorted(encoded))
         return i if i < len(self.hashes) and self.hashes[i] == encoded else -1
 
-    def rows_of(self, hashes: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Rows of many hashes (-1 where absent)."""
-        keys = np.asarray(hashes).astype("S32")
-        idx = np.minimum(np.searchsorted(self.hashes, keys), len(self.hashes) - 1)
-        return np.where(self.hashes[idx] == keys, idx, -1)
-
     def hash(self, row: int) -> str:
         """The hash of a row as str."""
         return self.hashes[row].decode("ascii")
