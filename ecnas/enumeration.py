@@ -38,9 +38,9 @@ from ecnas.space import (
     INTERIOR_OPS,
     MAX_EDGES,
     MAX_VERTICES,
-    NUM_FEATURES,
     OUTPUT,
     CellSpec,
+    encode_features,
     hash_cell,
 )
 
@@ -568,12 +568,7 @@ class EnumeratedSpace:
             raise ValueError(
                 f"param_counts must hold {len(self)} finite values, one per cell; got shape {counts.shape}"
             )
-        rows, cols = np.triu_indices(MAX_VERTICES)
-        features = np.empty((len(self), NUM_FEATURES), dtype=np.float64)
-        features[:, : rows.size] = self._matrices[:, rows, cols]
-        features[:, rows.size : rows.size + MAX_VERTICES] = self._op_codes
-        features[:, -1] = counts / 1e6
-        return features
+        return encode_features(self._matrices, self._op_codes, counts)
 
     def generated_graphs_items(self) -> Iterator[tuple[str, list]]:
         """``(hash, [matrix, labeling])`` per cell in hash order: the entries of NB101's ``generated_graphs.json``."""

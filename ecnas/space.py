@@ -32,6 +32,7 @@ __all__ = [
     "OP_OF_CODE",
     "OUTPUT",
     "CellSpec",
+    "encode_features",
     "enumerate_space",
     "hash_cell",
 ]
@@ -325,13 +326,12 @@ class CellSpec:
         """
         from ecnas.channels import count_parameters
 
-        padded = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.float64)
+        padded = np.zeros((1, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
         size = self.num_vertices
-        padded[:size, :size] = self._matrix
-        codes = np.zeros(MAX_VERTICES, dtype=np.float64)
-        codes[:size] = [FEATURE_OP_CODES[op] for op in self._ops]
-        upper = padded[np.triu_indices(MAX_VERTICES)]
-        return np.concatenate([upper, codes, [count_parameters(self) / 1e6]])
+        padded[0, :size, :size] = self._matrix
+        codes = np.zeros((1, MAX_VERTICES), dtype=np.int8)
+        codes[0, :size] = [FEATURE_OP_CODES[op] for op in self._ops]
+        return encode_features(padded, codes, np.array([count_parameters(self)]))[0]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CellSpec) and other.hash == self.hash
@@ -341,6 +341,26 @@ class CellSpec:
 
     def __repr__(self) -> str:
         return f"CellSpec(matrix={self._matrix.tolist()}, ops={list(self._ops)})"
+
+
+def encode_features(matrices: np.ndarray, op_codes: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+    """EC-NAS's 36 features of zero-padded cells, vectorised (the one definition of the encoding).
+
+    Args:
+        matrices: `N x 7 x 7` adjacency, zero-padded.
+        op_codes: `N x 7` :data:`FEATURE_OP_CODES`, 0 = padding.
+        parameters: `N` trainable-parameter counts (of the default NB101 network for EC-NAS's surrogate).
+
+    Returns:
+        `N x 36` float64: 28 upper-triangular entries (diagonal included, row-major), 7 op codes,
+        parameters / 1e6.
+    """
+    rows, cols = np.triu_indices(MAX_VERTICES)
+    features = np.empty((len(matrices), NUM_FEATURES), dtype=np.float64)
+    features[:, : rows.size] = np.asarray(matrices)[:, rows, cols]
+    features[:, rows.size : rows.size + MAX_VERTICES] = op_codes
+    features[:, -1] = np.asarray(parameters, dtype=np.float64) / 1e6
+    return features
 
 
 def enumerate_space(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> EnumeratedSpace:

@@ -17,7 +17,7 @@ from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 
 from ecnas.errors import NotFittedError
-from ecnas.space import MAX_VERTICES
+from ecnas.space import MAX_VERTICES, encode_features
 
 if TYPE_CHECKING:
     from ecnas.optimizers._problem import TableSpace
@@ -48,7 +48,8 @@ def single_threaded_blas() -> Iterator[None]:
 def encode_cells(space: TableSpace, rows: np.ndarray) -> np.ndarray:
     """GP inputs of table rows: EC-NAS's 36 features scaled to [0, 1], columns constant over the table dropped.
 
-    Adjacency entries stay 0/1, op codes are divided by 5, parameters by the table's largest count.
+    :func:`ecnas.space.encode_features`, then adjacency entries stay 0/1, op codes are divided by 5,
+    parameters by the table's largest count.
 
     Returns:
         `n x d` float array.
@@ -65,13 +66,10 @@ def encode_cells(space: TableSpace, rows: np.ndarray) -> np.ndarray:
         columns = np.flatnonzero(varies)
         space._gp_columns = columns  # type: ignore[attr-defined]
         space._gp_scale = np.concatenate([  # type: ignore[attr-defined]
-            np.ones(iu[0].size), np.full(MAX_VERTICES, 5.0), [max(float(space.parameters.max()), 1.0)]
+            np.ones(iu[0].size), np.full(MAX_VERTICES, 5.0), [max(float(space.parameters.max()), 1.0) / 1e6]
         ])[columns]
     rows = np.asarray(rows, dtype=np.int64)
-    iu = np.triu_indices(MAX_VERTICES)
-    features = np.concatenate(
-        [space.matrices[rows][:, iu[0], iu[1]], space.op_codes[rows], space.parameters[rows, None]], axis=1
-    ).astype(np.float64)
+    features = encode_features(space.matrices[rows], space.op_codes[rows], space.parameters[rows])
     return features[:, columns] / space._gp_scale  # type: ignore[attr-defined]
 
 
