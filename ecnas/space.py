@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "OP_OF_CODE",
     "OUTPUT",
     "CellSpec",
+    "adjacency_from_string",
     "encode_features",
     "enumerate_space",
     "hash_cell",
@@ -341,6 +343,21 @@ class CellSpec:
 
     def __repr__(self) -> str:
         return f"CellSpec(matrix={self._matrix.tolist()}, ops={list(self._ops)})"
+
+
+def adjacency_from_string(text: str, num_vertices: int | None = None) -> np.ndarray:
+    """NB101's flat adjacency (row-major '0'/'1' string of length V², as in TFRecords and EC-NAS CSVs).
+
+    Raises:
+        InvalidCellError: not a square 0/1 string (of ``num_vertices``² characters when given).
+    """
+    if not isinstance(text, str) or not text or set(text) - {"0", "1"}:
+        raise InvalidCellError(f"adjacency must be a non-empty '0'/'1' string, got {text!r}")
+    expected = math.isqrt(len(text)) if num_vertices is None else num_vertices
+    if len(text) != expected * expected:
+        shape = "a square V*V" if num_vertices is None else f"{num_vertices}x{num_vertices} = {expected * expected}"
+        raise InvalidCellError(f"adjacency has {len(text)} characters, not {shape} (row-major): {text!r}")
+    return (np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8).reshape(expected, expected)
 
 
 def encode_features(matrices: np.ndarray, op_codes: np.ndarray, parameters: np.ndarray) -> np.ndarray:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ecnas.errors import CorruptRecordError
+from ecnas.errors import CorruptRecordError, InvalidCellError
+from ecnas.space import adjacency_from_string
 
 __all__ = ["RawRecord", "encode_record", "parse_record"]
 
@@ -45,12 +45,7 @@ class RawRecord:
 
     def matrix(self) -> np.ndarray:
         """The adjacency as a `V x V` int8 array."""
-        size = math.isqrt(len(self.adjacency))
-        return (
-            (np.frombuffer(self.adjacency.encode("ascii"), dtype=np.uint8) - ord("0"))
-            .astype(np.int8)
-            .reshape(size, size)
-        )
+        return adjacency_from_string(self.adjacency)
 
 
 def parse_record(data: bytes, *, path: Path, index: int, offset: int) -> RawRecord:
@@ -74,11 +69,10 @@ def parse_record(data: bytes, *, path: Path, index: int, offset: int) -> RawReco
         raise CorruptRecordError(f"{where}: module hash must be 32 hex characters, got {module_hash!r}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
         raise CorruptRecordError(f"{where}: epochs must be a positive integer, got {epochs!r}")
-    if not isinstance(adjacency, str) or not adjacency or set(adjacency) - {"0", "1"}:
-        raise CorruptRecordError(f"{where}: adjacency must be a non-empty '0'/'1' string, got {adjacency!r}")
-    size = math.isqrt(len(adjacency))
-    if size * size != len(adjacency):
-        raise CorruptRecordError(f"{where}: adjacency has {len(adjacency)} characters, not a square V*V")
+    try:
+        size = adjacency_from_string(adjacency).shape[0]
+    except InvalidCellError as error:
+        raise CorruptRecordError(f"{where}: {error}") from None
     if not isinstance(operations, str):
         raise CorruptRecordError(f"{where}: operations must be a comma-joined string, got {operations!r}")
     ops = tuple(operations.split(","))

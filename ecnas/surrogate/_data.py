@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecnas.space import NUM_FEATURES, CellSpec
+from ecnas.errors import InvalidCellError
+from ecnas.space import NUM_FEATURES, CellSpec, adjacency_from_string
 
 __all__ = ["MeasuredCells", "cell_features", "read_measurements_csv"]
 
@@ -44,14 +45,12 @@ def cell_features(specs: Sequence[CellSpec]) -> np.ndarray:
 
 def _parse_cell(adjacency: str, ops: str, where: str) -> CellSpec:
     names = [op.strip() for op in ops.split(",")]
-    size = len(names)
-    text = adjacency.strip()
-    if len(text) != size * size or set(text) - {"0", "1"}:
+    try:
+        matrix = adjacency_from_string(adjacency.strip(), len(names))
+    except InvalidCellError as error:
         raise ValueError(
-            f"{where}: adjacency must be a row-major string of {size}x{size} 0/1 digits for {size} ops, "
-            f"got {adjacency!r} (read the column as text: leading zeros matter)"
-        )
-    matrix = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(size, size) - ord("0")
+            f"{where}: {error} for {len(names)} ops (read the column as text: leading zeros matter)"
+        ) from None
     return CellSpec(matrix, names)
 
 
