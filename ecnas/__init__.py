@@ -32,8 +32,21 @@ def __getattr__(name: str) -> object:
         from ecnas.benchmark import Benchmark
 
         return Benchmark
-    if name in {"space", "enumeration", "channels", "network", "table", "benchmark", "energy", "surrogate", "build",
-                "optimizers", "indicators", "plots", "importers"}:
+    if name in {
+        "space",
+        "enumeration",
+        "channels",
+        "network",
+        "table",
+        "benchmark",
+        "energy",
+        "surrogate",
+        "build",
+        "optimizers",
+        "indicators",
+        "plots",
+        "importers",
+    }:
         import importlib
 
         return importlib.import_module(f"ecnas.{name}")

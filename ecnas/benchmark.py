@@ -10,18 +10,18 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.lookup import HashIndex, StructureIndex
 from ecnas.space import CellSpec
 from ecnas.table import (
     METRICS,
     SOURCE_NAMES,
-    find_rows,
     open_table,
     provenance_summary,
     read_dataset,
@@ -126,6 +126,8 @@ class Benchmark:
         self._mean: dict[int, np.ndarray] = {}
         self._cell_arrays: dict[str, np.ndarray] = {}
         self._hash_list: list[str] | None = None
+        self._structures: StructureIndex | None = None
+        self._hash_index: HashIndex | None = None
         self._parameters = self._cells("trainable_parameters")
         self._sources = self._cells("source")
         self.reset_counters()
@@ -163,10 +165,9 @@ class Benchmark:
 
     def __contains__(self, cell: object) -> bool:
         try:
-            self._index(self._resolve_hash(cell))
-        except (KeyError, ValueError):
+            return self._find(cell) >= 0
+        except (ValueError, TypeError):
             return False
-        return True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.hashes)
@@ -243,18 +244,35 @@ class Benchmark:
             return CellSpec(*cell).hash
         raise TypeError(f"a cell must be a CellSpec, a hash string or a (matrix, ops) tuple, got {type(cell).__name__}")
 
-    def _index(self, key: str) -> int:
-        encoded = key.encode("ascii")
-        i = int(np.searchsorted(self._hash_array, encoded))
-        if i == len(self._hash_array) or self._hash_array[i] != encoded:
-            raise KeyError(f"cell {key} is not in table {self.path.name}")
-        return i
+    def _structure_index(self) -> StructureIndex:
+        # Built on the first query by structure (~0.1 s for the whole space), not at open.
+        if self._structures is None:
+            self._structures = StructureIndex(self._cells("matrix"), self._cells("op_codes"))
+        return self._structures
+
+    def _find(self, cell: Any) -> int:
+        """Row of a cell (CellSpec, hash or ``(matrix, ops)``); -1 when the table does not hold it."""
+        if isinstance(cell, tuple) and len(cell) == 2:
+            cell = CellSpec(*cell)
+        if isinstance(cell, CellSpec):
+            # Spares NB101's md5 rounds (~70 µs) whenever a stored cell is a relabelling of this one.
+            row = self._structure_index().find(cell)
+            if row >= 0:
+                return row
+        encoded = self._resolve_hash(cell).encode("ascii")
+        i = int(self._hash_array.searchsorted(encoded))
+        return i if i < self._num_cells and self._hash_array[i] == encoded else -1
+
+    def _row(self, cell: Any) -> int:
+        row = self._find(cell)
+        if row < 0:
+            raise KeyError(f"cell {self._resolve_hash(cell)} is not in table {self.path.name}")
+        return row
 
     def cell(self, cell: str | CellSpec) -> CellSpec:
         """The CellSpec of a cell in the table."""
-        key = self._resolve_hash(cell)
-        i = self._index(key)
-        return CellSpec.from_padded(self._cells("matrix")[i], self._cells("op_codes")[i], key)
+        i = self._row(cell)
+        return CellSpec.from_padded(self._cells("matrix")[i], self._cells("op_codes")[i], self._hash_array[i].decode())
 
     def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
         """Metrics of one cell at one budget.
@@ -277,11 +295,15 @@ class Benchmark:
             InvalidCellError: ``cell`` is not a valid cell.
         """
         # The hot path of every optimizer: kept free of avoidable calls (p50 of a few microseconds).
-        key = cell if type(cell) is str else self._resolve_hash(cell)
-        encoded = key.encode("ascii", "replace")
-        i = int(self._hash_array.searchsorted(encoded))
-        if i == self._num_cells or self._hash_array[i] != encoded:
-            self._index(self._resolve_hash(key))  # raises the precise error
+        if type(cell) is str:
+            key = cell
+            encoded = key.encode("ascii", "replace")
+            i = int(self._hash_array.searchsorted(encoded))
+            if i == self._num_cells or self._hash_array[i] != encoded:
+                self._row(key)  # raises the precise error
+        else:
+            i = self._row(cell)
+            key = self._hash_array[i].decode()
         b = self._budget_lookup.get(budget)
         if b is None:
             b = self._budget_index(budget)
@@ -321,20 +343,21 @@ class Benchmark:
             return int(repeat)
         raise ValueError(f"repeat must be None, 'random' or an int in [0, {self._repeats}), got {repeat!r}")
 
-    def _keys(self, cells: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Cells → (`S32` keys, the same keys as str when the caller gave str, else None)."""
+    def _rows(self, cells: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows of cells (-1 where absent), and their hashes as str when the caller gave str (else None)."""
         if isinstance(cells, np.ndarray) and cells.dtype.kind in "SU":
             strings = cells
         elif isinstance(cells, (list, tuple)) and cells and all(type(c) is str for c in cells):
             strings = np.array(cells)
         else:
-            return np.array([self._resolve_hash(c) for c in cells], dtype="S32"), None
+            return np.fromiter((self._find(c) for c in cells), dtype=np.intp, count=len(cells)), None
         lengths = np.strings.str_len(strings) if strings.size else np.zeros(0, int)
         if strings.ndim != 1 or (lengths != 32).any():
             bad = strings.ravel()[np.flatnonzero(lengths != 32)[0]] if strings.ndim == 1 else strings
             raise ValueError(f"{bad!r} is not an NB101 hash (32 lowercase hex characters)")
-        # numpy encodes U→S as ASCII and raises on anything else.
-        return strings.astype("S32"), (strings if strings.dtype.kind == "U" else None)
+        if self._hash_index is None:  # built on the first batch (~20 ms for the whole space), not at open
+            self._hash_index = HashIndex(self._hash_array)
+        return self._hash_index.find(strings), (strings if strings.dtype.kind == "U" else None)
 
     def query_many(
         self, cells: Sequence[Any] | np.ndarray, budget: int | None = None, repeat: int | str | None = None
@@ -346,14 +369,14 @@ class Benchmark:
         Raises:
             KeyError: some cells are not in the table (the message names the first one and the count).
         """
-        keys, as_text = self._keys(cells)
-        idx = find_rows(self._hash_array, keys)
-        if (idx < 0).any():
-            missing = keys[idx < 0]
-            raise KeyError(
-                f"{missing.size} of {keys.size} cells are not in table {self.path.name}, "
-                f"e.g. {missing[0].decode(errors='replace')}"
-            )
+        if not isinstance(cells, (np.ndarray, list, tuple)):
+            cells = list(cells)
+        idx, as_text = self._rows(cells)
+        missing = np.flatnonzero(idx < 0)
+        if missing.size:
+            first = cells[int(missing[0])]
+            name = first.decode(errors="replace") if isinstance(first, bytes) else self._resolve_hash(first)
+            raise KeyError(f"{missing.size} of {idx.size} cells are not in table {self.path.name}, e.g. {name}")
         b = self._budget_index(budget)
         if repeat is None:
             rows = self._mean_block(b)[idx]
@@ -369,7 +392,7 @@ class Benchmark:
                 repeats = np.full(idx.size, self._checked_repeat(repeat))
             rows = raw[np.arange(idx.size), :, repeats]
         result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(METRICS)}
-        result["hash"] = as_text if as_text is not None else keys.astype("U32")
+        result["hash"] = as_text if as_text is not None else self._hash_array[idx].astype("U32")
         result["budget"] = np.full(idx.size, self._budgets[b])
         result["repeat"] = repeats
         result["trainable_parameters"] = self._parameters[idx]

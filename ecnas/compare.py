@@ -36,8 +36,11 @@ from ecnas.optimizers import Result, check_objectives, get_optimizer, optimizer_
 __all__ = ["MODELS", "Comparison", "compare", "load_comparison", "summarise", "write_figures"]
 
 #: The three architectures Table 2 reports per run: both extremes and the knee of the front.
-MODELS: tuple[tuple[str, str], ...] = (("r0", "A_r0 (best objective 0)"), ("r1", "A_r1 (best objective 1)"),
-                                       ("knee", "A_rk (knee)"))
+MODELS: tuple[tuple[str, str], ...] = (
+    ("r0", "A_r0 (best objective 0)"),
+    ("r1", "A_r1 (best objective 1)"),
+    ("knee", "A_rk (knee)"),
+)
 #: Table-2 columns: (key, header, history column, scale, format).
 COLUMNS: tuple[tuple[str, str, str, float, str], ...] = (
     ("params_m", "|θ| (M)", "trainable_parameters", 1e-6, ".2f"),
@@ -94,8 +97,12 @@ def _run_task(task: dict[str, Any]) -> str:
 
     with Benchmark(task["table"]) as bench:
         optimizer = get_optimizer(task["algorithm"])(
-            bench, seed=task["seed"], max_evaluations=task["max_evaluations"], budget=task["budget"],
-            objectives=task["objectives"], **task["options"],
+            bench,
+            seed=task["seed"],
+            max_evaluations=task["max_evaluations"],
+            budget=task["budget"],
+            objectives=task["objectives"],
+            **task["options"],
         )
         result = optimizer.run()
     result.save(task["path"])
@@ -184,8 +191,9 @@ def compare(
     if jobs is None:
         jobs = min(2, os.cpu_count() or 1)
     jobs = check_int("jobs", jobs)
-    if max_evaluations is not None and (isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int)
-                                        or max_evaluations < 1):
+    if max_evaluations is not None and (
+        isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1
+    ):
         raise ValueError(f"max_evaluations must be an int >= 1 or None, got {max_evaluations!r}")
     options = {name: dict(opts) for name, opts in (options or {}).items()}
     unknown = sorted(set(options) - set(names))
@@ -195,23 +203,43 @@ def compare(
         budget = bench.check_budget(budget)
         expected_settings = {}
         for name in names:  # fail on bad options before launching anything
-            probe = get_optimizer(name)(bench, seed=0, max_evaluations=max_evaluations, budget=budget,
-                                        objectives=objective_names, **options.get(name, {}))
+            probe = get_optimizer(name)(
+                bench,
+                seed=0,
+                max_evaluations=max_evaluations,
+                budget=budget,
+                objectives=objective_names,
+                **options.get(name, {}),
+            )
             expected_settings[name] = probe.settings()
         ref = reference_point(bench, objective_names, budget)
-        table_info = {"path": str(bench.path.resolve()), "name": bench.path.name, "num_cells": len(bench),
-                      "budgets": list(bench.budgets), "provenance": bench.info().get("summary"),
-                      "created": bench.info()["provenance"].get("created")}
+        table_info = {
+            "path": str(bench.path.resolve()),
+            "name": bench.path.name,
+            "num_cells": len(bench),
+            "budgets": list(bench.budgets),
+            "provenance": bench.info().get("summary"),
+            "created": bench.info()["provenance"].get("created"),
+        }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = []
     for name in names:
         for seed in seed_list:
-            tasks.append({"algorithm": name, "seed": seed, "table": table_info["path"], "budget": int(budget),
-                          "max_evaluations": max_evaluations, "objectives": list(objective_names),
-                          "options": options.get(name, {}), "settings": expected_settings[name],
-                          "table_created": table_info["created"],
-                          "path": str(out / "runs" / name / f"seed{seed}.json")})
+            tasks.append(
+                {
+                    "algorithm": name,
+                    "seed": seed,
+                    "table": table_info["path"],
+                    "budget": int(budget),
+                    "max_evaluations": max_evaluations,
+                    "objectives": list(objective_names),
+                    "options": options.get(name, {}),
+                    "settings": expected_settings[name],
+                    "table_created": table_info["created"],
+                    "path": str(out / "runs" / name / f"seed{seed}.json"),
+                }
+            )
     loaded: dict[tuple[str, int], Result] = {}
     pending = []
     for task in tasks:
@@ -225,9 +253,15 @@ def compare(
         loaded[(task["algorithm"], task["seed"])] = Result.load(task["path"])
     results = {name: [loaded[(name, seed)] for seed in seed_list] for name in names}
     config = {
-        "algorithms": names, "seeds": seed_list, "table": table_info, "budget": int(budget),
-        "objectives": list(objective_names), "ref_point": ref, "max_evaluations": max_evaluations,
-        "options": options, "jobs": jobs,
+        "algorithms": names,
+        "seeds": seed_list,
+        "table": table_info,
+        "budget": int(budget),
+        "objectives": list(objective_names),
+        "ref_point": ref,
+        "max_evaluations": max_evaluations,
+        "options": options,
+        "jobs": jobs,
     }
     summary = summarise(results, ref)
     comparison = Comparison(out=out, config=config, results=results, summary=summary)
@@ -263,8 +297,9 @@ def _execute(tasks: list[dict[str, Any]], jobs: int, progress: bool) -> None:
                 bar.update()
             return
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                                                    initializer=_limit_threads) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(jobs, len(tasks)), mp_context=context, initializer=_limit_threads
+        ) as pool:
             futures = {pool.submit(_run_task, task): task for task in tasks}
             for future in concurrent.futures.as_completed(futures):
                 task = futures[future]
@@ -307,8 +342,7 @@ def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> 
     for name, runs in results.items():
         picks = [run_models(result) for result in runs]
         for model, _ in MODELS:
-            row: dict[str, Any] = {"algorithm": name, "model": model,
-                                   "runs": sum(p is not None for p in picks)}
+            row: dict[str, Any] = {"algorithm": name, "model": model, "runs": sum(p is not None for p in picks)}
             for key, _, column, scale, _ in COLUMNS:
                 values = [r.history[column][p[model]] * scale for r, p in zip(runs, picks, strict=True) if p]
                 row[f"{key}_mean"], row[f"{key}_std"] = _mean_std(values)
@@ -316,10 +350,18 @@ def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> 
         per_run = []
         for result in runs:
             cost = result.search_cost
-            per_run.append({"seed": result.seed, "hypervolume": result.hypervolume(ref),
-                            "front_size": len(result.front_index), "evaluations": len(result),
-                            "search_energy_kwh": cost["energy_kwh"], "search_time_s": cost["training_time_s"],
-                            "elapsed_s": result.elapsed_s, "rejections": result.rejections})
+            per_run.append(
+                {
+                    "seed": result.seed,
+                    "hypervolume": result.hypervolume(ref),
+                    "front_size": len(result.front_index),
+                    "evaluations": len(result),
+                    "search_energy_kwh": cost["energy_kwh"],
+                    "search_time_s": cost["training_time_s"],
+                    "elapsed_s": result.elapsed_s,
+                    "rejections": result.rejections,
+                }
+            )
         stats: dict[str, Any] = {"runs": per_run}
         for key in ("hypervolume", "front_size", "evaluations", "search_energy_kwh", "search_time_s", "elapsed_s"):
             stats[f"{key}_mean"], stats[f"{key}_std"] = _mean_std([r[key] for r in per_run])
@@ -394,8 +436,16 @@ def _runs_csv(summary: Mapping[str, Any]) -> str:
     import io
 
     buffer = io.StringIO()
-    fields = ["algorithm", "seed", "hypervolume", "front_size", "evaluations", "search_energy_kwh",
-              "search_time_s", "elapsed_s"]
+    fields = [
+        "algorithm",
+        "seed",
+        "hypervolume",
+        "front_size",
+        "evaluations",
+        "search_energy_kwh",
+        "search_time_s",
+        "elapsed_s",
+    ]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for name, stats in summary["algorithms"].items():
@@ -423,8 +473,9 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
     results = comparison.results
     labels = tuple(OBJECTIVES[name].label for name in comparison.config["objectives"])
     files: dict[str, Path] = {}
-    ax = plots.plot_attainment({name: [r.front for r in runs] for name, runs in results.items()}, upper=ref,
-                               labels=labels)
+    ax = plots.plot_attainment(
+        {name: [r.front for r in runs] for name, runs in results.items()}, upper=ref, labels=labels
+    )
     ax.set_title(f"Median attainment and inter-quartile band ({len(comparison.config['seeds'])} seeds)")
     files["attainment.png"] = _save_figure(ax, out / "attainment.png")
 
@@ -447,8 +498,11 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
             for model, index in picks.items():
                 for metric in ("training_time", "validation_accuracy", "energy_kwh", "trainable_parameters"):
                     pooled[model].setdefault(metric, []).append(float(result.history[metric][index]))
-    rows = {label: {metric: float(np.nanmean(values)) for metric, values in pooled[model].items()}
-            for model, label in MODELS if pooled[model]}
+    rows = {
+        label: {metric: float(np.nanmean(values)) for metric, values in pooled[model].items()}
+        for model, label in MODELS
+        if pooled[model]
+    }
     if rows and all(np.isfinite(list(row.values())).all() for row in rows.values()):
         ax = plots.plot_radar(rows)
         ax.set_title("Extremes and knee, mean over all runs", pad=24)
@@ -461,8 +515,13 @@ def write_figures(comparison: Comparison) -> dict[str, Path]:
         files["hypervolume_evaluations.png"] = _save_figure(ax, out / "hypervolume_evaluations.png")
     known = all(np.isfinite(r.history["energy_kwh"]).all() for runs in results.values() for r in runs)
     if known and all(t.size for runs in traces.values() for t in runs):  # skipped for tables without energy
-        energy = {name: [{"hypervolume": t, "energy_kwh": r.history["energy_kwh"]}
-                         for t, r in zip(traces[name], runs, strict=True)] for name, runs in results.items()}
+        energy = {
+            name: [
+                {"hypervolume": t, "energy_kwh": r.history["energy_kwh"]}
+                for t, r in zip(traces[name], runs, strict=True)
+            ]
+            for name, runs in results.items()
+        }
         ax = plots.plot_hypervolume(energy, "energy", log_x=True)
         ax.set_title("Hypervolume against simulated energy spent (median, IQR)")
         files["hypervolume_energy.png"] = _save_figure(ax, out / "hypervolume_energy.png")
@@ -477,11 +536,18 @@ def _write_outputs(comparison: Comparison, plots: bool) -> None:
     files["runs.csv"] = atomic_write_text(out / "runs.csv", _runs_csv(comparison.summary))
     if plots:
         files.update(write_figures(comparison))
-    runs = {name: [str(Path("runs") / name / f"seed{r.seed}.json") for r in results]
-            for name, results in comparison.results.items()}
-    document = {"format": "ecnas-comparison", "format_version": 1, "config": comparison.config,
-                "summary": comparison.summary, "runs": runs,
-                "files": {name: str(path.relative_to(out)) for name, path in files.items()}}
+    runs = {
+        name: [str(Path("runs") / name / f"seed{r.seed}.json") for r in results]
+        for name, results in comparison.results.items()
+    }
+    document = {
+        "format": "ecnas-comparison",
+        "format_version": 1,
+        "config": comparison.config,
+        "summary": comparison.summary,
+        "runs": runs,
+        "files": {name: str(path.relative_to(out)) for name, path in files.items()},
+    }
     files["comparison.json"] = atomic_write_text(out / "comparison.json", json.dumps(jsonable(document), indent=1))
 
 

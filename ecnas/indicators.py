@@ -277,8 +277,9 @@ class AttainmentSurface:
         if self.points.shape[0] == 0:
             return np.zeros(0), np.zeros(0)
         if (self.points.max(axis=0) > bound).any():
-            raise ValueError(f"`upper` {bound.tolist()} must be >= every surface point; got max "
-                             f"{self.points.max(axis=0).tolist()}.")
+            raise ValueError(
+                f"`upper` {bound.tolist()} must be >= every surface point; got max {self.points.max(axis=0).tolist()}."
+            )
         x, y = self.points[:, 0], self.points[:, 1]
         return np.append(np.repeat(x, 2), bound[0]), np.insert(np.repeat(y, 2), 0, bound[1])
 
@@ -303,8 +304,10 @@ def attainment_surfaces(
         ValueError: If ``fronts`` is empty or malformed, or a level lies outside `(0, 100]`.
     """
     if isinstance(fronts, np.ndarray) and fronts.ndim == 2:
-        raise ValueError("`fronts` must be a list of `n_i x 2` arrays, one per run; got a single 2-D array. "
-                         "Wrap it in a list for one run.")
+        raise ValueError(
+            "`fronts` must be a list of `n_i x 2` arrays, one per run; got a single 2-D array. "
+            "Wrap it in a list for one run."
+        )
     runs = [_as_points(front, f"fronts[{i}]", n_obj=2) for i, front in enumerate(fronts)]
     if not runs:
         raise ValueError("`fronts` must hold at least one run; got an empty sequence.")
@@ -319,16 +322,12 @@ def attainment_surfaces(
     if computable:
         points = np.vstack(non_empty)
         sets = np.repeat(np.arange(1, len(non_empty) + 1), [run.shape[0] for run in non_empty])
-        eaf = np.asarray(
-            moocore.eaf(points, sets, percentiles=[100.0 * lvl / len(non_empty) for lvl in computable])
-        )
+        eaf = np.asarray(moocore.eaf(points, sets, percentiles=[100.0 * lvl / len(non_empty) for lvl in computable]))
         found = np.array([_percentile_to_level(p, len(non_empty)) for p in eaf[:, 2]], dtype=int)
         for lvl in computable:
             surface = eaf[found == lvl, :2]
             by_level[lvl] = np.ascontiguousarray(surface[np.lexsort((surface[:, 1], surface[:, 0]))])
-    return {
-        p: AttainmentSurface(p, lvl, len(runs), by_level.get(lvl, np.zeros((0, 2)))) for p, lvl in wanted.items()
-    }
+    return {p: AttainmentSurface(p, lvl, len(runs), by_level.get(lvl, np.zeros((0, 2)))) for p, lvl in wanted.items()}
 
 
 def extremes(F: object) -> tuple[int, int]:

@@ -106,9 +106,7 @@ def attainment_data(
     else:
         bound = np.asarray(upper, dtype=float)
     surfaces = {name: indicators.attainment_surfaces(runs, percentiles) for name, runs in fronts.items()}
-    curves = {
-        name: {p: surface.staircase(bound) for p, surface in by_p.items()} for name, by_p in surfaces.items()
-    }
+    curves = {name: {p: surface.staircase(bound) for p, surface in by_p.items()} for name, by_p in surfaces.items()}
     return {"upper": bound, "surfaces": surfaces, "curves": curves}
 
 
@@ -147,8 +145,13 @@ def plot_attainment(
             if x_lo.size:
                 if not x_hi.size:  # nobody attains the pessimistic level: the band reaches the corner
                     x_hi, y_hi = corner[:1], corner[1:]
-                ax.fill(np.concatenate([x_lo, x_hi[::-1]]), np.concatenate([y_lo, y_hi[::-1]]),
-                        color=colour, alpha=0.2, linewidth=0)
+                ax.fill(
+                    np.concatenate([x_lo, x_hi[::-1]]),
+                    np.concatenate([y_lo, y_hi[::-1]]),
+                    color=colour,
+                    alpha=0.2,
+                    linewidth=0,
+                )
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.grid(True, alpha=0.3)
@@ -178,8 +181,14 @@ def front_data(F: object, extremes: tuple[int, int] | None = None, knee: int | N
     mask = indicators.is_nondominated(points, keep_duplicates=True)
     front = points[mask]
     front = front[np.lexsort((front[:, 1], front[:, 0]))]
-    return {"front": front, "dominated": points[~mask], "r0": points[int(r0)], "r1": points[int(r1)],
-            "knee": points[int(k)], "indices": (int(r0), int(r1), int(k))}
+    return {
+        "front": front,
+        "dominated": points[~mask],
+        "r0": points[int(r0)],
+        "r1": points[int(r1)],
+        "knee": points[int(k)],
+        "indices": (int(r0), int(r1), int(k)),
+    }
 
 
 def plot_front(
@@ -212,8 +221,7 @@ def plot_front(
     ax.step(front[:, 0], front[:, 1], where="post", color="#808080", linewidth=0.8)
     ax.scatter(*front.T, s=16, color="#505050", label="Pareto front", zorder=3)
     for (name, colour), key in zip(_EXTREME_STYLE, ("r0", "r1", "knee"), strict=True):
-        ax.scatter(*data[key], marker="^", s=90, color=colour, edgecolor="black", linewidth=0.6,
-                   label=name, zorder=4)
+        ax.scatter(*data[key], marker="^", s=90, color=colour, edgecolor="black", linewidth=0.6, label=name, zorder=4)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.grid(True, alpha=0.3)
@@ -265,8 +273,10 @@ def radar_data(
         if given is not None:
             g_lo, g_hi = float(given[0]), float(given[1])
             if not (g_lo <= lo[j] and hi[j] <= g_hi):
-                raise ValueError(f"`ranges[{metric!r}]` = {(g_lo, g_hi)} must contain every row's value "
-                                 f"(they span {lo[j]:g}..{hi[j]:g}).")
+                raise ValueError(
+                    f"`ranges[{metric!r}]` = {(g_lo, g_hi)} must contain every row's value "
+                    f"(they span {lo[j]:g}..{hi[j]:g})."
+                )
             lo[j], hi[j] = g_lo, g_hi
     span = hi - lo
     safe = np.where(span > 0, span, 1.0)
@@ -276,8 +286,14 @@ def radar_data(
         name, scale = RADAR_METRICS[metric]
         axis_labels.append(f"{name}\n{lo[j] * scale:.4g}–{hi[j] * scale:.4g}")
     angles = np.linspace(0.0, 2.0 * np.pi, len(metrics), endpoint=False)
-    return {"metrics": metrics, "axis_labels": axis_labels, "angles": angles, "radii": radii,
-            "values": values, "ranges": {m: (float(lo[j]), float(hi[j])) for j, m in enumerate(metrics)}}
+    return {
+        "metrics": metrics,
+        "axis_labels": axis_labels,
+        "angles": angles,
+        "radii": radii,
+        "values": values,
+        "ranges": {m: (float(lo[j]), float(hi[j])) for j, m in enumerate(metrics)},
+    }
 
 
 def plot_radar(
@@ -299,8 +315,10 @@ def plot_radar(
         The Axes drawn into.
     """
     if ax is not None and getattr(ax, "name", None) != "polar":
-        raise ValueError("`ax` must be a polar Axes (e.g. fig.add_subplot(projection='polar')); "
-                         f"got a {getattr(ax, 'name', type(ax).__name__)!r} Axes.")
+        raise ValueError(
+            "`ax` must be a polar Axes (e.g. fig.add_subplot(projection='polar')); "
+            f"got a {getattr(ax, 'name', type(ax).__name__)!r} Axes."
+        )
     data = radar_data(rows, ranges)
     if colors is not None and len(colors) < len(data["radii"]):
         raise ValueError(f"`colors` must give one colour per row ({len(data['radii'])}); got {len(colors)}.")
@@ -337,8 +355,10 @@ def _trace_arrays(run: object, name: str, need_energy: bool) -> tuple[np.ndarray
         return hv, None
     spent = _as_points(np.reshape(np.asarray(energy, dtype=float), (-1, 1)), f"{name}['energy_kwh']")[:, 0]
     if spent.shape != hv.shape or (spent < 0).any():
-        raise ValueError(f"`{name}['energy_kwh']` must be {hv.size} non-negative per-evaluation energies; "
-                         f"got {spent.size} values, min {spent.min() if spent.size else 'n/a'}.")
+        raise ValueError(
+            f"`{name}['energy_kwh']` must be {hv.size} non-negative per-evaluation energies; "
+            f"got {spent.size} values, min {spent.min() if spent.size else 'n/a'}."
+        )
     return hv, spent
 
 
@@ -407,8 +427,7 @@ def plot_hypervolume(
     for i, (name, curve) in enumerate(data.items()):
         colour = f"C{i % 10}"
         ax.step(curve["x"], curve["median"], where="post", color=colour, label=f"{name} (n={curve['n_runs']})")
-        ax.fill_between(curve["x"], curve["q25"], curve["q75"], step="post", color=colour, alpha=0.2,
-                        linewidth=0)
+        ax.fill_between(curve["x"], curve["q25"], curve["q75"], step="post", color=colour, alpha=0.2, linewidth=0)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel("Evaluations" if x == "evaluations" else "Simulated energy spent E (kWh)")

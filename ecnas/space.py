@@ -70,8 +70,9 @@ def _vertex_seed(out_degree: int, in_degree: int, label: int) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _wiring(matrix_bytes: bytes, num_vertices: int) -> tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...],
-                                                           tuple[tuple[int, int], ...]]:
+def _wiring(
+    matrix_bytes: bytes, num_vertices: int
+) -> tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...], tuple[tuple[int, int], ...]]:
     """Per vertex (predecessors, successors, index) and (out-degree, in-degree): shared by all labelings."""
     rows = np.frombuffer(matrix_bytes, dtype=np.int8).reshape(num_vertices, num_vertices).tolist()
     vertices = range(num_vertices)
@@ -123,9 +124,7 @@ def _check_entries_one_by_one(array: np.ndarray) -> None:
             if value not in (0, 1):
                 raise InvalidCellError(f"matrix entries must be 0 or 1, found {value!r}")
         else:
-            raise InvalidCellError(
-                f"matrix entries must be 0 or 1 integers, found {value!r} ({type(value).__name__})"
-            )
+            raise InvalidCellError(f"matrix entries must be 0 or 1 integers, found {value!r} ({type(value).__name__})")
 
 
 def _as_adjacency(matrix: Any) -> np.ndarray:
@@ -227,9 +226,7 @@ class CellSpec:
 
     __slots__ = ("_hash", "_matrix", "_ops")
 
-    def __init__(
-        self, matrix: Any, ops: Any, *, max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
-    ) -> None:
+    def __init__(self, matrix: Any, ops: Any, *, max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> None:
         adjacency = _as_adjacency(matrix)
         op_list = _as_ops(ops, adjacency.shape[0])
         adjacency, op_list = _prune(adjacency, op_list)

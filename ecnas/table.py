@@ -33,7 +33,6 @@ __all__ = [
     "SOURCE_NAMES",
     "SOURCE_SURROGATE",
     "TableContents",
-    "find_rows",
     "open_table",
     "read_table",
     "verify_table",
@@ -264,9 +263,7 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
             raise TableFormatError(f"{path}: not an ecnas table (format attribute is {attrs.get('format')!r})")
         version = int(attrs.get("format_version", -1))
         if version != FORMAT_VERSION:
-            raise TableFormatError(
-                f"{path}: table format version {version}; this ecnas reads version {FORMAT_VERSION}"
-            )
+            raise TableFormatError(f"{path}: table format version {version}; this ecnas reads version {FORMAT_VERSION}")
         if not attrs.get("complete", False):
             raise TableFormatError(f"{path}: table was not completely written")
         for name in _CELL_DATASETS:
@@ -295,13 +292,6 @@ def _check_shapes(h5: h5py.File, path: Path) -> None:
     for name, shape in expected.items():
         if h5[name].shape != shape:
             raise TableFormatError(f"{path}: corrupt table, {name} has shape {h5[name].shape}, expected {shape}")
-
-
-def find_rows(sorted_hashes: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Row of each `S32` key in a table's sorted hash column by binary search; -1 where absent."""
-    idx = np.searchsorted(sorted_hashes, keys)
-    np.minimum(idx, len(sorted_hashes) - 1, out=idx)
-    return np.where(sorted_hashes[idx] == keys, idx, -1)
 
 
 def read_dataset(h5: h5py.File, name: str, selection: Any = ()) -> np.ndarray:

@@ -268,8 +268,10 @@ def test_cli_fill_from_a_surrogate_file_and_fit_argument_errors(built, tmp_path)
     surrogate = table.parent / "s.h5"
     runner = CliRunner()
     out = tmp_path / "T.h5"
-    result = runner.invoke(main, ["build", "fill", "--surrogate", str(surrogate), "--max-vertices", "4",
-                                  "--out", str(out), "--no-progress"])
+    result = runner.invoke(
+        main,
+        ["build", "fill", "--surrogate", str(surrogate), "--max-vertices", "4", "--out", str(out), "--no-progress"],
+    )
     assert result.exit_code == 0, result.output
     with Benchmark(out) as bench:
         assert len(bench) == 91 and bench.budgets == (1, 2, 4, 8)

@@ -12,7 +12,13 @@ README_MATRIX = [
     [0, 0, 0, 0, 0, 0, 0],
 ]
 README_OPS = [
-    "input", "conv1x1-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output",
+    "input",
+    "conv1x1-bn-relu",
+    "conv3x3-bn-relu",
+    "conv3x3-bn-relu",
+    "conv3x3-bn-relu",
+    "maxpool3x3",
+    "output",
 ]
 README_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
 README_PARAMS = 2694282

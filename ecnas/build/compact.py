@@ -93,10 +93,16 @@ def compact_table(
             "surrogate_models": "embedded" if keep_models else "left out (see the build directory's surrogates.h5)",
         }
         contents = type(original)(
-            hashes=original.hashes, budgets=original.budgets, repeats=original.repeats,
-            matrices=original.matrices, op_codes=original.op_codes,
-            trainable_parameters=original.trainable_parameters, source=original.source,
-            metrics=metrics, uncertainty=uncertainty, provenance=provenance,
+            hashes=original.hashes,
+            budgets=original.budgets,
+            repeats=original.repeats,
+            matrices=original.matrices,
+            op_codes=original.op_codes,
+            trainable_parameters=original.trainable_parameters,
+            source=original.source,
+            metrics=metrics,
+            uncertainty=uncertainty,
+            provenance=provenance,
         )
         write_table(staging, contents, extras=extras)
         size = staging.stat().st_size

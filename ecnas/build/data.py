@@ -97,7 +97,12 @@ def load_digits_splits(sizes: tuple[int, int, int] = (1077, 360, 360), seed: int
     std = float(images[train].std()) or 1.0
     images = ((images - mean) / std)[:, None, :, :]
     return DataSplits(
-        images[train], labels[train], images[valid], labels[valid], images[test], labels[test],
+        images[train],
+        labels[train],
+        images[valid],
+        labels[valid],
+        images[test],
+        labels[test],
         description=f"scikit-learn digits 8x8 grey, split {sizes[0]}/{sizes[1]}/{sizes[2]} "
         f"stratified seed {seed}, standardised (mean {mean:.4f}, std {std:.4f})",
     )
@@ -175,7 +180,12 @@ def load_cifar10_binary(data_dir: str | os.PathLike[str], validation_size: int =
 
     cut = len(labels) - validation_size
     return DataSplits(
-        norm(images[:cut]), labels[:cut], norm(images[cut:]), labels[cut:], norm(test_images), test_labels,
+        norm(images[:cut]),
+        labels[:cut],
+        norm(images[cut:]),
+        labels[cut:],
+        norm(test_images),
+        test_labels,
         description=f"CIFAR-10 binary from {root}: {cut} train / {validation_size} validation / "
         f"{len(test_labels)} test, per-channel normalisation (NB101 mean/std)",
     )

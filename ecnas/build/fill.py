@@ -180,8 +180,9 @@ def fill_table(
         ValueError: a measured cell is not in the space (``max_vertices`` too small) or bad arguments.
     """
     from ecnas.channels import count_parameters_many
+    from ecnas.lookup import HashIndex
     from ecnas.space import enumerate_space
-    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, find_rows, write_table
+    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
 
     surrogate_path = Path(surrogate_path)
     bundle = SurrogateBundle.load(surrogate_path)
@@ -208,7 +209,7 @@ def fill_table(
     hash_bytes = np.asarray(space.hash_bytes, dtype="S32")
     n_measured = 0
     if measured is not None and len(measured):
-        rows = find_rows(hash_bytes, measured.hashes)  # the enumerated space is sorted by hash
+        rows = HashIndex(hash_bytes).find(measured.hashes)  # the enumerated space is sorted by hash
         missing = rows < 0
         if missing.any():
             raise ValueError(

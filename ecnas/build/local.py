@@ -73,9 +73,20 @@ def launch_local(
         log = logs / f"shard-{index}-of-{workers}.log"
         with open(log, "ab") as handle:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "ecnas.build.worker", "--workdir", str(directory),
-                 "--shard", f"{index}/{workers}", "--threads", str(threads)],
-                stdout=handle, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "ecnas.build.worker",
+                    "--workdir",
+                    str(directory),
+                    "--shard",
+                    f"{index}/{workers}",
+                    "--threads",
+                    str(threads),
+                ],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         procs.append((proc, log))
     bar = tqdm(total=len(planned), disable=not progress, desc="measure", unit="cell", dynamic_ncols=True)

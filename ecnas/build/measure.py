@@ -52,8 +52,11 @@ def describe_software() -> dict[str, str]:
     import ecnas
 
     return {
-        "ecnas": ecnas.__version__, "python": platform.python_version(), "torch": torch.__version__,
-        "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
+        "ecnas": ecnas.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
     }
 
 
@@ -141,8 +144,14 @@ def measure_shard(
         "software": describe_software(),
     }
     measured = 0
-    bar = tqdm(total=len(positions), initial=already, disable=not progress,
-               desc=f"measure {index}/{count}", unit="cell", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(positions),
+        initial=already,
+        disable=not progress,
+        desc=f"measure {index}/{count}",
+        unit="cell",
+        dynamic_ncols=True,
+    )
     with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
         for position in todo:
             spec = plan.cell(position)
@@ -153,11 +162,20 @@ def measure_shard(
                 params, results = train_cell(spec, profile, data, seed=seed, meter=meter, device=device)
                 created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
                 for result in results:
-                    records.append({
-                        "hash": spec.hash, "repeat": repeat, "matrix": plan.matrices[position],
-                        "ops": plan.ops[position], "trainable_parameters": params, **result, "seed": seed,
-                        **common, "created": created, "attempt": attempt,
-                    })
+                    records.append(
+                        {
+                            "hash": spec.hash,
+                            "repeat": repeat,
+                            "matrix": plan.matrices[position],
+                            "ops": plan.ops[position],
+                            "trainable_parameters": params,
+                            **result,
+                            "seed": seed,
+                            **common,
+                            "created": created,
+                            "attempt": attempt,
+                        }
+                    )
             writer.append(records)
             measured += 1
             bar.update(1)

@@ -45,8 +45,13 @@ def plan_build(
 
         CpuTimeMeter(**dict(energy))  # validates intensity/pue/watts before anything runs
     plan = make_plan(
-        profile, resolved.options(), max_vertices=max_vertices, sample_fraction=sample_fraction, seed=seed,
-        hashes=hashes, energy=dict(energy or {}),
+        profile,
+        resolved.options(),
+        max_vertices=max_vertices,
+        sample_fraction=sample_fraction,
+        seed=seed,
+        hashes=hashes,
+        energy=dict(energy or {}),
     )
     return write_plan(workdir, plan)
 
@@ -100,8 +105,12 @@ def fit_stage(
     options = dict(fit_options or {})
     options.setdefault("seed", plan.seed)
     fit_surrogates(
-        records, budgets=plan.profile_options["budgets"], out_path=directory / SURROGATE_FILE,
-        provenance=_build_provenance(directory, plan, records), progress=progress, **options,
+        records,
+        budgets=plan.profile_options["budgets"],
+        out_path=directory / SURROGATE_FILE,
+        provenance=_build_provenance(directory, plan, records),
+        progress=progress,
+        **options,
     )
     return directory / SURROGATE_FILE
 
@@ -188,14 +197,20 @@ def fill_stage(
     records = load_records(directory / MERGED_FILE) if (directory / MERGED_FILE).is_file() else None
     extra = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **dict(provenance or {})}
     table = fill_table(
-        directory / SURROGATE_FILE, out, max_vertices=plan.max_vertices, records=records, provenance=extra,
+        directory / SURROGATE_FILE,
+        out,
+        max_vertices=plan.max_vertices,
+        records=records,
+        provenance=extra,
         progress=progress,
     )
     if compact_bits is not None or max_table_mb is not None or not embed_surrogates:
         from ecnas.build.compact import compact_table
 
         table = compact_table(
-            table, bits=compact_bits or 10, keep_models=embed_surrogates,
+            table,
+            bits=compact_bits or 10,
+            keep_models=embed_surrogates,
             max_bytes=int(max_table_mb * 1e6) if max_table_mb is not None else None,
         )
     return table
@@ -235,8 +250,16 @@ def run_build(
         progress: progress bars.
     """
     directory = Path(workdir) if workdir is not None else Path(f"{out}.build")
-    plan_build(directory, profile=profile, profile_options=profile_options, max_vertices=max_vertices,
-               sample_fraction=sample_fraction, seed=seed, hashes=hashes, energy=energy)
+    plan_build(
+        directory,
+        profile=profile,
+        profile_options=profile_options,
+        max_vertices=max_vertices,
+        sample_fraction=sample_fraction,
+        seed=seed,
+        hashes=hashes,
+        energy=energy,
+    )
     measure_stage(directory, workers=workers, threads=threads, progress=progress)
     fit_stage(directory, fit_options=fit_options, progress=progress)
     return fill_stage(directory, out, progress=progress)

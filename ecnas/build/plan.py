@@ -159,7 +159,8 @@ def make_plan(
         method = f"{len(chosen)} cells given by hash"
     else:
         if (
-            not isinstance(sample_fraction, (int, float)) or isinstance(sample_fraction, bool)
+            not isinstance(sample_fraction, (int, float))
+            or isinstance(sample_fraction, bool)
             or not 0 < sample_fraction <= 1
         ):
             raise ValueError(f"sample_fraction must be a number in (0, 1], got {sample_fraction!r}.")

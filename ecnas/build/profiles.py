@@ -88,7 +88,8 @@ class Profile(ABC):
     def __post_init__(self) -> None:
         budgets = self.budgets
         if (
-            not isinstance(budgets, tuple) or not budgets
+            not isinstance(budgets, tuple)
+            or not budgets
             or any(not isinstance(b, int) or isinstance(b, bool) or b < 1 for b in budgets)
             or list(budgets) != sorted(set(budgets))
         ):
@@ -115,8 +116,10 @@ class Profile(ABC):
     def network_options(self) -> dict[str, int]:
         """Keyword arguments of :class:`ecnas.network.NB101Network` for this profile."""
         return {
-            "stem_channels": self.stem_channels, "num_stacks": self.num_stacks,
-            "cells_per_stack": self.cells_per_stack, "num_classes": self.num_classes,
+            "stem_channels": self.stem_channels,
+            "num_stacks": self.num_stacks,
+            "cells_per_stack": self.cells_per_stack,
+            "num_classes": self.num_classes,
             "in_channels": self.in_channels,
         }
 
@@ -193,8 +196,10 @@ class TinyProfile(Profile):
         super().__post_init__()
         sizes = self.split_sizes
         if (
-            not isinstance(sizes, tuple) or len(sizes) != 3
-            or any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes) or sum(sizes) > 1797
+            not isinstance(sizes, tuple)
+            or len(sizes) != 3
+            or any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes)
+            or sum(sizes) > 1797
         ):
             raise ValueError(
                 f"profile option 'split_sizes' must be three positive counts (train, validation, test) summing "
@@ -292,9 +297,7 @@ def get_profile(name: str, options: Mapping[str, Any] | None = None) -> Profile:
     kwargs: dict[str, Any] = {}
     for key, value in (options or {}).items():
         if key not in defaults:
-            raise ValueError(
-                f"unknown option {key!r} for build profile {name!r}; valid options: {sorted(defaults)}."
-            )
+            raise ValueError(f"unknown option {key!r} for build profile {name!r}; valid options: {sorted(defaults)}.")
         kwargs[key] = _coerce(key, value, defaults[key], key in optional)
     return cls(**kwargs)
 

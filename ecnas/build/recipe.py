@@ -96,8 +96,9 @@ def _fail(source: str, message: str) -> EcnasError:
     return EcnasError(f"recipe {source}: {message}")
 
 
-def _check_table(source: str, section: str, table: Mapping[str, Any],
-                 keys: dict[str, tuple[tuple[type, ...], str]]) -> None:
+def _check_table(
+    source: str, section: str, table: Mapping[str, Any], keys: dict[str, tuple[tuple[type, ...], str]]
+) -> None:
     for key, value in table.items():
         if key not in keys:
             raise _fail(source, f"unknown key [{section}].{key}; valid keys: {sorted(keys)}.")
@@ -121,7 +122,7 @@ def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
     build = dict(data.get("build", {}))
     _check_table(source, "build", build, BUILD_KEYS)
     if "profile" not in build:
-        raise _fail(source, "[build].profile is required (e.g. profile = \"tiny\").")
+        raise _fail(source, '[build].profile is required (e.g. profile = "tiny").')
     energy = dict(data.get("energy", {}))
     _check_table(source, "energy", energy, ENERGY_KEYS)
     options = dict(data.get("profile", {}))
@@ -142,8 +143,9 @@ def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
         profile=build.pop("profile"),
         profile_options=options,
         max_vertices=build.get("max_vertices", 7),
-        sample_fraction=float(build["sample_fraction"]) if "sample_fraction" in build else
-        (None if "hashes" in build else 0.01),
+        sample_fraction=float(build["sample_fraction"])
+        if "sample_fraction" in build
+        else (None if "hashes" in build else 0.01),
         hashes=build.get("hashes"),
         seed=build.get("seed", 0),
         workers=build.get("workers", 1),

@@ -38,9 +38,25 @@ __all__ = [
 
 #: Keys every measured record carries (the surrogate code relies on them).
 RECORD_KEYS: tuple[str, ...] = (
-    "hash", "budget", "repeat", "matrix", "ops", "trainable_parameters", "training_time",
-    "train_accuracy", "validation_accuracy", "test_accuracy", "energy_kwh", "total_energy_kwh",
-    "energy", "seed", "profile", "profile_options", "hardware", "software", "created",
+    "hash",
+    "budget",
+    "repeat",
+    "matrix",
+    "ops",
+    "trainable_parameters",
+    "training_time",
+    "train_accuracy",
+    "validation_accuracy",
+    "test_accuracy",
+    "energy_kwh",
+    "total_energy_kwh",
+    "energy",
+    "seed",
+    "profile",
+    "profile_options",
+    "hardware",
+    "software",
+    "created",
 )
 
 _PREFIX = b'{"crc32":"'

@@ -37,8 +37,9 @@ def merge_records(workdir: str | os.PathLike[str]) -> tuple[Path, int]:
     records: list[dict[str, Any]] = []
     for file in files:
         records.extend(read_lines(file)[0])
-    kept = complete_records(records, budgets=plan.profile_options.get("budgets"),
-                            repeats=plan.profile_options.get("repeats"))
+    kept = complete_records(
+        records, budgets=plan.profile_options.get("budgets"), repeats=plan.profile_options.get("repeats")
+    )
     write_records_atomic(directory / MERGED_FILE, kept)
     return directory / MERGED_FILE, len({r["hash"] for r in kept})
 
@@ -102,16 +103,19 @@ class BuildStatus:
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
         share = 100.0 * self.done / self.planned if self.planned else 0.0
-        out = [f"build {self.workdir}: profile {self.profile}, "
-               f"{self.done}/{self.planned} cells measured ({share:.1f}%)"]
+        out = [
+            f"build {self.workdir}: profile {self.profile}, {self.done}/{self.planned} cells measured ({share:.1f}%)"
+        ]
         for name, info in sorted(self.shards.items()):
             out.append(f"  {name}: {info['done']}/{info['planned']} cells, {info['records']} records")
         if self.dropped_lines:
             out.append(f"  {self.dropped_lines} torn/corrupt line(s) ignored (a killed writer; harmless)")
         if self.cells_per_hour:
             remaining = (self.planned - self.done) / self.cells_per_hour
-            out.append(f"  rate {self.cells_per_hour:.0f} cells/h since {self.first_record}; "
-                       f"~{remaining * 60:.0f} min left at that rate")
+            out.append(
+                f"  rate {self.cells_per_hour:.0f} cells/h since {self.first_record}; "
+                f"~{remaining * 60:.0f} min left at that rate"
+            )
         if self.merged:
             out.append(f"  merged into {MERGED_FILE}")
         return out
@@ -137,8 +141,11 @@ def build_status(workdir: str | os.PathLike[str]) -> BuildStatus:
         if match:
             index, count = int(match.group(1)), int(match.group(2))
             cells = {r["hash"] for r in complete_records(records, budgets=budgets, repeats=repeats)}
-            shards[file.name] = {"planned": len(plan.shard_indices(index, count)) if index < count else 0,
-                                 "done": len(cells), "records": len(records)}
+            shards[file.name] = {
+                "planned": len(plan.shard_indices(index, count)) if index < count else 0,
+                "done": len(cells),
+                "records": len(records),
+            }
     kept = complete_records(all_records, budgets=budgets, repeats=repeats)
     planned = set(plan.hashes)
     done = {r["hash"] for r in kept} & planned
@@ -150,9 +157,16 @@ def build_status(workdir: str | os.PathLike[str]) -> BuildStatus:
         hours = (last - first).total_seconds() / 3600
         rate = len(done) / hours if hours > 0 else None
     return BuildStatus(
-        workdir=str(directory), profile=plan.profile, planned=len(planned), done=len(done), shards=shards,
-        dropped_lines=dropped, first_record=times[0] if times else None, last_record=times[-1] if times else None,
-        cells_per_hour=rate, merged=(directory / MERGED_FILE).is_file(),
+        workdir=str(directory),
+        profile=plan.profile,
+        planned=len(planned),
+        done=len(done),
+        shards=shards,
+        dropped_lines=dropped,
+        first_record=times[0] if times else None,
+        last_record=times[-1] if times else None,
+        cells_per_hour=rate,
+        merged=(directory / MERGED_FILE).is_file(),
     )
 
 

@@ -61,9 +61,7 @@ class TensorData:
     test_y: torch.Tensor
 
     @classmethod
-    def from_splits(
-        cls, splits: DataSplits, device: torch.device, train_eval_size: int | None = None
-    ) -> TensorData:
+    def from_splits(cls, splits: DataSplits, device: torch.device, train_eval_size: int | None = None) -> TensorData:
         """Move ``splits`` to ``device``; train accuracy uses a seeded subset of ``train_eval_size`` images."""
 
         def tensor(array: np.ndarray) -> torch.Tensor:
@@ -76,9 +74,14 @@ class TensorData:
         else:
             subset = np.sort(np.random.default_rng(0).choice(n_train, size=train_eval_size, replace=False))
         return cls(
-            tensor(splits.train_x), tensor(splits.train_y), tensor(splits.train_x[subset]),
-            tensor(splits.train_y[subset]), tensor(splits.valid_x), tensor(splits.valid_y),
-            tensor(splits.test_x), tensor(splits.test_y),
+            tensor(splits.train_x),
+            tensor(splits.train_y),
+            tensor(splits.train_x[subset]),
+            tensor(splits.train_y[subset]),
+            tensor(splits.valid_x),
+            tensor(splits.valid_y),
+            tensor(splits.test_x),
+            tensor(splits.test_y),
         )
 
 
@@ -172,11 +175,18 @@ def _optimizer(net: torch.nn.Module, profile: Profile) -> torch.optim.Optimizer:
     if profile.optimizer == "rmsprop":
         # TF RMSProp (NB101): decay 0.9, momentum 0.9, epsilon 1.0.
         return torch.optim.RMSprop(
-            params, lr=profile.learning_rate, alpha=0.9, eps=profile.epsilon, momentum=profile.momentum,
+            params,
+            lr=profile.learning_rate,
+            alpha=0.9,
+            eps=profile.epsilon,
+            momentum=profile.momentum,
             weight_decay=profile.weight_decay,
         )
     return torch.optim.SGD(
-        params, lr=profile.learning_rate, momentum=profile.momentum, weight_decay=profile.weight_decay,
+        params,
+        lr=profile.learning_rate,
+        momentum=profile.momentum,
+        weight_decay=profile.weight_decay,
         nesterov=profile.momentum > 0,
     )
 

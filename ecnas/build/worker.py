@@ -22,10 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
-    summary = measure_shard(args.workdir, shard=parse_shard(args.shard), threads=args.threads,
-                            limit=args.limit, progress=args.progress)
-    print(f"shard {args.shard}: planned {summary.planned}, already done {summary.already_done}, "
-          f"measured {summary.measured} in {summary.seconds:.1f} s", flush=True)
+    summary = measure_shard(
+        args.workdir, shard=parse_shard(args.shard), threads=args.threads, limit=args.limit, progress=args.progress
+    )
+    print(
+        f"shard {args.shard}: planned {summary.planned}, already done {summary.already_done}, "
+        f"measured {summary.measured} in {summary.seconds:.1f} s",
+        flush=True,
+    )
     return 0
 
 

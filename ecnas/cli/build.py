@@ -50,11 +50,18 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
-        click.option("--recipe", type=click.Path(dir_okay=False),
-                     help="TOML recipe (see builders/); flags override it."),
+        click.option(
+            "--recipe", type=click.Path(dir_okay=False), help="TOML recipe (see builders/); flags override it."
+        ),
         click.option("--profile", help="Build profile: tiny or nb101-cifar10."),
-        click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
-                     help="Profile option override, e.g. -o budgets=1,2,4 or -o data_dir=/data/cifar10 (repeatable)."),
+        click.option(
+            "-o",
+            "--option",
+            "options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Profile option override, e.g. -o budgets=1,2,4 or -o data_dir=/data/cifar10 (repeatable).",
+        ),
         click.option("--max-vertices", type=click.IntRange(2, 7), help="Largest cells of the space [7]."),
         click.option("--sample-fraction", type=float, help="Fraction of the space to measure [0.01]."),
         click.option("--hashes", type=click.Path(dir_okay=False), help="File of cell hashes to measure instead."),
@@ -108,7 +115,8 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
         "compact": {
             "compact_bits": kwargs.get("compact_bits") or recipe.compact_bits,
             "max_table_mb": kwargs.get("max_mb") or recipe.max_table_mb,
-            "embed_surrogates": recipe.embed_surrogates if kwargs.get("embed_surrogates") is None
+            "embed_surrogates": recipe.embed_surrogates
+            if kwargs.get("embed_surrogates") is None
             else kwargs["embed_surrogates"],
         },
     }
@@ -117,11 +125,18 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _compact_options(func: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
-        click.option("--compact-bits", type=click.IntRange(1, 52), default=None,
-                     help="Round predicted values to this many significant bits (smaller file)."),
+        click.option(
+            "--compact-bits",
+            type=click.IntRange(1, 52),
+            default=None,
+            help="Round predicted values to this many significant bits (smaller file).",
+        ),
         click.option("--max-mb", type=float, default=None, help="Drop bits until the table is at most this size."),
-        click.option("--embed-surrogates/--no-embed-surrogates", default=None,
-                     help="Keep the surrogate weights inside the table [recipe, else yes]."),
+        click.option(
+            "--embed-surrogates/--no-embed-surrogates",
+            default=None,
+            help="Keep the surrogate weights inside the table [recipe, else yes].",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -181,8 +196,12 @@ _WORKDIR = click.option("--workdir", required=True, type=click.Path(file_okay=Fa
 @command.command("measure")
 @_WORKDIR
 @click.option("--shard", default="0/1", show_default=True, help="Shard i/N of the plan to measure (i from 0).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Instead of --shard: run this many local worker processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Instead of --shard: run this many local worker processes.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Torch threads.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Stop after this many cells.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
@@ -199,10 +218,11 @@ def measure(workdir: str, shard: str, workers: int | None, threads: int, limit: 
         return
     from ecnas.build.measure import measure_shard
 
-    summary = measure_shard(workdir, shard=parse_shard(shard), threads=threads, limit=limit,
-                            progress=not no_progress)
-    click.echo(f"shard {shard}: {summary.planned} planned, {summary.already_done} already done, "
-               f"{summary.measured} measured in {summary.seconds:.1f} s")
+    summary = measure_shard(workdir, shard=parse_shard(shard), threads=threads, limit=limit, progress=not no_progress)
+    click.echo(
+        f"shard {shard}: {summary.planned} planned, {summary.already_done} already done, "
+        f"{summary.measured} measured in {summary.seconds:.1f} s"
+    )
 
 
 @command.command("merge")
@@ -233,8 +253,12 @@ _OPTIONAL_WORKDIR = click.option("--workdir", type=click.Path(file_okay=False), 
 
 @command.command("fit")
 @_OPTIONAL_WORKDIR
-@click.option("--records", "records_path", type=click.Path(exists=True),
-              help="Record file(s) or build directory to fit on, instead of --workdir (needs --out).")
+@click.option(
+    "--records",
+    "records_path",
+    type=click.Path(exists=True),
+    help="Record file(s) or build directory to fit on, instead of --workdir (needs --out).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Surrogate file to write (.h5), with --records.")
 @click.option("--seed", type=int, default=None, help="Seed of the surrogates [the plan's seed, else 0].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
@@ -264,16 +288,32 @@ def fit(workdir: str | None, records_path: str | None, out: str | None, seed: in
 
 @command.command("fill")
 @_OPTIONAL_WORKDIR
-@click.option("--surrogate", type=click.Path(exists=True, dir_okay=False),
-              help="Surrogate file (from `ecnas build fit`) to fill from, instead of --workdir.")
-@click.option("--max-vertices", type=click.IntRange(2, 7), default=7, show_default=True,
-              help="Size of the space to fill, with --surrogate.")
+@click.option(
+    "--surrogate",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Surrogate file (from `ecnas build fit`) to fill from, instead of --workdir.",
+)
+@click.option(
+    "--max-vertices",
+    type=click.IntRange(2, 7),
+    default=7,
+    show_default=True,
+    help="Size of the space to fill, with --surrogate.",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_compact_options
 @_user_errors
-def fill(workdir: str | None, surrogate: str | None, max_vertices: int, out: str, no_progress: bool,
-         compact_bits: int | None, max_mb: float | None, embed_surrogates: bool | None) -> None:
+def fill(
+    workdir: str | None,
+    surrogate: str | None,
+    max_vertices: int,
+    out: str,
+    no_progress: bool,
+    compact_bits: int | None,
+    max_mb: float | None,
+    embed_surrogates: bool | None,
+) -> None:
     """Predict every cell with the surrogates and write the table (of a build, or of a surrogate file)."""
     if (workdir is None) == (surrogate is None):
         raise click.UsageError("give either --workdir or --surrogate")
@@ -283,11 +323,21 @@ def fill(workdir: str | None, surrogate: str | None, max_vertices: int, out: str
 
         table = fill_table(surrogate, out, max_vertices=max_vertices, progress=not no_progress)
         if compact_bits is not None or max_mb is not None:
-            compact_table(table, bits=compact_bits or 10, keep_models=embed_surrogates is not False,
-                          max_bytes=None if max_mb is None else int(max_mb * 1e6))
+            compact_table(
+                table,
+                bits=compact_bits or 10,
+                keep_models=embed_surrogates is not False,
+                max_bytes=None if max_mb is None else int(max_mb * 1e6),
+            )
     else:
         from ecnas.build.pipeline import fill_stage
 
-        table = fill_stage(workdir, out, progress=not no_progress, compact_bits=compact_bits, max_table_mb=max_mb,
-                           embed_surrogates=True if embed_surrogates is None else embed_surrogates)
+        table = fill_stage(
+            workdir,
+            out,
+            progress=not no_progress,
+            compact_bits=compact_bits,
+            max_table_mb=max_mb,
+            embed_surrogates=True if embed_surrogates is None else embed_surrogates,
+        )
     click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")

@@ -20,19 +20,44 @@ from ecnas.cli.search import objectives_option, options_from, validate_algorithm
     "figures, and prints the summary. `ecnas search --list-algorithms` lists the optimizers and their options.",
 )
 @click.argument("algorithm_args", metavar="[ALGORITHMS]...", nargs=-1)
-@click.option("-a", "--algorithms", "algorithm_opts", multiple=True, metavar="NAME",
-              help="Optimizer to compare (repeatable; default: every registered optimizer).")
+@click.option(
+    "-a",
+    "--algorithms",
+    "algorithm_opts",
+    multiple=True,
+    metavar="NAME",
+    help="Optimizer to compare (repeatable; default: every registered optimizer).",
+)
 @click.option("--seeds", type=int, default=10, show_default=True, help="Seeds per algorithm (0 … N-1).")
-@click.option("--table", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="ecnas table (default: the embedded default table).")
+@click.option(
+    "--table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ecnas table (default: the embedded default table).",
+)
 @click.option("--budget", type=int, default=None, help="Epochs of the reported fronts (default: the table's largest).")
-@click.option("--max-evaluations", type=int, default=None,
-              help="Table queries per run for every algorithm (default: each algorithm's own).")
+@click.option(
+    "--max-evaluations",
+    type=int,
+    default=None,
+    help="Table queries per run for every algorithm (default: each algorithm's own).",
+)
 @objectives_option
-@click.option("-O", "--option", "option_args", multiple=True, metavar="ALGO.KEY=VALUE",
-              help="Algorithm option, e.g. -O semoa.population_size=20 (VALUE parsed as JSON when possible).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("compare-out"),
-              show_default=True, help="Output directory.")
+@click.option(
+    "-O",
+    "--option",
+    "option_args",
+    multiple=True,
+    metavar="ALGO.KEY=VALUE",
+    help="Algorithm option, e.g. -O semoa.population_size=20 (VALUE parsed as JSON when possible).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("compare-out"),
+    show_default=True,
+    help="Output directory.",
+)
 @click.option("--jobs", type=int, default=None, help="Worker processes (default: min(2, CPUs)).")
 @click.option("--resume", is_flag=True, help="Reuse saved runs in OUT whose settings match.")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the figures.")
@@ -69,16 +94,28 @@ def command(
     options: dict[str, dict[str, Any]] = {}
     for name, key, value in options_from(option_args, names):
         if key not in optimizer_options(name):
-            raise click.BadParameter(f"{name} has no option {key!r}; its options are {optimizer_options(name)}",
-                                     param_hint="--option")
+            raise click.BadParameter(
+                f"{name} has no option {key!r}; its options are {optimizer_options(name)}", param_hint="--option"
+            )
         options.setdefault(name, {})[key] = value
     with open_benchmark(table) as bench:
         budget = budget_for(bench, budget)
         table_path = bench.path
     try:
-        comparison = compare(names, seeds=seeds, table=table_path, budget=budget, max_evaluations=max_evaluations,
-                             objectives=objectives, options=options, out=out, jobs=jobs, resume=resume,
-                             progress=progress, plots=plots)
+        comparison = compare(
+            names,
+            seeds=seeds,
+            table=table_path,
+            budget=budget,
+            max_evaluations=max_evaluations,
+            objectives=objectives,
+            options=options,
+            out=out,
+            jobs=jobs,
+            resume=resume,
+            progress=progress,
+            plots=plots,
+        )
     except (ValueError, TypeError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(comparison.markdown())

@@ -32,9 +32,7 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
     click.echo(f"cells:       {info['num_cells']:,}  by source: {info['rows_by_source']}")
     click.echo(f"budgets:     {info['budgets']} epochs × {info['repeats']} repeat(s)")
     click.echo(f"energy:      {provenance.get('energy_method', 'unknown')}")
-    click.echo(
-        f"intensity:   {info['carbon_intensity']} gCO2/kWh ({info['intensity_source']}), PUE {info['pue']}"
-    )
+    click.echo(f"intensity:   {info['carbon_intensity']} gCO2/kWh ({info['intensity_source']}), PUE {info['pue']}")
     hardware = provenance.get("hardware")
     if isinstance(hardware, dict):
         gpus = ", ".join(hardware.get("gpus") or []) or "no GPU"

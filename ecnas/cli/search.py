@@ -21,7 +21,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def objectives_option(function: _F) -> _F:
     """``--objectives a,b``: minimised objectives (validated against the registry of objectives)."""
     return click.option(
-        "--objectives", default=None, metavar="A,B",
+        "--objectives",
+        default=None,
+        metavar="A,B",
         help="Comma-separated minimised objectives (default: validation_error,energy_kwh); see --list-objectives "
         "of `ecnas search`.",
     )(function)
@@ -60,8 +62,9 @@ def options_from(option_args: Sequence[str], names: Sequence[str] | None) -> lis
         if names is not None:
             algorithm, dot, key = key.partition(".")
             if not dot or algorithm not in names:
-                raise click.BadParameter(f"{text!r} must look like ALGO.KEY=VALUE with ALGO among {list(names)}",
-                                         param_hint="--option")
+                raise click.BadParameter(
+                    f"{text!r} must look like ALGO.KEY=VALUE with ALGO among {list(names)}", param_hint="--option"
+                )
         parsed.append((algorithm, key, _value(value)))
     return parsed
 
@@ -92,22 +95,49 @@ def _list_algorithms(ctx: click.Context, _: click.Parameter, value: bool) -> Non
 
 @click.command("search", help="Run one multi-objective optimizer NAME on a table and print its Pareto front.")
 @click.argument("name", metavar="NAME")
-@click.option("--table", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="ecnas table (default: the embedded default table).")
+@click.option(
+    "--table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ecnas table (default: the embedded default table).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
-@click.option("--budget", type=int, default=None,
-              help="Epochs of the reported front, the top budget for multi-fidelity optimizers (default: largest).")
+@click.option(
+    "--budget",
+    type=int,
+    default=None,
+    help="Epochs of the reported front, the top budget for multi-fidelity optimizers (default: largest).",
+)
 @click.option("--max-evaluations", type=int, default=None, help="Table queries allowed (default: the optimizer's).")
 @objectives_option
-@click.option("-O", "--option", "option_args", multiple=True, metavar="KEY=VALUE",
-              help="Optimizer option, e.g. -O population_size=20 (VALUE parsed as JSON when possible).")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Save the full result as JSON.")
+@click.option(
+    "-O",
+    "--option",
+    "option_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Optimizer option, e.g. -O population_size=20 (VALUE parsed as JSON when possible).",
+)
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Save the full result as JSON."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the front as JSON instead of a table.")
-@click.option("--list-objectives", is_flag=True, expose_value=False, is_eager=True, callback=_list_objectives,
-              help="List the objectives and exit.")
-@click.option("--list-algorithms", is_flag=True, expose_value=False, is_eager=True, callback=_list_algorithms,
-              help="List the optimizers with their options and exit.")
+@click.option(
+    "--list-objectives",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_list_objectives,
+    help="List the objectives and exit.",
+)
+@click.option(
+    "--list-algorithms",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_list_algorithms,
+    help="List the optimizers with their options and exit.",
+)
 def command(
     name: str,
     table: Path | None,
@@ -131,13 +161,15 @@ def command(
     options = {key: value for _, key, value in options_from(option_args, None)}
     unknown = sorted(set(options) - set(optimizer_options(name)))
     if unknown:
-        raise click.BadParameter(f"{name} has no option(s) {unknown}; its options are {optimizer_options(name)}",
-                                 param_hint="--option")
+        raise click.BadParameter(
+            f"{name} has no option(s) {unknown}; its options are {optimizer_options(name)}", param_hint="--option"
+        )
     with open_benchmark(table) as bench:
         budget = budget_for(bench, budget)
         try:
-            optimizer = get_optimizer(name)(bench, seed=seed, max_evaluations=max_evaluations, budget=budget,
-                                            objectives=objectives, **options)
+            optimizer = get_optimizer(name)(
+                bench, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives, **options
+            )
         except (TypeError, ValueError) as error:
             raise click.ClickException(str(error)) from None
         try:
@@ -152,23 +184,35 @@ def command(
             raise click.ClickException(f"could not write {out}: {error.strerror or error}") from None
     rows = [result.row(int(i)) for i in result.front_index]
     if as_json:
-        document = {"front": rows, "hypervolume": result.hypervolume(ref), "ref_point": ref,
-                    "search_cost": result.search_cost, "rejections": result.rejections}
+        document = {
+            "front": rows,
+            "hypervolume": result.hypervolume(ref),
+            "ref_point": ref,
+            "search_cost": result.search_cost,
+            "rejections": result.rejections,
+        }
         click.echo(json.dumps(jsonable(document), indent=1, allow_nan=False))
         return
-    click.echo(f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
-               f"cells at {budget} epochs")
+    click.echo(
+        f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
+        f"cells at {budget} epochs"
+    )
     header = f"{'hash':32s}  {'|θ| (M)':>8s}  {'T (s)':>9s}  {'P_v':>6s}  {'E (kWh)':>9s}  " + "  ".join(
-        f"{o:>16s}" for o in result.objectives)
+        f"{o:>16s}" for o in result.objectives
+    )
     click.echo(header)
     for row in rows:
-        click.echo(f"{row['hash']:32s}  {row['trainable_parameters'] / 1e6:8.2f}  {row['training_time']:9.1f}  "
-                   f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.3g}  "
-                   + "  ".join(f"{row[o]:16.6g}" for o in result.objectives))
+        click.echo(
+            f"{row['hash']:32s}  {row['trainable_parameters'] / 1e6:8.2f}  {row['training_time']:9.1f}  "
+            f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.3g}  "
+            + "  ".join(f"{row[o]:16.6g}" for o in result.objectives)
+        )
     cost = result.search_cost
     click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[float(f'{v:.4g}') for v in ref]})")
-    click.echo(f"search cost: {cost['training_time_s'] / 3600:.3g} h simulated training, {cost['energy_kwh']:.4g} kWh "
-               f"({bench.info()['provenance'].get('energy_method', 'energy method unknown')})")
+    click.echo(
+        f"search cost: {cost['training_time_s'] / 3600:.3g} h simulated training, {cost['energy_kwh']:.4g} kWh "
+        f"({bench.info()['provenance'].get('energy_method', 'energy method unknown')})"
+    )
     click.echo(f"rejected proposals: {result.rejections}")
     if out is not None:
         click.echo(f"wrote {out}")

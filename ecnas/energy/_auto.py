@@ -15,9 +15,16 @@ __all__ = ["auto_meter"]
 _LOG = logging.getLogger(__name__)
 
 
-def auto_meter(*, rapl_dir: str | os.PathLike[str] | None = None, carbon_intensity: float | None = None,
-               country: str | None = None, pue: float = 1.0, watts_per_thread: float = 4.0,
-               gpu: bool = True, window_s: float = 1.0) -> Meter:
+def auto_meter(
+    *,
+    rapl_dir: str | os.PathLike[str] | None = None,
+    carbon_intensity: float | None = None,
+    country: str | None = None,
+    pue: float = 1.0,
+    watts_per_thread: float = 4.0,
+    gpu: bool = True,
+    window_s: float = 1.0,
+) -> Meter:
     """The best meter for this machine, probed once.
 
     - readable RAPL package zones (and/or GPUs answering NVML): :class:`CarbontrackerMeter`, readings
@@ -44,8 +51,12 @@ def auto_meter(*, rapl_dir: str | os.PathLike[str] | None = None, carbon_intensi
         >>> reading.kind in ("measured", "estimated", "mixed")
         True
     """
-    common = {"carbon_intensity": carbon_intensity, "country": country, "pue": pue,
-              "watts_per_thread": watts_per_thread}
+    common = {
+        "carbon_intensity": carbon_intensity,
+        "country": country,
+        "pue": pue,
+        "watts_per_thread": watts_per_thread,
+    }
     fallback = CpuTimeMeter(**common)  # validates the shared settings before any probing
     if rapl_dir is not None and not isinstance(rapl_dir, (str, os.PathLike)):
         raise TypeError(f"`rapl_dir` must be a path to a powercap directory, got {rapl_dir!r}")

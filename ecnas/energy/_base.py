@@ -144,8 +144,9 @@ class Reading:
             RuntimeError: If the ``with meter.measure()`` block has not exited yet.
         """
         if not self.finalised:
-            raise RuntimeError("the reading is filled when the `with meter.measure()` block exits; "
-                               "call as_dict() after the block")
+            raise RuntimeError(
+                "the reading is filled when the `with meter.measure()` block exits; call as_dict() after the block"
+            )
         out = jsonable(asdict(self))
         out["measured"] = self.measured
         return out
@@ -154,12 +155,20 @@ class Reading:
     def from_dict(cls, data: dict[str, Any]) -> Reading:
         """Rebuild a reading from :meth:`as_dict` output (e.g. a stored build record)."""
         names = {f.name for f in fields(cls)}
-        values = {k: (math.nan if v is None and k != "interrupted_by" else v)
-                  for k, v in data.items() if k in names}
+        values = {k: (math.nan if v is None and k != "interrupted_by" else v) for k, v in data.items() if k in names}
         values["components"] = {
-            name: ComponentReading(**{**comp, "energy_kwh": _float(comp["energy_kwh"]), "devices": [
-                DeviceReading(**{**d, "energy_kwh": _float(d["energy_kwh"]),
-                                 "mean_power_w": _float(d["mean_power_w"])}) for d in comp["devices"]]})
+            name: ComponentReading(
+                **{
+                    **comp,
+                    "energy_kwh": _float(comp["energy_kwh"]),
+                    "devices": [
+                        DeviceReading(
+                            **{**d, "energy_kwh": _float(d["energy_kwh"]), "mean_power_w": _float(d["mean_power_w"])}
+                        )
+                        for d in comp["devices"]
+                    ],
+                }
+            )
             for name, comp in data.get("components", {}).items()
         }
         values["warnings"] = list(data.get("warnings", []))
@@ -215,20 +224,31 @@ class Meter(abc.ABC):
     #: Registry name, set by :func:`register_meter`.
     name: ClassVar[str] = ""
 
-    def __init__(self, *, carbon_intensity: float | None = None, country: str | None = None,
-                 pue: float = 1.0, watts_per_thread: float = 4.0,
-                 clock: Callable[[], float] | None = None,
-                 cpu_timer: Callable[[], float] | None = None) -> None:
-        self.pue = _check_number("pue", pue, minimum=1.0, strict=False,
-                                 hint="PUE is facility energy / IT energy; pass 1.0 to leave it out.")
+    def __init__(
+        self,
+        *,
+        carbon_intensity: float | None = None,
+        country: str | None = None,
+        pue: float = 1.0,
+        watts_per_thread: float = 4.0,
+        clock: Callable[[], float] | None = None,
+        cpu_timer: Callable[[], float] | None = None,
+    ) -> None:
+        self.pue = _check_number(
+            "pue", pue, minimum=1.0, strict=False, hint="PUE is facility energy / IT energy; pass 1.0 to leave it out."
+        )
         self.watts_per_thread = _check_number(
-            "watts_per_thread", watts_per_thread, minimum=0.0, strict=True,
-            hint="It prices one busy CPU thread for the estimate; CodeCarbon's default is 4.0.")
+            "watts_per_thread",
+            watts_per_thread,
+            minimum=0.0,
+            strict=True,
+            hint="It prices one busy CPU thread for the estimate; CodeCarbon's default is 4.0.",
+        )
         if carbon_intensity is not None:
-            carbon_intensity = _check_number("carbon_intensity", carbon_intensity, minimum=0.0,
-                                             strict=False, hint="Give gCO2eq/kWh, e.g. 445.")
-        self.intensity: CarbonIntensity = resolve_intensity(carbon_intensity=carbon_intensity,
-                                                            country=country)
+            carbon_intensity = _check_number(
+                "carbon_intensity", carbon_intensity, minimum=0.0, strict=False, hint="Give gCO2eq/kWh, e.g. 445."
+            )
+        self.intensity: CarbonIntensity = resolve_intensity(carbon_intensity=carbon_intensity, country=country)
         for arg, fn in (("clock", clock), ("cpu_timer", cpu_timer)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"`{arg}` must be a callable returning seconds, got {fn!r}.")
@@ -246,8 +266,9 @@ class Meter(abc.ABC):
         Yields:
             The reading, complete after the ``with`` block.
         """
-        reading = Reading(meter=self.name, pue=self.pue, carbon_intensity=self.intensity.value,
-                          intensity_source=self.intensity.source)
+        reading = Reading(
+            meter=self.name, pue=self.pue, carbon_intensity=self.intensity.value, intensity_source=self.intensity.source
+        )
         reading.started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
         cpu0 = self._cpu_seconds(reading)
         try:
@@ -268,9 +289,16 @@ class Meter(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """JSON-able description for table provenance: backend, expected method and kind, settings."""
         kind, method = _kind_and_method(self._planned_components())
-        return {"meter": self.name, "method": method, "kind": kind, "measured": kind == "measured",
-                "pue": self.pue, "carbon_intensity": self.intensity.value,
-                "intensity_source": self.intensity.source, "watts_per_thread": self.watts_per_thread}
+        return {
+            "meter": self.name,
+            "method": method,
+            "kind": kind,
+            "measured": kind == "measured",
+            "pue": self.pue,
+            "carbon_intensity": self.intensity.value,
+            "intensity_source": self.intensity.source,
+            "watts_per_thread": self.watts_per_thread,
+        }
 
     @property
     def method(self) -> str:
@@ -287,8 +315,10 @@ class Meter(abc.ABC):
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(method={self.method!r}, pue={self.pue}, " \
-               f"carbon_intensity={self.intensity.value} [{self.intensity.source}])"
+        return (
+            f"{type(self).__name__}(method={self.method!r}, pue={self.pue}, "
+            f"carbon_intensity={self.intensity.value} [{self.intensity.source}])"
+        )
 
     # ------------------------------------------------------------------------------------------ hooks
     @abc.abstractmethod
@@ -296,8 +326,7 @@ class Meter(abc.ABC):
         """Begin measuring; return the per-measurement state passed to :meth:`_read`."""
 
     @abc.abstractmethod
-    def _read(self, session: Any, duration_s: float, cpu_seconds: float,
-              warnings: list[str]) -> list[ComponentReading]:
+    def _read(self, session: Any, duration_s: float, cpu_seconds: float, warnings: list[str]) -> list[ComponentReading]:
         """End the measurement started by :meth:`_start` and return its components.
 
         Args:
@@ -316,11 +345,16 @@ class Meter(abc.ABC):
         """The honest estimate: process-tree CPU seconds × :attr:`watts_per_thread`."""
         joules = max(cpu_seconds, 0.0) * self.watts_per_thread
         kwh = joules / _JOULES_PER_KWH
-        device = DeviceReading(id="process-tree", name="cpu threads of this process tree",
-                               energy_kwh=kwh, mean_power_w=joules / duration_s if duration_s > 0 else 0.0,
-                               samples=0)
-        return ComponentReading(name="cpu", kind="estimated", method=self._estimate_label,
-                                energy_kwh=kwh, devices=[device])
+        device = DeviceReading(
+            id="process-tree",
+            name="cpu threads of this process tree",
+            energy_kwh=kwh,
+            mean_power_w=joules / duration_s if duration_s > 0 else 0.0,
+            samples=0,
+        )
+        return ComponentReading(
+            name="cpu", kind="estimated", method=self._estimate_label, energy_kwh=kwh, devices=[device]
+        )
 
     @property
     def _estimate_label(self) -> str:
@@ -342,8 +376,9 @@ class Meter(abc.ABC):
             try:
                 components = self._read(session, duration_s, cpu_for_estimate, reading.warnings)
             except Exception as exc:  # never let a meter fault replace the training outcome
-                _LOG.warning("%s meter failed to read, falling back to the CPU-time estimate: %r",
-                             self.name, exc, exc_info=True)
+                _LOG.warning(
+                    "%s meter failed to read, falling back to the CPU-time estimate: %r", self.name, exc, exc_info=True
+                )
                 reading.warnings.append(f"{self.name} failed to read ({exc!r}); CPU time estimated instead")
                 components = []
         if not components:
@@ -375,15 +410,18 @@ def register_meter(name: str) -> Callable[[_M], _M]:
     Raises:
         ValueError: If ``name`` is already registered.
     """
+
     def decorate(cls: _M) -> _M:
         if name in _REGISTRY:
-            raise ValueError(f"a meter named {name!r} is already registered ({_REGISTRY[name].__qualname__}); "
-                             "choose another name")
+            raise ValueError(
+                f"a meter named {name!r} is already registered ({_REGISTRY[name].__qualname__}); choose another name"
+            )
         if not (isinstance(cls, type) and issubclass(cls, Meter)):
             raise TypeError(f"register_meter({name!r}) decorates Meter subclasses, got {cls!r}")
         cls.name = name
         _REGISTRY[name] = cls
         return cls
+
     return decorate
 
 

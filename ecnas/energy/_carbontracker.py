@@ -57,24 +57,38 @@ class CarbontrackerMeter(Meter):
         MeterUnavailableError: If neither a RAPL zone nor a GPU works (the message says why).
     """
 
-    def __init__(self, *, rapl_dir: str | os.PathLike[str] | None = None, cpu: bool = True, gpu: bool = True,
-                 window_s: float = 1.0, start_timeout_s: float = 2.0, stop_timeout_s: float = 5.0,
-                 probe: Probe | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        rapl_dir: str | os.PathLike[str] | None = None,
+        cpu: bool = True,
+        gpu: bool = True,
+        window_s: float = 1.0,
+        start_timeout_s: float = 2.0,
+        stop_timeout_s: float = 5.0,
+        probe: Probe | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.window_s = _check_number("window_s", window_s, minimum=0.0, strict=True,
-                                      hint="It is the RAPL sampling window in seconds, e.g. 1.0.")
-        self.start_timeout_s = _check_number("start_timeout_s", start_timeout_s, minimum=0.0, strict=False,
-                                             hint="Seconds, e.g. 2.0.")
-        self.stop_timeout_s = _check_number("stop_timeout_s", stop_timeout_s, minimum=0.0, strict=True,
-                                            hint="Seconds, e.g. 5.0.")
+        self.window_s = _check_number(
+            "window_s", window_s, minimum=0.0, strict=True, hint="It is the RAPL sampling window in seconds, e.g. 1.0."
+        )
+        self.start_timeout_s = _check_number(
+            "start_timeout_s", start_timeout_s, minimum=0.0, strict=False, hint="Seconds, e.g. 2.0."
+        )
+        self.stop_timeout_s = _check_number(
+            "stop_timeout_s", stop_timeout_s, minimum=0.0, strict=True, hint="Seconds, e.g. 5.0."
+        )
         if rapl_dir is not None and not isinstance(rapl_dir, (str, os.PathLike)):
             raise TypeError(f"`rapl_dir` must be a path to a powercap directory, got {rapl_dir!r}")
         found = probe if probe is not None else probing.probe(rapl_dir, cpu=cpu, gpu=gpu)
         self.probe = Probe(found.rapl_dir, found.zones if cpu else (), found.gpus if gpu else (), found.problems)
         if not self.probe.zones and not self.probe.gpus:
             raise MeterUnavailableError(
-                "Carbontracker can measure nothing here: " + "; ".join(self.probe.problems or ("disabled",))
-                + ". Use ecnas.energy.auto_meter() to fall back to the labelled CPU-time estimate.")
+                "Carbontracker can measure nothing here: "
+                + "; ".join(self.probe.problems or ("disabled",))
+                + ". Use ecnas.energy.auto_meter() to fall back to the labelled CPU-time estimate."
+            )
         from ecnas.energy._ct_session import CarbontrackerSession  # heavy (pandas via carbontracker.tracker)
 
         self._session_cls = CarbontrackerSession
@@ -96,18 +110,26 @@ class CarbontrackerMeter(Meter):
     def describe(self) -> dict[str, Any]:
         """As :meth:`Meter.describe`, plus the zones and GPUs measured and what the probe left out."""
         out = super().describe()
-        out.update(rapl_dir=str(self.probe.rapl_dir), window_s=self.window_s,
-                   rapl_zones=[f"{z.zone} ({z.label})" for z in self.probe.zones],
-                   gpus=[g.name for g in self.probe.gpus], probe_problems=list(self.probe.problems))
+        out.update(
+            rapl_dir=str(self.probe.rapl_dir),
+            window_s=self.window_s,
+            rapl_zones=[f"{z.zone} ({z.label})" for z in self.probe.zones],
+            gpus=[g.name for g in self.probe.gpus],
+            probe_problems=list(self.probe.problems),
+        )
         return out
 
     # ------------------------------------------------------------------------------------------ hooks
     def _start(self) -> Any:
-        return self._session_cls(self.probe.zones, self.probe.gpus, window_s=self.window_s,
-                                 start_timeout_s=self.start_timeout_s, stop_timeout_s=self.stop_timeout_s)
+        return self._session_cls(
+            self.probe.zones,
+            self.probe.gpus,
+            window_s=self.window_s,
+            start_timeout_s=self.start_timeout_s,
+            stop_timeout_s=self.stop_timeout_s,
+        )
 
-    def _read(self, session: Any, duration_s: float, cpu_seconds: float,
-              warnings: list[str]) -> list[ComponentReading]:
+    def _read(self, session: Any, duration_s: float, cpu_seconds: float, warnings: list[str]) -> list[ComponentReading]:
         warnings.extend(session.stop())
         components: list[ComponentReading] = []
         if session.rapl is not None:
@@ -122,8 +144,10 @@ class CarbontrackerMeter(Meter):
         return components
 
     def _planned_components(self) -> list[ComponentReading]:
-        planned = [ComponentReading(name, "measured", "carbontracker[rapl]", math.nan)
-                   for name in dict.fromkeys(z.component for z in self.probe.zones)]
+        planned = [
+            ComponentReading(name, "measured", "carbontracker[rapl]", math.nan)
+            for name in dict.fromkeys(z.component for z in self.probe.zones)
+        ]
         if self.probe.gpus:
             planned.append(ComponentReading("gpu", "measured", "carbontracker[nvml]", math.nan))
         if not any(z.component == "cpu" for z in self.probe.zones):
@@ -135,21 +159,25 @@ class CarbontrackerMeter(Meter):
         windows = list(handler.windows)
         by_component: dict[str, ComponentReading] = {}
         for i, zone in enumerate(handler.zones):
-            valid = [(seconds, joules[i]) for seconds, joules in windows
-                     if seconds > 0 and math.isfinite(joules[i])]
-            comp = by_component.setdefault(zone.component, ComponentReading(
-                zone.component, "measured", "carbontracker[rapl]", 0.0))
+            valid = [(seconds, joules[i]) for seconds, joules in windows if seconds > 0 and math.isfinite(joules[i])]
+            comp = by_component.setdefault(
+                zone.component, ComponentReading(zone.component, "measured", "carbontracker[rapl]", 0.0)
+            )
             error = handler.errors.get(i, "no window completed")
             if not valid:
-                warnings.append(f"RAPL zone {zone.zone} ({zone.device}) gave no valid sample ({error}); "
-                                "left out, so the total is an underestimate")
+                warnings.append(
+                    f"RAPL zone {zone.zone} ({zone.device}) gave no valid sample ({error}); "
+                    "left out, so the total is an underestimate"
+                )
                 comp.complete = False
                 continue
             seconds = sum(s for s, _ in valid)
             power = sum(j for _, j in valid) / seconds
             if len(valid) < len(windows):
-                warnings.append(f"RAPL zone {zone.zone} ({zone.device}) answered in {len(valid)} of "
-                                f"{len(windows)} windows ({error}); its energy is extrapolated from them")
+                warnings.append(
+                    f"RAPL zone {zone.zone} ({zone.device}) answered in {len(valid)} of "
+                    f"{len(windows)} windows ({error}); its energy is extrapolated from them"
+                )
             kwh = power * duration_s / _JOULES_PER_KWH
             comp.devices.append(DeviceReading(zone.zone, zone.device, kwh, power, len(valid)))
             comp.energy_kwh += kwh
@@ -162,16 +190,19 @@ class CarbontrackerMeter(Meter):
             values = [s[i] for s in samples if i < len(s) and math.isfinite(s[i])]
             error = handler.errors.get(i, "no sample taken")
             if not values:
-                warnings.append(f"GPU {gpu.index} ({gpu.name}) gave no valid power sample ({error}); "
-                                "left out, so the total is an underestimate")
+                warnings.append(
+                    f"GPU {gpu.index} ({gpu.name}) gave no valid power sample ({error}); "
+                    "left out, so the total is an underestimate"
+                )
                 comp.complete = False
                 continue
             if len(values) < len(samples):
-                warnings.append(f"GPU {gpu.index} ({gpu.name}) answered in {len(values)} of {len(samples)} "
-                                f"samples ({error}); its energy is extrapolated from them")
+                warnings.append(
+                    f"GPU {gpu.index} ({gpu.name}) answered in {len(values)} of {len(samples)} "
+                    f"samples ({error}); its energy is extrapolated from them"
+                )
             power = sum(values) / len(values)
             kwh = power * duration_s / _JOULES_PER_KWH
             comp.devices.append(DeviceReading(f"nvml:{gpu.index}", gpu.name, kwh, power, len(values)))
             comp.energy_kwh += kwh
         return comp if comp.devices else None
-

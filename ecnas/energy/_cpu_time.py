@@ -37,8 +37,7 @@ class CpuTimeMeter(Meter):
     def _start(self) -> None:
         return None
 
-    def _read(self, session: Any, duration_s: float, cpu_seconds: float,
-              warnings: list[str]) -> list[ComponentReading]:
+    def _read(self, session: Any, duration_s: float, cpu_seconds: float, warnings: list[str]) -> list[ComponentReading]:
         return [self._estimate_cpu(cpu_seconds, duration_s)]
 
     def _planned_components(self) -> list[ComponentReading]:

@@ -195,20 +195,34 @@ class CarbontrackerSession:
         stop_timeout_s: Longest wait for the thread to stop.
     """
 
-    def __init__(self, zones: Sequence[RaplZone], gpus: Sequence[GpuDevice], *, window_s: float,
-                 start_timeout_s: float, stop_timeout_s: float) -> None:
+    def __init__(
+        self,
+        zones: Sequence[RaplZone],
+        gpus: Sequence[GpuDevice],
+        *,
+        window_s: float,
+        start_timeout_s: float,
+        stop_timeout_s: float,
+    ) -> None:
         self.interrupt = threading.Event()
         self.logger = _QuietLogger()
         self.failed = threading.Event()
         self.stop_timeout_s = stop_timeout_s
         self.rapl = _RaplHandler(zones, window_s=window_s, interrupt=self.interrupt) if zones else None
         self.nvml = _NvmlHandler(gpus) if gpus else None
-        components = [_ProbedComponent(name, handler, self.logger)
-                      for name, handler in (("gpu", self.nvml), ("cpu", self.rapl)) if handler is not None]
+        components = [
+            _ProbedComponent(name, handler, self.logger)
+            for name, handler in (("gpu", self.nvml), ("cpu", self.rapl))
+            if handler is not None
+        ]
         # RAPL windows pace the loop when present; otherwise sample the GPUs every window_s.
-        self.thread = CarbonTrackerThread(components=components, logger=self.logger, ignore_errors=True,
-                                          delete=self.failed.set,
-                                          update_interval=0 if self.rapl is not None else window_s)
+        self.thread = CarbonTrackerThread(
+            components=components,
+            logger=self.logger,
+            ignore_errors=True,
+            delete=self.failed.set,
+            update_interval=0 if self.rapl is not None else window_s,
+        )
         self.thread.epoch_start()
         deadline = time.perf_counter() + start_timeout_s
         for handler in (self.nvml, self.rapl):
@@ -233,13 +247,15 @@ class CarbontrackerSession:
         self.thread.measuring_event.set()
         self.thread.join(self.stop_timeout_s)
         if self.thread.is_alive():
-            problems.append(f"carbontracker sampler thread did not stop within {self.stop_timeout_s:g} s "
-                            "(left running as a daemon)")
+            problems.append(
+                f"carbontracker sampler thread did not stop within {self.stop_timeout_s:g} s (left running as a daemon)"
+            )
         problems.extend(f"carbontracker thread failed: {_last_error_line(m)}" for m in self.logger.critical)
         return problems
 
 
 def _last_error_line(message: str) -> str:
-    lines = [line.strip() for line in message.splitlines()
-             if line.strip() and not line.startswith("Continued training")]
+    lines = [
+        line.strip() for line in message.splitlines() if line.strip() and not line.startswith("Continued training")
+    ]
     return lines[-1] if lines else message.strip()

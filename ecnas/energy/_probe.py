@@ -77,8 +77,9 @@ def _read_int(path: Path) -> int:
         return int(handle.read().strip())
 
 
-def probe_rapl(rapl_dir: str | os.PathLike[str] | None = None, *,
-               settle_s: float = 0.05) -> tuple[tuple[RaplZone, ...], tuple[str, ...]]:
+def probe_rapl(
+    rapl_dir: str | os.PathLike[str] | None = None, *, settle_s: float = 0.05
+) -> tuple[tuple[RaplZone, ...], tuple[str, ...]]:
     """Find the package and DRAM zones whose ``energy_uj`` is readable and advances.
 
     Core, uncore and psys zones are ignored (core/uncore lie inside the package figure, psys covers the
@@ -125,8 +126,10 @@ def probe_rapl(rapl_dir: str | os.PathLike[str] | None = None, *,
         device = f"{'cpu' if component == 'cpu' else label}:{match.group(1)}"
         candidates.append((RaplZone(entry, path, label, component, device, max_range), first))
     if unreadable:
-        problems.append(f"RAPL: {len(unreadable)} energy_uj file(s) not readable by this user (the default "
-                        "for non-root since Linux 5.10); fix: sudo chmod a+r " + " ".join(unreadable))
+        problems.append(
+            f"RAPL: {len(unreadable)} energy_uj file(s) not readable by this user (the default "
+            "for non-root since Linux 5.10); fix: sudo chmod a+r " + " ".join(unreadable)
+        )
     if candidates:
         time.sleep(settle_s)
     zones: list[RaplZone] = []
@@ -195,8 +198,7 @@ def probe_nvml() -> tuple[tuple[GpuDevice, ...], tuple[str, ...]]:
     return tuple(gpus), tuple(problems)
 
 
-def probe(rapl_dir: str | os.PathLike[str] | None = None, *, gpu: bool = True,
-          cpu: bool = True) -> Probe:
+def probe(rapl_dir: str | os.PathLike[str] | None = None, *, gpu: bool = True, cpu: bool = True) -> Probe:
     """Probe RAPL (unless ``cpu=False``) and NVML (unless ``gpu=False``)."""
     root = Path(rapl_dir) if rapl_dir is not None else default_rapl_dir()
     zones, rapl_problems = probe_rapl(root) if cpu else ((), ())

@@ -50,8 +50,11 @@ def country_intensities() -> dict[str, tuple[float, str, str]]:
 def _alpha3_to_alpha2() -> dict[str, str]:
     path = importlib.resources.files(_TABLE[0]).joinpath(*_TABLE[1:])
     with path.open("r", encoding="utf-8") as handle:
-        return {row["Code"].strip().upper(): row["alpha-2"].strip().upper()
-                for row in csv.DictReader(handle) if row.get("Code") and row.get("alpha-2")}
+        return {
+            row["Code"].strip().upper(): row["alpha-2"].strip().upper()
+            for row in csv.DictReader(handle)
+            if row.get("Code") and row.get("alpha-2")
+        }
 
 
 def resolve_intensity(*, carbon_intensity: float | None = None, country: str | None = None) -> CarbonIntensity:
@@ -68,8 +71,7 @@ def resolve_intensity(*, carbon_intensity: float | None = None, country: str | N
         ValueError: If both are given, or the country is not in the table (the message lists the codes).
     """
     if carbon_intensity is not None and country is not None:
-        raise ValueError(f"pass either `carbon_intensity` ({carbon_intensity!r}) or `country` ({country!r}), "
-                         "not both")
+        raise ValueError(f"pass either `carbon_intensity` ({carbon_intensity!r}) or `country` ({country!r}), not both")
     if carbon_intensity is not None:
         return CarbonIntensity(float(carbon_intensity), "configured")
     if country is not None:
@@ -79,12 +81,16 @@ def resolve_intensity(*, carbon_intensity: float | None = None, country: str | N
         code = country.strip().upper()
         code = _alpha3_to_alpha2().get(code, code) if len(code) == 3 else code
         if code not in table:
-            raise ValueError(f"`country` {country!r} is not in Carbontracker's carbon-intensity table; "
-                             f"pass `carbon_intensity=` (gCO2eq/kWh) instead, or one of: "
-                             f"{', '.join(sorted(table))}")
+            raise ValueError(
+                f"`country` {country!r} is not in Carbontracker's carbon-intensity table; "
+                f"pass `carbon_intensity=` (gCO2eq/kWh) instead, or one of: "
+                f"{', '.join(sorted(table))}"
+            )
         value, name, year = table[code]
         return CarbonIntensity(value, f"country:{code} ({name}, {year}; carbontracker table)")
     from carbontracker import constants  # deferred: it pulls in requests
 
-    return CarbonIntensity(float(constants.WORLD_AVG_CARBON_INTENSITY),
-                           f"default:world average {constants.WORLD_AVG_CARBON_INTENSITY_YEAR} (carbontracker)")
+    return CarbonIntensity(
+        float(constants.WORLD_AVG_CARBON_INTENSITY),
+        f"default:world average {constants.WORLD_AVG_CARBON_INTENSITY_YEAR} (carbontracker)",
+    )

@@ -232,8 +232,10 @@ class Optimizer(abc.ABC):
         n = len(self._pending)
         values = np.asarray(F, dtype=np.float64)
         if values.shape != (n, self.n_obj):
-            raise ValueError(f"F must have shape ({n}, {self.n_obj}) (cells x objectives {list(self.objectives)}), "
-                             f"got {values.shape}")
+            raise ValueError(
+                f"F must have shape ({n}, {self.n_obj}) (cells x objectives {list(self.objectives)}), "
+                f"got {values.shape}"
+            )
         if not np.isfinite(values).all():
             raise ValueError("F must be finite; drop failed evaluations by telling finite values only")
         rows, budgets = self._pending_rows, np.array([c.budget for c in self._pending], dtype=np.int64)
@@ -357,7 +359,7 @@ def run(
         from ecnas.benchmark import Benchmark
 
         with Benchmark(bench) as opened:
-            return cls(opened, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives,
-                       **options).run()
-    return cls(bench, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives,
-               **options).run()
+            return cls(
+                opened, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives, **options
+            ).run()
+    return cls(bench, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives, **options).run()

@@ -58,16 +58,22 @@ def encode_cells(space: TableSpace, rows: np.ndarray) -> np.ndarray:
     if columns is None:
         iu = np.triu_indices(MAX_VERTICES)
         upper = space.matrices[:, iu[0], iu[1]]
-        varies = np.concatenate([
-            upper.min(axis=0) != upper.max(axis=0),
-            space.op_codes.min(axis=0) != space.op_codes.max(axis=0),
-            [space.parameters.min() != space.parameters.max()],
-        ])
+        varies = np.concatenate(
+            [
+                upper.min(axis=0) != upper.max(axis=0),
+                space.op_codes.min(axis=0) != space.op_codes.max(axis=0),
+                [space.parameters.min() != space.parameters.max()],
+            ]
+        )
         columns = np.flatnonzero(varies)
         space._gp_columns = columns  # type: ignore[attr-defined]
-        space._gp_scale = np.concatenate([  # type: ignore[attr-defined]
-            np.ones(iu[0].size), np.full(MAX_VERTICES, 5.0), [max(float(space.parameters.max()), 1.0) / 1e6]
-        ])[columns]
+        space._gp_scale = np.concatenate(
+            [  # type: ignore[attr-defined]
+                np.ones(iu[0].size),
+                np.full(MAX_VERTICES, 5.0),
+                [max(float(space.parameters.max()), 1.0) / 1e6],
+            ]
+        )[columns]
     rows = np.asarray(rows, dtype=np.int64)
     features = encode_features(space.matrices[rows], space.op_codes[rows], space.parameters[rows])
     return features[:, columns] / space._gp_scale  # type: ignore[attr-defined]
@@ -165,8 +171,15 @@ class GaussianProcess:
         for start in starts:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                solution = minimize(self._nll, np.clip(start, low, high), args=(X, ys), jac=True,
-                                    method="L-BFGS-B", bounds=bounds, options={"maxiter": 100})
+                solution = minimize(
+                    self._nll,
+                    np.clip(start, low, high),
+                    args=(X, ys),
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"maxiter": 100},
+                )
             if solution.fun < best_value:
                 best, best_value = solution.x, float(solution.fun)
         self.theta_ = best

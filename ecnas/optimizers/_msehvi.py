@@ -66,8 +66,13 @@ class MSEHVI(Optimizer):
         self._steps = 0
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "initial_design": self.initial_design, "pool_size": self.pool_size,
-                "mutants": self.mutants, "refit_every": self.refit_every}
+        return {
+            **super().settings(),
+            "initial_design": self.initial_design,
+            "pool_size": self.pool_size,
+            "mutants": self.mutants,
+            "refit_every": self.refit_every,
+        }
 
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         if len(self._rows) < self.initial_design:

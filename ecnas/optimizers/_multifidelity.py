@@ -25,8 +25,9 @@ def rungs(budgets: tuple[int, ...], budget: int, min_budget: Any) -> tuple[int, 
         min_budget = budgets[0]
     if isinstance(min_budget, bool) or min_budget not in budgets or min_budget > budget:
         allowed = [b for b in budgets if b <= budget]
-        raise ValueError(f"min_budget must be one of the table's budgets up to budget={budget}: {allowed}; "
-                         f"got {min_budget!r}")
+        raise ValueError(
+            f"min_budget must be one of the table's budgets up to budget={budget}: {allowed}; got {min_budget!r}"
+        )
     return tuple(b for b in budgets if min_budget <= b <= budget)
 
 

@@ -99,9 +99,15 @@ class ParEGOHyperband(Optimizer):
         return self.rungs
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "eta": self.eta, "rungs": list(self.rungs),
-                "initial_design": self.initial_design, "pool_size": self.pool_size, "mutants": self.mutants,
-                "brackets": [[[self.rungs[r], n] for r, n in b] for b in self.brackets]}
+        return {
+            **super().settings(),
+            "eta": self.eta,
+            "rungs": list(self.rungs),
+            "initial_design": self.initial_design,
+            "pool_size": self.pool_size,
+            "mutants": self.mutants,
+            "brackets": [[[self.rungs[r], n] for r, n in b] for b in self.brackets],
+        }
 
     # ------------------------------------------------------------------ Hyperband
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
@@ -137,8 +143,7 @@ class ParEGOHyperband(Optimizer):
     # ------------------------------------------------------------------ ParEGO
     def _select(self, n: int, budget: int) -> np.ndarray:
         """``n`` distinct configurations new to the run, chosen by ParEGO (random until the model has data)."""
-        model_budget = next((b for b in reversed(self.rungs) if len(self._observed[b][0]) >= self.initial_design),
-                            None)
+        model_budget = next((b for b in reversed(self.rungs) if len(self._observed[b][0]) >= self.initial_design), None)
         if model_budget is None:
             return random_rows(self, budget, n, unseen=True)
         rows = np.array(self._observed[model_budget][0])

@@ -313,6 +313,11 @@ def reference_point(
 
 def describe_table(bench: Benchmark) -> dict[str, Any]:
     """A short JSON-able description of a table for result files."""
-    return {"path": str(bench.path), "name": bench.path.name, "num_cells": len(bench), "budgets": list(bench.budgets),
-            # identifies the table's content, not just its path (a rebuilt table at the same path differs)
-            "created": bench.info()["provenance"].get("created")}
+    return {
+        "path": str(bench.path),
+        "name": bench.path.name,
+        "num_cells": len(bench),
+        "budgets": list(bench.budgets),
+        # identifies the table's content, not just its path (a rebuilt table at the same path differs)
+        "created": bench.info()["provenance"].get("created"),
+    }

@@ -63,8 +63,14 @@ class TablePymooProblem(Problem):
         self._started = time.perf_counter()
         self._upper = np.triu_indices(self.size, 1)
         xu = np.concatenate([np.ones(self.n_edges), np.full(n_ops, len(INTERIOR_OPS) - 1)])
-        super().__init__(n_var=self.n_edges + n_ops, n_obj=self.table_problem.n_obj, n_ieq_constr=1,
-                         xl=np.zeros(xu.size), xu=xu, vtype=int)
+        super().__init__(
+            n_var=self.n_edges + n_ops,
+            n_obj=self.table_problem.n_obj,
+            n_ieq_constr=1,
+            xl=np.zeros(xu.size),
+            xu=xu,
+            vtype=int,
+        )
 
     # ------------------------------------------------------------------ encoding
     def decode(self, x: Sequence[float]) -> int:
@@ -108,16 +114,25 @@ class TablePymooProblem(Problem):
 
     def result(self, *, algorithm: str = "pymoo", seed: int | None = None) -> Result:
         """Every feasible evaluation so far as an ecnas :class:`~ecnas.optimizers.Result`."""
-        return Result(algorithm=algorithm, seed=seed, objectives=self.table_problem.objectives, budget=self.budget,
-                      history=self._log, rejections=self.rejections, settings={"budget": self.budget},
-                      table=describe_table(self.table_problem.bench), elapsed_s=time.perf_counter() - self._started)
+        return Result(
+            algorithm=algorithm,
+            seed=seed,
+            objectives=self.table_problem.objectives,
+            budget=self.budget,
+            history=self._log,
+            rejections=self.rejections,
+            settings={"budget": self.budget},
+            table=describe_table(self.table_problem.bench),
+            elapsed_s=time.perf_counter() - self._started,
+        )
 
 
 class TableSampling(Sampling):
     """Initial population of distinct random table cells (all feasible), for any pymoo algorithm."""
 
-    def _do(self, problem: TablePymooProblem, n_samples: int, *args: Any, random_state: Any = None,
-            **kwargs: Any) -> np.ndarray:
+    def _do(
+        self, problem: TablePymooProblem, n_samples: int, *args: Any, random_state: Any = None, **kwargs: Any
+    ) -> np.ndarray:
         if not isinstance(problem, TablePymooProblem):
             raise TypeError(f"TableSampling needs a problem made by as_pymoo_problem, got {type(problem).__name__}")
         rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)

@@ -151,8 +151,11 @@ class Result:
 
     def row(self, index: int) -> dict[str, Any]:
         """One history row as a dict (hash, budget, objectives by name, metrics)."""
-        out: dict[str, Any] = {"evaluation": int(index), "hash": str(self.history["hash"][index]),
-                               "budget": int(self.history["budget"][index])}
+        out: dict[str, Any] = {
+            "evaluation": int(index),
+            "hash": str(self.history["hash"][index]),
+            "budget": int(self.history["budget"][index]),
+        }
         out.update({name: float(v) for name, v in zip(self.objectives, self.history["F"][index], strict=True)})
         out.update({name: float(self.history[name][index]) for name in HISTORY_METRICS})
         return out

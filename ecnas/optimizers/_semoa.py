@@ -73,8 +73,12 @@ class SEMOA(Optimizer):
         self._initialised = 0
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "population_size": self.population_size, "mutation_rate": self.mutation_rate,
-                "selection_pressure": self.selection_pressure}
+        return {
+            **super().settings(),
+            "population_size": self.population_size,
+            "mutation_rate": self.mutation_rate,
+            "selection_pressure": self.selection_pressure,
+        }
 
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         if self._initialised < self.population_size:

@@ -86,9 +86,15 @@ class SHEMOA(Optimizer):
         return self.rungs
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "population_size": self.population_size, "generations": self.generations,
-                "eta": self.eta, "rungs": list(self.rungs), "offspring": self.offspring,
-                "mutation_rate": self.mutation_rate}
+        return {
+            **super().settings(),
+            "population_size": self.population_size,
+            "generations": self.generations,
+            "eta": self.eta,
+            "rungs": list(self.rungs),
+            "offspring": self.offspring,
+            "mutation_rate": self.mutation_rate,
+        }
 
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         self._initial_batch = self._initialised < self.population_size

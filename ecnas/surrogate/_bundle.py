@@ -176,9 +176,7 @@ class SurrogateBundle:
                 _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
                 _write_dataset(measured, "matrix", self.measured.matrices.astype(np.uint8))
                 _write_dataset(measured, "op_codes", self.measured.op_codes.astype(np.int8))
-                _write_dataset(
-                    measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64)
-                )
+                _write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
                     values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)

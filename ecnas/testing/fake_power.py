@@ -57,9 +57,15 @@ class FakePowercap:
         update_s: Period of the writer thread.
     """
 
-    def __init__(self, root: str | os.PathLike[str], zones: Mapping[str, tuple[str, float]] | None = None, *,
-                 max_range_uj: int | None = 262_143_328_850, start_uj: Mapping[str, int] | None = None,
-                 update_s: float = 0.004) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        zones: Mapping[str, tuple[str, float]] | None = None,
+        *,
+        max_range_uj: int | None = 262_143_328_850,
+        start_uj: Mapping[str, int] | None = None,
+        update_s: float = 0.004,
+    ) -> None:
         self.root = Path(root)
         self.zones = dict(DEFAULT_ZONES if zones is None else zones)
         self.max_range_uj = max_range_uj
@@ -86,8 +92,9 @@ class FakePowercap:
 
     def measured_power(self) -> float:
         """Sum of the package and dram zone powers (what a correct meter must read), W."""
-        return sum(self._power[z] for z, (name, _) in self.zones.items()
-                   if name.startswith("package") or name == "dram")
+        return sum(
+            self._power[z] for z, (name, _) in self.zones.items() if name.startswith("package") or name == "dram"
+        )
 
     def set_power(self, zone: str, watts: float) -> None:
         """Change the power of ``zone`` from now on."""
@@ -174,8 +181,12 @@ class FakeNvml:
     class NVMLError(Exception):
         """Raised like pynvml's errors."""
 
-    def __init__(self, powers_w: tuple[float, ...] = (300.0, 100.0), names: tuple[str, ...] | None = None,
-                 init_error: str | None = None) -> None:
+    def __init__(
+        self,
+        powers_w: tuple[float, ...] = (300.0, 100.0),
+        names: tuple[str, ...] | None = None,
+        init_error: str | None = None,
+    ) -> None:
         self.powers_w = [float(p) for p in powers_w]
         self.names = list(names or (f"Fake GPU {i}" for i in range(len(self.powers_w))))
         self.init_error = init_error

@@ -49,24 +49,29 @@ def register_contract_factory(name: str) -> Callable[[ContractFactory], Contract
     The factory takes ``(tmp_path, clock)`` (clock may be None) and returns a context manager yielding
     the meter; whatever it sets up (fake hardware) must be torn down on exit.
     """
+
     def decorate(factory: ContractFactory) -> ContractFactory:
         if name in CONTRACT_FACTORIES:
             raise ValueError(f"a contract factory for meter {name!r} is already registered")
         CONTRACT_FACTORIES[name] = factory
         return factory
+
     return decorate
 
 
-def contract_meter(name: str, tmp_path: Path, clock: Callable[[], float] | None = None
-                   ) -> AbstractContextManager[Meter]:
+def contract_meter(
+    name: str, tmp_path: Path, clock: Callable[[], float] | None = None
+) -> AbstractContextManager[Meter]:
     """The contract instance of meter ``name``.
 
     Raises:
         LookupError: If no contract factory was registered for ``name``.
     """
     if name not in CONTRACT_FACTORIES:
-        raise LookupError(f"meter {name!r} has no contract factory; register one with "
-                          "ecnas.testing.meters.register_contract_factory({name!r})")
+        raise LookupError(
+            f"meter {name!r} has no contract factory; register one with "
+            "ecnas.testing.meters.register_contract_factory({name!r})"
+        )
     return CONTRACT_FACTORIES[name](tmp_path, clock)
 
 
@@ -80,8 +85,7 @@ def _cpu_time_meter(tmp_path: Path, clock: Callable[[], float] | None) -> Iterat
 @contextmanager
 def _carbontracker_meter(tmp_path: Path, clock: Callable[[], float] | None) -> Iterator[Meter]:
     with FakePowercap(tmp_path / "powercap") as tree, patched_nvml(FakeNvml(init_error="no driver (fake)")):
-        meter = CarbontrackerMeter(rapl_dir=tree.root, window_s=0.1, carbon_intensity=250.0, pue=1.2,
-                                   clock=clock)
+        meter = CarbontrackerMeter(rapl_dir=tree.root, window_s=0.1, carbon_intensity=250.0, pue=1.2, clock=clock)
         try:
             yield meter
         finally:
@@ -104,6 +108,7 @@ def no_network() -> Iterator[list[str]]:
         def fail(*args: Any, **kwargs: Any) -> Any:
             attempts.append(f"{kind}{args[1:] if kind.startswith('socket.') else args}")
             raise OSError(f"network disabled in test ({kind})")
+
         return fail
 
     saved = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo)
@@ -114,8 +119,7 @@ def no_network() -> Iterator[list[str]]:
     try:
         yield attempts
     finally:
-        (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
-         socket.getaddrinfo) = saved
+        (socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo) = saved
 
 
 def _assert_valid(reading: Reading, meter: Meter) -> None:
@@ -173,6 +177,7 @@ def check_reusable_without_thread_leak(name: str, tmp_path: Path, repeats: int =
 
 def check_exception_finalises(name: str, tmp_path: Path) -> None:
     """A block that raises: the exception propagates, the reading is finalised, no thread is left."""
+
     class TrainingFailed(RuntimeError):
         pass
 

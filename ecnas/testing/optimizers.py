@@ -113,8 +113,12 @@ def synthetic_contents(
     rng = np.random.default_rng(seed)
     millions = params / 1e6
     quality = (
-        0.55 * np.tanh(millions / 4.0) + 0.12 * counts[0] / 3 + 0.05 * counts[1] / 3 - 0.06 * counts[2] / 3
-        + 0.08 * depth / 4 + rng.normal(0.0, 0.02, n)
+        0.55 * np.tanh(millions / 4.0)
+        + 0.12 * counts[0] / 3
+        + 0.05 * counts[1] / 3
+        - 0.06 * counts[2] / 3
+        + 0.08 * depth / 4
+        + rng.normal(0.0, 0.02, n)
     )
     quality = (quality - quality.min()) / max(quality.max() - quality.min(), 1e-12)
     final = 0.55 + 0.40 * quality
@@ -142,8 +146,14 @@ def synthetic_contents(
         trainable_parameters=params,
         source=np.full(n, SOURCE_SURROGATE, np.uint8),
         metrics=metrics,
-        provenance={"energy_method": "synthetic (ecnas.testing.optimizers)", "carbon_intensity": 300.0,
-                    "intensity_source": "synthetic", "pue": 1.0, "dataset": "synthetic", "profile": "test"},
+        provenance={
+            "energy_method": "synthetic (ecnas.testing.optimizers)",
+            "carbon_intensity": 300.0,
+            "intensity_source": "synthetic",
+            "pue": 1.0,
+            "dataset": "synthetic",
+            "profile": "test",
+        },
     )
 
 
@@ -152,6 +162,8 @@ def write_synthetic_table(path: str | os.PathLike[str], **kwargs: Any) -> Path:
     from ecnas.table import write_table
 
     return write_table(path, synthetic_contents(**kwargs))
+
+
 # ---------------------------------------------------------------------------------------- contract checks
 def _options(name: str, **overrides: Any) -> dict[str, Any]:
     return {**CHEAP_OPTIONS.get(name, _DEFAULT_CHEAP), **overrides}
@@ -188,8 +200,11 @@ def check_asks_are_table_cells(name: str, table: str | os.PathLike[str]) -> None
                 seen.add((cell.hash, cell.budget))
                 spec = bench.cell(cell.hash)  # KeyError when not in the table
                 assert spec.num_vertices <= space.max_vertices
-            F, metrics = optimizer.problem.evaluate([c.hash for c in cells], cells[0].budget) if len(
-                {c.budget for c in cells}) == 1 else _evaluate_mixed(optimizer, cells)
+            F, metrics = (
+                optimizer.problem.evaluate([c.hash for c in cells], cells[0].budget)
+                if len({c.budget for c in cells}) == 1
+                else _evaluate_mixed(optimizer, cells)
+            )
             assert np.isfinite(F).all(), "a proposed cell has no results in the table"
             optimizer.tell(cells, F, metrics=metrics)
         assert optimizer.ask() == [], "ask() after done must return no cells"
@@ -341,9 +356,7 @@ OPTIMIZER_CHECKS: dict[str, Callable[[str, str | os.PathLike[str]], None]] = {
 }
 
 
-def check_optimizer_parameters(
-    names: Iterable[str] | None = None, checks: Iterable[str] | None = None
-) -> list[Any]:
+def check_optimizer_parameters(names: Iterable[str] | None = None, checks: Iterable[str] | None = None) -> list[Any]:
     """``pytest.param(name, check, id=...)`` for every registered optimizer × contract check.
 
     Args:

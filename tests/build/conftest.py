@@ -15,7 +15,10 @@ from ecnas.space import CellSpec
 
 #: Cheap tiny-profile options for tests (each cell trains in a few hundredths of a second).
 FAST_OPTIONS: dict[str, Any] = {
-    "budgets": [1, 2], "split_sizes": [200, 60, 60], "train_eval_size": 60, "batch_size": 64,
+    "budgets": [1, 2],
+    "split_sizes": [200, 60, 60],
+    "train_eval_size": 60,
+    "batch_size": 64,
 }
 OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 
@@ -23,9 +26,11 @@ OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 def small_cells(count: int = 10) -> list[CellSpec]:
     """Distinct valid cells with at most 4 vertices, in hash order."""
     cells: dict[str, CellSpec] = {}
-    matrices = ([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
-                [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                [[0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
+    matrices = (
+        [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+        [[0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+    )
     for matrix, (a, b) in itertools.product(matrices, itertools.product(OPS, OPS)):
         spec = CellSpec(matrix, ["input", a, b, "output"])
         cells[spec.hash] = spec
@@ -36,14 +41,23 @@ def small_cells(count: int = 10) -> list[CellSpec]:
     return [cells[h] for h in chosen]
 
 
-def write_hand_plan(workdir: Path, cells: list[CellSpec], options: dict[str, Any] | None = None,
-                    seed: int = 0) -> BuildPlan:
+def write_hand_plan(
+    workdir: Path, cells: list[CellSpec], options: dict[str, Any] | None = None, seed: int = 0
+) -> BuildPlan:
     """A plan over ``cells`` with the tiny profile (fast options by default)."""
     profile = get_profile("tiny", FAST_OPTIONS if options is None else options)
     plan = BuildPlan(
-        profile="tiny", profile_options=profile.options(), seed=seed, max_vertices=4, sample_fraction=None,
-        space_size=91, hashes=[c.hash for c in cells], matrices=[c.matrix.astype(int).tolist() for c in cells],
-        ops=[list(c.ops) for c in cells], energy={"carbon_intensity": 300.0}, sample_method="test cells",
+        profile="tiny",
+        profile_options=profile.options(),
+        seed=seed,
+        max_vertices=4,
+        sample_fraction=None,
+        space_size=91,
+        hashes=[c.hash for c in cells],
+        matrices=[c.matrix.astype(int).tolist() for c in cells],
+        ops=[list(c.ops) for c in cells],
+        energy={"carbon_intensity": 300.0},
+        sample_method="test cells",
     )
     return write_plan(workdir, plan)
 

@@ -14,20 +14,24 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["run", "--profile", "huge", "--out", "t.h5"], "unknown build profile 'huge'"),
-    (["run", "--profile", "tiny", "-o", "epochs=3", "--out", "t.h5"], "unknown option 'epochs'"),
-    (["run", "--profile", "tiny", "-o", "budgets=4,2", "--out", "t.h5"], "'budgets'"),
-    (["run", "--profile", "tiny", "-o", "budgets", "--out", "t.h5"], "KEY=VALUE"),
-    (["run", "--profile", "tiny"], "--out"),
-    (["run", "--out", "t.h5"], "--profile"),
-    (["run", "--recipe", "missing.toml", "--out", "t.h5"], "does not exist"),
-    (["run", "--profile", "nb101-cifar10", "--out", "t.h5"], "'data_dir' is required"),
-    (["status", "--workdir", "nowhere"], "no build plan"),
-    (["measure", "--workdir", "nowhere", "--shard", "3/2"], "0 <= i < N"),
-])
-def test_user_errors_are_messages_not_tracebacks(runner: CliRunner, args: list[str], needle: str,
-                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "--profile", "huge", "--out", "t.h5"], "unknown build profile 'huge'"),
+        (["run", "--profile", "tiny", "-o", "epochs=3", "--out", "t.h5"], "unknown option 'epochs'"),
+        (["run", "--profile", "tiny", "-o", "budgets=4,2", "--out", "t.h5"], "'budgets'"),
+        (["run", "--profile", "tiny", "-o", "budgets", "--out", "t.h5"], "KEY=VALUE"),
+        (["run", "--profile", "tiny"], "--out"),
+        (["run", "--out", "t.h5"], "--profile"),
+        (["run", "--recipe", "missing.toml", "--out", "t.h5"], "does not exist"),
+        (["run", "--profile", "nb101-cifar10", "--out", "t.h5"], "'data_dir' is required"),
+        (["status", "--workdir", "nowhere"], "no build plan"),
+        (["measure", "--workdir", "nowhere", "--shard", "3/2"], "0 <= i < N"),
+    ],
+)
+def test_user_errors_are_messages_not_tracebacks(
+    runner: CliRunner, args: list[str], needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["build", *args])
     assert result.exit_code != 0
@@ -45,8 +49,7 @@ def test_bad_recipe_key_is_named(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_measure_status_merge_on_a_plan(runner: CliRunner, hand_plan: tuple[Path, object]) -> None:
     workdir, plan = hand_plan
-    result = runner.invoke(main, ["build", "measure", "--workdir", str(workdir), "--shard", "1/2",
-                                  "--no-progress"])
+    result = runner.invoke(main, ["build", "measure", "--workdir", str(workdir), "--shard", "1/2", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert f"{len(plan.shard_indices(1, 2))} measured" in result.output
     result = runner.invoke(main, ["build", "status", "--workdir", str(workdir)])

@@ -28,13 +28,18 @@ def _table(path: Path, cells_factory) -> TableContents:
     op_codes = np.zeros((n, 7), np.int8)
     for i, cell in enumerate(cells):
         matrices[i, : cell.num_vertices, : cell.num_vertices] = cell.matrix
-        op_codes[i, : cell.num_vertices] = cell.features()[28:28 + cell.num_vertices]
+        op_codes[i, : cell.num_vertices] = cell.features()[28 : 28 + cell.num_vertices]
     contents = TableContents(
-        hashes=np.array([c.hash for c in cells], dtype="S32"), budgets=(1, 2), repeats=1, matrices=matrices,
-        op_codes=op_codes, trainable_parameters=np.arange(n) + 100,
+        hashes=np.array([c.hash for c in cells], dtype="S32"),
+        budgets=(1, 2),
+        repeats=1,
+        matrices=matrices,
+        op_codes=op_codes,
+        trainable_parameters=np.arange(n) + 100,
         source=np.array([SOURCE_MEASURED, SOURCE_SURROGATE] * 3, dtype=np.uint8),
         metrics={m: rng.random((n, 2, 1)) for m in METRICS},
-        uncertainty={m: rng.random((n, 2)) * 0.01 for m in METRICS}, provenance={"profile": "tiny"},
+        uncertainty={m: rng.random((n, 2)) * 0.01 for m in METRICS},
+        provenance={"profile": "tiny"},
     )
     write_table(path, contents, extras=lambda h5: h5.create_group("surrogate").create_dataset("w", data=[1.0]))
     return read_table(path)

@@ -17,8 +17,20 @@ from ecnas.build.train import derive_seed
 from ecnas.space import CellSpec
 
 #: Fields that depend only on the plan (not on timing or energy): equal across shardings.
-DETERMINISTIC = ("hash", "budget", "repeat", "matrix", "ops", "trainable_parameters", "train_accuracy",
-                 "validation_accuracy", "test_accuracy", "seed", "profile", "profile_options")
+DETERMINISTIC = (
+    "hash",
+    "budget",
+    "repeat",
+    "matrix",
+    "ops",
+    "trainable_parameters",
+    "train_accuracy",
+    "validation_accuracy",
+    "test_accuracy",
+    "seed",
+    "profile",
+    "profile_options",
+)
 
 
 def _deterministic(records: list[dict]) -> list[tuple]:
@@ -43,8 +55,17 @@ def test_shards_partition_the_plan(hand_plan: tuple[Path, object]) -> None:
 
 def test_derive_seed_is_stable_and_distinct() -> None:
     assert derive_seed(0, "a" * 32, 0) == derive_seed(0, "a" * 32, 0)
-    assert len({derive_seed(0, "a" * 32, 0), derive_seed(1, "a" * 32, 0), derive_seed(0, "b" * 32, 0),
-                derive_seed(0, "a" * 32, 1)}) == 4
+    assert (
+        len(
+            {
+                derive_seed(0, "a" * 32, 0),
+                derive_seed(1, "a" * 32, 0),
+                derive_seed(0, "b" * 32, 0),
+                derive_seed(0, "a" * 32, 1),
+            }
+        )
+        == 4
+    )
     assert 0 <= derive_seed(7, "c" * 32, 2) < 2**63
 
 
@@ -95,8 +116,12 @@ def test_shards_then_merge_equal_one_process(tmp_path: Path, cells_factory, plan
 
 def _spawn_worker(workdir: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-m", "ecnas.build.worker", "--workdir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecnas.build.worker", "--workdir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
 
 
 def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path, cells_factory, plan_factory) -> None:

@@ -12,14 +12,31 @@ from ecnas.errors import EcnasError
 
 
 def _plan(workdir: Path, cells: list, data_dir: Path) -> BuildPlan:
-    profile = get_profile("nb101-cifar10", {
-        "data_dir": str(data_dir), "validation_size": 6, "budgets": [1, 2], "repeats": 2, "stem_channels": 4,
-        "cells_per_stack": 1, "batch_size": 8, "eval_batch_size": 16, "device": "cpu",
-    })
+    profile = get_profile(
+        "nb101-cifar10",
+        {
+            "data_dir": str(data_dir),
+            "validation_size": 6,
+            "budgets": [1, 2],
+            "repeats": 2,
+            "stem_channels": 4,
+            "cells_per_stack": 1,
+            "batch_size": 8,
+            "eval_batch_size": 16,
+            "device": "cpu",
+        },
+    )
     plan = BuildPlan(
-        profile="nb101-cifar10", profile_options=profile.options(), seed=3, max_vertices=4, sample_fraction=None,
-        space_size=91, hashes=[c.hash for c in cells], matrices=[c.matrix.astype(int).tolist() for c in cells],
-        ops=[list(c.ops) for c in cells], energy={"carbon_intensity": 100.0},
+        profile="nb101-cifar10",
+        profile_options=profile.options(),
+        seed=3,
+        max_vertices=4,
+        sample_fraction=None,
+        space_size=91,
+        hashes=[c.hash for c in cells],
+        matrices=[c.matrix.astype(int).tolist() for c in cells],
+        ops=[list(c.ops) for c in cells],
+        energy={"carbon_intensity": 100.0},
     )
     return write_plan(workdir, plan)
 

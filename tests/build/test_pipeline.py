@@ -25,8 +25,25 @@ def test_tiny_build_of_the_4_vertex_space(tmp_path: Path) -> None:
 
     out = tmp_path / "T.h5"
     workdir = tmp_path / "work"
-    args = ["--profile", "tiny", "--max-vertices", "4", "--sample-fraction", "1.0", "--seed", "0",
-            "--out", str(out), "--workdir", str(workdir), "--workers", "2", "--carbon-intensity", "250", *FAST]
+    args = [
+        "--profile",
+        "tiny",
+        "--max-vertices",
+        "4",
+        "--sample-fraction",
+        "1.0",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--workdir",
+        str(workdir),
+        "--workers",
+        "2",
+        "--carbon-intensity",
+        "250",
+        *FAST,
+    ]
     output = _run(args)
     assert "91 cells of 91" in output and "table written" in output
     records = load_records(workdir)
@@ -42,7 +59,8 @@ def test_tiny_build_of_the_4_vertex_space(tmp_path: Path) -> None:
     by_hash = {(r["hash"], r["budget"]): r for r in records}
     columns = bench.query_many(bench.hashes, budget=2)
     assert set(np.asarray(columns["source"]).tolist()) == {"measured"} or set(
-        np.asarray(columns["source"]).tolist()) == {0}
+        np.asarray(columns["source"]).tolist()
+    ) == {0}
     for index in (0, 45, 90):
         cell = bench.hashes[index]
         row = bench.query(cell, budget=2)
@@ -82,8 +100,8 @@ profile = "tiny"
 max_vertices = 4
 sample_fraction = 0.1
 seed = 3
-workdir = "{tmp_path / 'work'}"
-out = "{tmp_path / 'T.h5'}"
+workdir = "{tmp_path / "work"}"
+out = "{tmp_path / "T.h5"}"
 compact_bits = 8
 embed_surrogates = false
 

@@ -22,17 +22,33 @@ def test_every_profile_options_round_trip(name: str) -> None:
     assert isinstance(profile, Profile)
     again = get_profile(name, profile.options())
     assert again == profile
-    assert set(profile.network_options()) == {"stem_channels", "num_stacks", "cells_per_stack", "num_classes",
-                                              "in_channels"}
+    assert set(profile.network_options()) == {
+        "stem_channels",
+        "num_stacks",
+        "cells_per_stack",
+        "num_classes",
+        "in_channels",
+    }
 
 
 def test_nb101_defaults_follow_the_protocol() -> None:
     p = get_profile("nb101-cifar10", {"data_dir": "/x"})
     assert p.budgets == (4, 12, 36, 108) and p.repeats == 3 and p.schedule == "per-budget"
     assert (p.optimizer, p.learning_rate, p.momentum, p.epsilon, p.weight_decay, p.batch_size) == (
-        "rmsprop", 0.2, 0.9, 1.0, 1e-4, 256)
-    assert p.network_options() == {"stem_channels": 128, "num_stacks": 3, "cells_per_stack": 3,
-                                   "num_classes": 10, "in_channels": 3}
+        "rmsprop",
+        0.2,
+        0.9,
+        1.0,
+        1e-4,
+        256,
+    )
+    assert p.network_options() == {
+        "stem_channels": 128,
+        "num_stacks": 3,
+        "cells_per_stack": 3,
+        "num_classes": 10,
+        "in_channels": 3,
+    }
     assert p.augment and p.bn_momentum == pytest.approx(0.003)
 
 
@@ -46,18 +62,21 @@ def test_unknown_option_is_named_with_valid_ones() -> None:
         get_profile("tiny", {"epochs": 3})
 
 
-@pytest.mark.parametrize(("options", "needle"), [
-    ({"budgets": [4, 2]}, "'budgets'"),
-    ({"budgets": "1,x"}, "'budgets'"),
-    ({"budgets": []}, "'budgets'"),
-    ({"batch_size": 0}, "'batch_size'"),
-    ({"learning_rate": "fast"}, "'learning_rate'"),
-    ({"optimizer": "adam"}, "'optimizer'"),
-    ({"schedule": "once"}, "'schedule'"),
-    ({"bn_momentum": 2}, "'bn_momentum'"),
-    ({"split_sizes": [2000, 10, 10]}, "'split_sizes'"),
-    ({"augment": "maybe"}, "'augment'"),
-])
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"budgets": [4, 2]}, "'budgets'"),
+        ({"budgets": "1,x"}, "'budgets'"),
+        ({"budgets": []}, "'budgets'"),
+        ({"batch_size": 0}, "'batch_size'"),
+        ({"learning_rate": "fast"}, "'learning_rate'"),
+        ({"optimizer": "adam"}, "'optimizer'"),
+        ({"schedule": "once"}, "'schedule'"),
+        ({"bn_momentum": 2}, "'bn_momentum'"),
+        ({"split_sizes": [2000, 10, 10]}, "'split_sizes'"),
+        ({"augment": "maybe"}, "'augment'"),
+    ],
+)
 def test_bad_option_values_name_the_option(options: dict, needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
         get_profile("tiny", options)
@@ -69,8 +88,10 @@ def test_cifar_requires_data_dir() -> None:
 
 
 def test_cli_strings_are_coerced() -> None:
-    p = get_profile("tiny", {"budgets": "1,3", "augment": "true", "train_eval_size": "none",
-                             "learning_rate": "0.05", "batch_size": "32"})
+    p = get_profile(
+        "tiny",
+        {"budgets": "1,3", "augment": "true", "train_eval_size": "none", "learning_rate": "0.05", "batch_size": "32"},
+    )
     assert p.budgets == (1, 3) and p.augment and p.train_eval_size is None
     assert p.learning_rate == 0.05 and p.batch_size == 32
 
@@ -92,17 +113,20 @@ def test_default_recipe_is_the_tiny_7v_build() -> None:
     assert get_profile("tiny", recipe.profile_options) == get_profile("tiny")
 
 
-@pytest.mark.parametrize(("data", "needle"), [
-    ({"build": {"profile": "tiny"}, "trainer": {}}, r"unknown section \[trainer\]"),
-    ({"build": {"profile": "tiny", "vertices": 4}}, r"unknown key \[build\]\.vertices"),
-    ({"build": {"profile": "tiny", "seed": "zero"}}, r"\[build\]\.seed must be an integer"),
-    ({"build": {"profile": "tiny", "max_vertices": 9}}, r"\[build\]\.max_vertices must be in 2\.\.7"),
-    ({"build": {"profile": "tiny", "sample_fraction": 0}}, r"sample_fraction must be in \(0, 1\]"),
-    ({"build": {"profile": "big"}}, "unknown build profile 'big'"),
-    ({"build": {"profile": "tiny"}, "profile": {"budget": [1]}}, "unknown option 'budget'"),
-    ({"build": {"profile": "tiny"}, "energy": {"watts": 3}}, r"unknown key \[energy\]\.watts"),
-    ({"build": {}}, r"\[build\]\.profile is required"),
-])
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"build": {"profile": "tiny"}, "trainer": {}}, r"unknown section \[trainer\]"),
+        ({"build": {"profile": "tiny", "vertices": 4}}, r"unknown key \[build\]\.vertices"),
+        ({"build": {"profile": "tiny", "seed": "zero"}}, r"\[build\]\.seed must be an integer"),
+        ({"build": {"profile": "tiny", "max_vertices": 9}}, r"\[build\]\.max_vertices must be in 2\.\.7"),
+        ({"build": {"profile": "tiny", "sample_fraction": 0}}, r"sample_fraction must be in \(0, 1\]"),
+        ({"build": {"profile": "big"}}, "unknown build profile 'big'"),
+        ({"build": {"profile": "tiny"}, "profile": {"budget": [1]}}, "unknown option 'budget'"),
+        ({"build": {"profile": "tiny"}, "energy": {"watts": 3}}, r"unknown key \[energy\]\.watts"),
+        ({"build": {}}, r"\[build\]\.profile is required"),
+    ],
+)
 def test_bad_recipes_name_the_key(data: dict, needle: str) -> None:
     with pytest.raises(EcnasError, match=needle):
         parse_recipe(data, source="r.toml")

@@ -18,8 +18,15 @@ from ecnas.errors import CorruptRecordError
 
 
 def _rec(cell: str, budget: int, attempt: str = "a", repeat: int = 0, **extra: object) -> dict:
-    return {"hash": cell, "budget": budget, "repeat": repeat, "attempt": attempt,
-            "profile_options": {"budgets": [1, 2], "repeats": 1}, "validation_accuracy": 0.5, **extra}
+    return {
+        "hash": cell,
+        "budget": budget,
+        "repeat": repeat,
+        "attempt": attempt,
+        "profile_options": {"budgets": [1, 2], "repeats": 1},
+        "validation_accuracy": 0.5,
+        **extra,
+    }
 
 
 def test_line_is_json_with_crc_and_round_trips(tmp_path: Path) -> None:
@@ -70,15 +77,22 @@ def test_writer_on_file_without_any_newline(tmp_path: Path) -> None:
 
 def test_complete_records_keeps_first_complete_attempt_only() -> None:
     records = [
-        _rec("x", 1, "old"),                     # attempt cut short: budget 2 missing
-        _rec("y", 1, "y1"), _rec("y", 2, "y1"),  # complete
-        _rec("x", 1, "new", validation_accuracy=0.7), _rec("x", 2, "new", validation_accuracy=0.8),
-        _rec("y", 1, "y2"), _rec("y", 2, "y2"),  # a duplicate complete attempt: ignored
-        _rec("z", 2, "z1"),                      # incomplete
+        _rec("x", 1, "old"),  # attempt cut short: budget 2 missing
+        _rec("y", 1, "y1"),
+        _rec("y", 2, "y1"),  # complete
+        _rec("x", 1, "new", validation_accuracy=0.7),
+        _rec("x", 2, "new", validation_accuracy=0.8),
+        _rec("y", 1, "y2"),
+        _rec("y", 2, "y2"),  # a duplicate complete attempt: ignored
+        _rec("z", 2, "z1"),  # incomplete
     ]
     kept = complete_records(records)
     assert [(r["hash"], r["budget"], r["attempt"]) for r in kept] == [
-        ("x", 1, "new"), ("x", 2, "new"), ("y", 1, "y1"), ("y", 2, "y1")]
+        ("x", 1, "new"),
+        ("x", 2, "new"),
+        ("y", 1, "y1"),
+        ("y", 2, "y1"),
+    ]
     keys = [(r["hash"], r["budget"], r["repeat"]) for r in kept]
     assert len(keys) == len(set(keys))
 

@@ -97,8 +97,10 @@ def test_stub_nvml_two_gpus_read_400_watts_and_cpu_is_estimated(tmp_path, thread
         assert nvml.init_count == 0
     assert watts(reading, "gpu") == pytest.approx(400.0, rel=1e-9)
     gpu = reading.components["gpu"]
-    assert [(d.id, d.name, d.mean_power_w) for d in gpu.devices] == [("nvml:0", "A100", 300.0),
-                                                                     ("nvml:1", "A100", 100.0)]
+    assert [(d.id, d.name, d.mean_power_w) for d in gpu.devices] == [
+        ("nvml:0", "A100", 300.0),
+        ("nvml:1", "A100", 100.0),
+    ]
     assert gpu.kind == "measured" and reading.components["cpu"].kind == "estimated"
     assert reading.kind == "mixed" and not reading.measured
     assert reading.method == "mixed:carbontracker[nvml]+cpu-time×4.0W/thread"
@@ -276,11 +278,16 @@ def test_unreadable_rapl_falls_back_to_labelled_estimate(tmp_path):
     if os.geteuid() == 0:  # root reads anything: drop the DAC override capabilities like a normal user
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: cannot make a file unreadable")
-        command = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
-                   "--bounding-set=-dac_override,-dac_read_search", *command]
+        command = [
+            "setpriv",
+            "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search",
+            *command,
+        ]
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root,
-                         env={**os.environ, "PYTHONPATH": str(root)})
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     problems = result["describe"]["probe_problems"]

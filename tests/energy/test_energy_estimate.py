@@ -142,17 +142,20 @@ def test_country_and_default_intensity_come_from_carbontrackers_table():
     assert reading.carbon_intensity == table_value("FR") and reading.intensity_source.startswith("country:FR")
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"pue": 0.9}, ValueError, r"`pue` must be finite and >= 1"),
-    ({"pue": "1.2"}, TypeError, r"`pue` must be a number"),
-    ({"pue": math.nan}, ValueError, r"`pue`"),
-    ({"watts_per_thread": 0}, ValueError, r"`watts_per_thread` must be finite and > 0"),
-    ({"carbon_intensity": -1.0}, ValueError, r"`carbon_intensity` must be finite and >= 0"),
-    ({"carbon_intensity": 100.0, "country": "DK"}, ValueError, r"either `carbon_intensity`"),
-    ({"country": "XX"}, ValueError, r"'XX' is not in Carbontracker.*DK"),
-    ({"country": 45}, TypeError, r"ISO 3166"),
-    ({"clock": 3}, TypeError, r"`clock` must be a callable"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"pue": 0.9}, ValueError, r"`pue` must be finite and >= 1"),
+        ({"pue": "1.2"}, TypeError, r"`pue` must be a number"),
+        ({"pue": math.nan}, ValueError, r"`pue`"),
+        ({"watts_per_thread": 0}, ValueError, r"`watts_per_thread` must be finite and > 0"),
+        ({"carbon_intensity": -1.0}, ValueError, r"`carbon_intensity` must be finite and >= 0"),
+        ({"carbon_intensity": 100.0, "country": "DK"}, ValueError, r"either `carbon_intensity`"),
+        ({"country": "XX"}, ValueError, r"'XX' is not in Carbontracker.*DK"),
+        ({"country": 45}, TypeError, r"ISO 3166"),
+        ({"clock": 3}, TypeError, r"`clock` must be a callable"),
+    ],
+)
 def test_settings_are_validated_with_helpful_messages(kwargs, error, match):
     with pytest.raises(error, match=match):
         CpuTimeMeter(**kwargs)

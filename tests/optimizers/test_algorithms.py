@@ -113,8 +113,9 @@ def test_parego_hyperband_runs_whole_brackets(synthetic_table: Path) -> None:
         optimizer = get_optimizer("parego-hb")(bench, seed=0, pool_size=200, mutants=10)
         per_iteration = 40 + 17 + 8 + 4
         assert optimizer.max_evaluations % per_iteration == 0
-        result = get_optimizer("parego-hb")(bench, seed=0, max_evaluations=per_iteration, pool_size=200,
-                                            mutants=10).run()
+        result = get_optimizer("parego-hb")(
+            bench, seed=0, max_evaluations=per_iteration, pool_size=200, mutants=10
+        ).run()
     budgets = result.history["budget"].tolist()
     expected = [4] * 27 + [12] * 9 + [36] * 3 + [108] + [12] * 12 + [36] * 4 + [108] + [36] * 6 + [108] * 2 + [108] * 4
     assert budgets == expected

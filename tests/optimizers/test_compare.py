@@ -20,8 +20,15 @@ ALGORITHMS = ["semoa", "shemoa", "rs"]
 @pytest.fixture(scope="module")
 def comparison(synthetic_table: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("compare")
-    return compare(ALGORITHMS, seeds=3, table=synthetic_table, max_evaluations=60, out=out, jobs=1,
-                   options={"shemoa": {"population_size": 5}})
+    return compare(
+        ALGORITHMS,
+        seeds=3,
+        table=synthetic_table,
+        max_evaluations=60,
+        out=out,
+        jobs=1,
+        options={"shemoa": {"population_size": 5}},
+    )
 
 
 def test_files_and_figures_are_written(comparison) -> None:
@@ -66,8 +73,17 @@ def test_summary_values(comparison, synthetic_table: Path) -> None:
 def test_resume_and_reload(comparison, synthetic_table: Path) -> None:
     run_file = comparison.out / "runs" / "semoa" / "seed0.json"
     stamp = run_file.stat().st_mtime_ns
-    again = compare(ALGORITHMS, seeds=3, table=synthetic_table, max_evaluations=60, out=comparison.out, jobs=1,
-                    options={"shemoa": {"population_size": 5}}, resume=True, plots=False)
+    again = compare(
+        ALGORITHMS,
+        seeds=3,
+        table=synthetic_table,
+        max_evaluations=60,
+        out=comparison.out,
+        jobs=1,
+        options={"shemoa": {"population_size": 5}},
+        resume=True,
+        plots=False,
+    )
     assert run_file.stat().st_mtime_ns == stamp
     assert again.summary == comparison.summary
     loaded = load_comparison(comparison.out)
@@ -77,23 +93,35 @@ def test_resume_and_reload(comparison, synthetic_table: Path) -> None:
 
 
 def test_resume_never_reuses_a_run_made_with_other_settings(synthetic_table: Path, tmp_path: Path) -> None:
-    compare(["shemoa"], seeds=[0], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=1,
-            options={"shemoa": {"population_size": 5}}, plots=False)
+    compare(
+        ["shemoa"],
+        seeds=[0],
+        table=synthetic_table,
+        max_evaluations=60,
+        out=tmp_path,
+        jobs=1,
+        options={"shemoa": {"population_size": 5}},
+        plots=False,
+    )
     run_file = tmp_path / "runs" / "shemoa" / "seed0.json"
     stamp = run_file.stat().st_mtime_ns
     # shemoa's population size back at its default: the saved run does not match and is redone
-    compare(["shemoa"], seeds=[0], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=1, resume=True,
-            plots=False)
+    compare(
+        ["shemoa"], seeds=[0], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=1, resume=True, plots=False
+    )
     assert run_file.stat().st_mtime_ns != stamp
 
 
 def test_parallel_processes_give_the_same_runs(comparison, synthetic_table: Path, tmp_path: Path) -> None:
-    parallel = compare(["semoa", "rs"], seeds=[1, 2], table=synthetic_table, max_evaluations=60, out=tmp_path,
-                       jobs=2, plots=False)
+    parallel = compare(
+        ["semoa", "rs"], seeds=[1, 2], table=synthetic_table, max_evaluations=60, out=tmp_path, jobs=2, plots=False
+    )
     for algorithm in ("semoa", "rs"):
         for k, seed in enumerate((1, 2)):
-            assert (parallel.results[algorithm][k].history["hash"].tolist()
-                    == comparison.results[algorithm][seed].history["hash"].tolist())
+            assert (
+                parallel.results[algorithm][k].history["hash"].tolist()
+                == comparison.results[algorithm][seed].history["hash"].tolist()
+            )
 
 
 def test_compare_validates_arguments(synthetic_table: Path, tmp_path: Path) -> None:
@@ -112,10 +140,30 @@ def test_compare_validates_arguments(synthetic_table: Path, tmp_path: Path) -> N
 
 def test_cli_compare(synthetic_table: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    outcome = CliRunner().invoke(main, [
-        "compare", "--algorithms", "semoa", "rs", "--seeds", "2", "--table", str(synthetic_table), "--budget", "36",
-        "--max-evaluations", "30", "--out", str(out), "--jobs", "1", "--no-progress", "-O", "semoa.population_size=6",
-    ])
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            "--algorithms",
+            "semoa",
+            "rs",
+            "--seeds",
+            "2",
+            "--table",
+            str(synthetic_table),
+            "--budget",
+            "36",
+            "--max-evaluations",
+            "30",
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--no-progress",
+            "-O",
+            "semoa.population_size=6",
+        ],
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "| A_r0 (best objective 0) | semoa |" in outcome.output and "reference point" in outcome.output
     document = json.loads((out / "comparison.json").read_text())
@@ -138,8 +186,10 @@ def test_cli_compare(synthetic_table: Path, tmp_path: Path) -> None:
     ],
 )
 def test_cli_errors_are_clear(args: list[str], message: str, synthetic_table: Path, tmp_path: Path) -> None:
-    outcome = CliRunner().invoke(main, [*args, "--table", str(synthetic_table)] + (
-        ["--out", str(tmp_path / "o")] if args[0] == "compare" else []))
+    outcome = CliRunner().invoke(
+        main,
+        [*args, "--table", str(synthetic_table)] + (["--out", str(tmp_path / "o")] if args[0] == "compare" else []),
+    )
     assert outcome.exit_code != 0
     assert message in outcome.output, outcome.output
     assert "Traceback" not in outcome.output
@@ -152,14 +202,28 @@ def test_cli_missing_table(tmp_path: Path) -> None:
 
 def test_cli_search(synthetic_table: Path, tmp_path: Path) -> None:
     out = tmp_path / "semoa.json"
-    outcome = CliRunner().invoke(main, ["search", "semoa", "--table", str(synthetic_table), "--seed", "3",
-                                        "--max-evaluations", "25", "-o", str(out)])
+    outcome = CliRunner().invoke(
+        main,
+        ["search", "semoa", "--table", str(synthetic_table), "--seed", "3", "--max-evaluations", "25", "-o", str(out)],
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "Pareto-optimal cells at 108 epochs" in outcome.output and "hypervolume" in outcome.output
     result = Result.load(out)
     assert len(result) == 25 and result.seed == 3
-    outcome = CliRunner().invoke(main, ["search", "rs", "--table", str(synthetic_table), "--json",
-                                        "--max-evaluations", "30", "--objectives", "test_error,training_time"])
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "search",
+            "rs",
+            "--table",
+            str(synthetic_table),
+            "--json",
+            "--max-evaluations",
+            "30",
+            "--objectives",
+            "test_error,training_time",
+        ],
+    )
     assert outcome.exit_code == 0, outcome.output
     document = json.loads(outcome.output)
     assert document["front"] and {"test_error", "training_time"} <= set(document["front"][0])
