@@ -332,6 +332,30 @@ class CellSpec:
         codes[0, :size] = [FEATURE_OP_CODES[op] for op in self._ops]
         return encode_features(padded, codes, np.array([count_parameters(self)]))[0]
 
+    def shuffled(self, seed: int | np.random.Generator | None = None) -> CellSpec:
+        """The same cell (same hash) with its vertices in a random topological order.
+
+        Input stays first and output last; every order NB101 accepts for this cell can come out.
+        For isomorphism augmentation, and for checking that code does not depend on one vertex order.
+        """
+        rng = np.random.default_rng(seed)
+        matrix = self._matrix
+        pending = matrix.sum(axis=0).tolist()  # unplaced predecessors of each vertex
+        ready, order = [0], []
+        while ready:
+            vertex = ready.pop(int(rng.integers(len(ready))))
+            order.append(vertex)
+            for successor in np.flatnonzero(matrix[vertex]).tolist():
+                pending[successor] -= 1
+                if not pending[successor]:
+                    ready.append(successor)
+        spec = CellSpec.__new__(CellSpec)
+        spec._matrix = matrix[np.ix_(order, order)]
+        spec._matrix.setflags(write=False)
+        spec._ops = tuple(self._ops[v] for v in order)
+        spec._hash = self._hash
+        return spec
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CellSpec) and other.hash == self.hash
 

@@ -466,3 +466,20 @@ def test_from_padded_decodes_codes_and_keeps_a_known_hash():
     rebuilt = CellSpec.from_padded(padded, codes)
     assert rebuilt.ops == spec.ops and rebuilt.hash == spec.hash
     assert CellSpec.from_padded(padded, codes, "0" * 32).hash == "0" * 32  # stored key trusted, no md5 rounds
+
+
+def test_shuffled_keeps_the_cell_and_reaches_every_vertex_order():
+    diamond = CellSpec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+        ["input", "conv3x3-bn-relu", "maxpool3x3", "output"],
+    )
+    rng = np.random.default_rng(0)
+    orders = {diamond.shuffled(rng).ops for _ in range(30)}
+    assert orders == {diamond.ops, ("input", "maxpool3x3", "conv3x3-bn-relu", "output")}
+    assert diamond.shuffled(5).ops == diamond.shuffled(5).ops  # seeded
+    for _ in range(300):
+        cell = CellSpec(*_random_pruned_cell(rng))
+        moved = cell.shuffled(rng)
+        rebuilt = CellSpec(moved.matrix, moved.ops)  # a valid cell in NB101's own validation
+        assert np.array_equal(rebuilt.matrix, moved.matrix) and not moved.matrix.flags.writeable
+        assert hash_cell(moved.matrix, moved.labeling) == cell.hash == moved.hash
