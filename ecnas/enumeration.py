@@ -42,12 +42,8 @@ from ecnas.space import (
     CellSpec,
     encode_features,
     hash_cell,
+    md5_digest,
 )
-
-try:  # CPython's built-in md5 has a lower per-call cost than OpenSSL's for short messages.
-    from _md5 import md5 as _md5
-except ImportError:  # pragma: no cover - builds without the built-in hash modules
-    _md5 = hashlib.md5
 
 __all__ = ["EnumeratedSpace", "cache_dir", "enumerate_cells"]
 
@@ -137,7 +133,7 @@ def _md5_rows(messages: np.ndarray) -> np.ndarray:
     """md5 of each row of a `G x L` uint8 array → `G x 16` uint8 digests."""
     count, length = messages.shape
     data = messages.tobytes()
-    digests = b"".join([_md5(data[i : i + length]).digest() for i in range(0, count * length, length)])
+    digests = b"".join([md5_digest(data[i : i + length]).digest() for i in range(0, count * length, length)])
     return np.frombuffer(digests, dtype=np.uint8).reshape(count, 16)
 
 
@@ -356,7 +352,7 @@ def _hash_candidates(
     triples = []
     for code in present.tolist():
         degrees, label = divmod(code, _NUM_OPS + 2)
-        triples.append(_md5(str((*divmod(degrees, size), label - 2)).encode()).digest())
+        triples.append(md5_digest(str((*divmod(degrees, size), label - 2)).encode()).digest())
     digests = _Digests(present.size)
     digests.fill(0, np.frombuffer(b"".join(triples), dtype=np.uint8).reshape(-1, 16))
     tick()

@@ -59,8 +59,14 @@ _INPUT_LABEL = -1
 _OUTPUT_LABEL = -2
 
 
+try:  # CPython's built-in md5 costs ~40% less per call than OpenSSL's for short messages.
+    from _md5 import md5 as md5_digest
+except ImportError:  # pragma: no cover - builds without the built-in hash modules
+    md5_digest = hashlib.md5
+
+
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+    return md5_digest(text.encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -96,7 +102,7 @@ def hash_cell(matrix: np.ndarray, labeling: Sequence[int]) -> str:
     num_vertices = adjacency.shape[0]
     plan, degrees = _wiring(adjacency.tobytes(), num_vertices)
     hashes = [_vertex_seed(out, into, int(label)) for (out, into), label in zip(degrees, labeling, strict=True)]
-    md5 = hashlib.md5
+    md5 = md5_digest
     join = "".join
     for _ in range(num_vertices):
         get = hashes.__getitem__
