@@ -278,7 +278,8 @@ class Benchmark:
         """Metrics of one cell at one budget.
 
         Args:
-            cell: a CellSpec, an NB101 hash, or a ``(matrix, ops)`` tuple.
+            cell: a CellSpec, an NB101 hash, or a ``(matrix, ops)`` tuple; cells are found by structure in
+                any vertex order, without computing NB101's hash.
             budget: epochs, one of :attr:`budgets`; ``None`` = the largest.
             repeat: ``None`` = mean over repeats, an int = that repeat, ``"random"`` = one available repeat
                 drawn with the benchmark's seeded generator (NB101's behaviour).
