@@ -23,7 +23,6 @@ import itertools
 import logging
 import multiprocessing
 import os
-import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ecnas._io import atomic_path
 from ecnas.space import (
     FEATURE_OP_CODES,
     INPUT,
@@ -631,17 +631,11 @@ def _checksum(arrays: dict[str, np.ndarray]) -> bytes:
 def _save_cache(path: Path, space: EnumeratedSpace, max_vertices: int, max_edges: int) -> None:
     arrays = {name: getattr(space, name) for name in _CACHE_ARRAYS}
     meta = np.array([_CACHE_FORMAT, max_vertices, max_edges], dtype=np.int64)
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as file:
-            temporary = Path(file.name)
+        with atomic_path(path) as temporary, temporary.open("wb") as file:
             np.savez(file, meta=meta, checksum=np.array(_checksum(arrays), dtype="S32"), **arrays)
-        os.replace(temporary, path)
     except OSError as error:
         _logger.warning("could not write the enumeration cache %s (%s); continuing without it", path, error)
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
 
 
 def _load_cache(path: Path, max_vertices: int, max_edges: int) -> EnumeratedSpace | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecnas._io import atomic_path
+
 __all__ = ["compact_table", "round_significant"]
 
 
@@ -65,7 +67,6 @@ def compact_table(
     target = Path(out) if out is not None else source_path
     original = read_table(source_path)
     predicted = np.asarray(original.source) != SOURCE_MEASURED
-    staging = target.with_name(f".{target.name}.compact.h5")
 
     def extras(h5: h5py.File) -> None:
         if keep_models:
@@ -73,50 +74,50 @@ def compact_table(
                 if "surrogate" in src:
                     src.copy(src["surrogate"], h5, "surrogate")
 
-    while True:
-        metrics = {}
-        for name, values in original.metrics.items():
-            values = np.array(values, dtype=np.float64)
-            values[predicted] = round_significant(values[predicted], bits)
-            metrics[name] = values
-        uncertainty = {}
-        for name, values in original.uncertainty.items():
-            values = np.array(values, dtype=np.float64)
-            values[predicted] = round_significant(values[predicted], uncertainty_bits)
-            uncertainty[name] = values
-        provenance = dict(original.provenance)
-        provenance["compaction"] = {
-            "predicted_significant_bits": bits,
-            "uncertainty_significant_bits": uncertainty_bits,
-            "relative_rounding_error_max": 2.0 ** -(bits + 1),
-            "measured_rows": "exact",
-            "surrogate_models": "embedded" if keep_models else "left out (see the build directory's surrogates.h5)",
-        }
-        contents = type(original)(
-            hashes=original.hashes,
-            budgets=original.budgets,
-            repeats=original.repeats,
-            matrices=original.matrices,
-            op_codes=original.op_codes,
-            trainable_parameters=original.trainable_parameters,
-            source=original.source,
-            metrics=metrics,
-            uncertainty=uncertainty,
-            provenance=provenance,
-        )
-        write_table(staging, contents, extras=extras)
-        size = staging.stat().st_size
-        if max_bytes is None or size <= max_bytes:
-            break
-        if uncertainty_bits > 2:
-            uncertainty_bits -= 1
-        elif bits > min_bits:
-            bits -= 1
-        else:
-            staging.unlink()
-            raise ValueError(
-                f"the compacted table is {size / 1e6:.1f} MB even with {bits} significant bits, over "
-                f"max_bytes={max_bytes / 1e6:.1f} MB; lower min_bits or drop the uncertainty."
+    # Each attempt overwrites the same temporary file; the target changes only once one fits.
+    with atomic_path(target, suffix=".h5") as staging:
+        while True:
+            metrics = {}
+            for name, values in original.metrics.items():
+                values = np.array(values, dtype=np.float64)
+                values[predicted] = round_significant(values[predicted], bits)
+                metrics[name] = values
+            uncertainty = {}
+            for name, values in original.uncertainty.items():
+                values = np.array(values, dtype=np.float64)
+                values[predicted] = round_significant(values[predicted], uncertainty_bits)
+                uncertainty[name] = values
+            provenance = dict(original.provenance)
+            provenance["compaction"] = {
+                "predicted_significant_bits": bits,
+                "uncertainty_significant_bits": uncertainty_bits,
+                "relative_rounding_error_max": 2.0 ** -(bits + 1),
+                "measured_rows": "exact",
+                "surrogate_models": "embedded" if keep_models else "left out (see the build directory's surrogates.h5)",
+            }
+            contents = type(original)(
+                hashes=original.hashes,
+                budgets=original.budgets,
+                repeats=original.repeats,
+                matrices=original.matrices,
+                op_codes=original.op_codes,
+                trainable_parameters=original.trainable_parameters,
+                source=original.source,
+                metrics=metrics,
+                uncertainty=uncertainty,
+                provenance=provenance,
             )
-    os.replace(staging, target)
+            write_table(staging, contents, extras=extras)
+            size = staging.stat().st_size
+            if max_bytes is None or size <= max_bytes:
+                break
+            if uncertainty_bits > 2:
+                uncertainty_bits -= 1
+            elif bits > min_bits:
+                bits -= 1
+            else:
+                raise ValueError(
+                    f"the compacted table is {size / 1e6:.1f} MB even with {bits} significant bits, over "
+                    f"max_bytes={max_bytes / 1e6:.1f} MB; lower min_bits or drop the uncertainty."
+                )
     return target
