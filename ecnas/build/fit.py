@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ecnas.build.records import records_provenance
 from ecnas.errors import InvalidCellError
 from ecnas.space import FEATURE_OP_CODES, MAX_VERTICES, CellSpec
 from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
@@ -29,7 +30,6 @@ MIN_CELLS_TO_FIT = 8
 #: Fewest measured cells for a held-out quality estimate (below: the model is fitted, not scored).
 MIN_CELLS_HOLDOUT = 25
 _ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
-_PROVENANCE_KEYS = ("method", "carbon_intensity", "intensity_source", "pue", "measured")
 
 
 def _cell_spec(record: Mapping[str, Any], index: int) -> CellSpec:
@@ -106,30 +106,6 @@ def measured_values(
     return measured, specs
 
 
-def _records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Facts shared by the records: profile, hardware, software, energy method and intensity."""
-    profiles = sorted({str(r.get("profile")) for r in records})
-    if len(profiles) > 1:
-        raise ValueError(f"records come from several build profiles {profiles}; fit one profile per table")
-    first = records[0]
-    energy = first.get("energy") or {}
-    out: dict[str, Any] = {
-        "profile": profiles[0],
-        "profile_options": first.get("profile_options"),
-        "hardware": first.get("hardware"),
-        "software": first.get("software"),
-        "energy_method": energy.get("method"),
-        "energy_measured": energy.get("measured"),
-        "carbon_intensity": energy.get("carbon_intensity"),
-        "intensity_source": energy.get("intensity_source"),
-        "pue": energy.get("pue"),
-    }
-    methods = sorted({str((r.get("energy") or {}).get("method")) for r in records})
-    if len(methods) > 1:
-        out["energy_method"] = "mixed: " + ", ".join(methods)
-    return out
-
-
 def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
     """Network options of the records' profile, when the builder's profile registry knows it."""
     try:
@@ -194,7 +170,7 @@ def fit_surrogates(
     unknown = sorted(set(chosen) - set(METRICS))
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
-    info = _records_provenance(records)
+    info = records_provenance(records)
     measured_budgets = sorted({int(r["budget"]) for r in records})
     if budgets is None:
         budgets = (info.get("profile_options") or {}).get("budgets") or measured_budgets

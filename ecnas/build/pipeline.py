@@ -18,7 +18,7 @@ from typing import Any
 from ecnas._io import atomic_write_text
 from ecnas.build.plan import BuildPlan, make_plan, read_plan, write_plan
 from ecnas.build.profiles import get_profile
-from ecnas.build.records import load_records
+from ecnas.build.records import load_records, records_provenance
 from ecnas.build.status import MERGED_FILE, merge_records
 
 __all__ = ["SURROGATE_FILE", "TIMINGS_FILE", "fill_stage", "fit_stage", "plan_build", "run_build"]
@@ -123,6 +123,17 @@ def _measure_span(records: Sequence[Mapping[str, Any]]) -> float | None:
     return (_dt.datetime.fromisoformat(times[-1]) - _dt.datetime.fromisoformat(times[0])).total_seconds()
 
 
+def _describe_hardware(hardware: Mapping[str, Any]) -> str:
+    if "mixed" in hardware:
+        machines = [_describe_hardware(h or {}) for h in hardware["mixed"]]
+        return f"{len(machines)} different machines: " + "; ".join(machines)
+    gpus = hardware.get("gpus") or []
+    return (
+        f"{hardware.get('cpu_model', '?')} ({hardware.get('logical_cores', '?')} logical cores, "
+        f"{'GPUs ' + ', '.join(gpus) if gpus else 'no GPU'})"
+    )
+
+
 def _build_provenance(directory: Path, plan: BuildPlan, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     profile = get_profile(plan.profile, plan.profile_options)
     timings = _timings(directory)
@@ -131,17 +142,14 @@ def _build_provenance(directory: Path, plan: BuildPlan, records: Sequence[Mappin
     wall = timings.get("measure_wall_s") if cells >= planned else None
     span = _measure_span(records)
     dataset = profile.load_data().description
-    first = records[0] if records else {}
-    hardware = first.get("hardware") or {}
-    energy = first.get("energy") or {}
-    gpus = hardware.get("gpus") or []
+    facts = records_provenance(records) if records else {}
+    kinds = sorted({str((r.get("energy") or {}).get("kind", "?")) for r in records}) or ["?"]
     note = (
-        f"Built end to end by ecnas's own builder on this machine: profile {plan.profile!r} ({dataset}); "
+        f"Built end to end by ecnas's own builder: profile {plan.profile!r} ({dataset}); "
         f"{cells} of {plan.space_size} cells trained and measured, the rest predicted by MLP surrogates; "
-        f"hardware {hardware.get('cpu_model', '?')} ({hardware.get('logical_cores', '?')} logical cores, "
-        f"{'GPUs ' + ', '.join(gpus) if gpus else 'no GPU'}); energy {energy.get('kind', '?')} "
-        f"({energy.get('method', '?')}); carbon intensity {energy.get('carbon_intensity', '?')} gCO2/kWh "
-        f"({energy.get('intensity_source', '?')}). These are not EC-NAS's published numbers "
+        f"hardware {_describe_hardware(facts.get('hardware') or {})}; energy {'/'.join(kinds)} "
+        f"({facts.get('energy_method', '?')}); carbon intensity {facts.get('carbon_intensity', '?')} gCO2/kWh "
+        f"({facts.get('intensity_source', '?')}). These are not EC-NAS's published numbers "
         "(import those with `ecnas import`)."
     )
     return {

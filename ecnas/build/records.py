@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "encode_line",
     "load_records",
     "read_lines",
+    "records_provenance",
     "shard_file_name",
     "write_records_atomic",
 ]
@@ -299,3 +300,50 @@ def iter_cells(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, list[di
         group.append(record)
     if group:
         yield str(current), group
+
+
+def _distinct(values: Sequence[Any]) -> list[Any]:
+    """Distinct values in first-seen order (dicts compared by content)."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+    return list(seen.values())
+
+
+def _mean_number(values: Sequence[Any]) -> float | None:
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Facts of the records: profile, hardware, software, energy method, intensity and PUE.
+
+    Records written on several machines (Slurm shards, resumed builds) are described as such: hardware
+    and software become ``{"mixed": [distinct values]}``; intensity and PUE, which the table needs as
+    one number to price CO2, become their mean over the records, with the distinct values listed.
+
+    Raises:
+        ValueError: the records come from several build profiles.
+    """
+    profiles = sorted({str(r.get("profile")) for r in records})
+    if len(profiles) > 1:
+        raise ValueError(f"records come from several build profiles {profiles}; fit one profile per table")
+    energies = [r.get("energy") or {} for r in records]
+    out: dict[str, Any] = {"profile": profiles[0], "profile_options": records[0].get("profile_options")}
+    for key in ("hardware", "software"):
+        values = _distinct([r.get(key) for r in records])
+        out[key] = values[0] if len(values) == 1 else {"mixed": values}
+    for key in ("method", "measured"):
+        values = _distinct([e.get(key) for e in energies])
+        out[f"energy_{key}"] = values[0] if len(values) == 1 else None
+    methods = _distinct([str(e.get("method")) for e in energies])
+    if len(methods) > 1:
+        out["energy_method"] = "mixed: " + ", ".join(sorted(methods))
+    sources = _distinct([e.get("intensity_source") for e in energies])
+    out["intensity_source"] = sources[0] if len(sources) == 1 else "mixed: " + ", ".join(map(str, sources))
+    for key in ("carbon_intensity", "pue"):
+        values = _distinct([e.get(key) for e in energies])
+        out[key] = values[0] if len(values) == 1 else _mean_number([e.get(key) for e in energies])
+        if len(values) > 1:
+            out[f"{key}_per_record"] = {"mean_of": len(energies), "distinct": values}
+    return out

@@ -12,6 +12,7 @@ from ecnas.build.records import (
     encode_line,
     load_records,
     read_lines,
+    records_provenance,
     write_records_atomic,
 )
 from ecnas.errors import CorruptRecordError
@@ -132,3 +133,32 @@ def test_second_writer_on_one_file_is_refused(tmp_path):
         RecordWriter(path)
     with RecordWriter(path):  # released on close
         pass
+
+
+def _machine_record(cpu: str, intensity: float, pue: float = 1.0, method: str = "estimated:cpu") -> dict:
+    return {
+        "profile": "tiny",
+        "profile_options": {"budgets": [1]},
+        "hardware": {"cpu_model": cpu, "logical_cores": 2, "gpus": []},
+        "software": {"torch": "2.13.0"},
+        "energy": {"method": method, "carbon_intensity": intensity, "intensity_source": "cli", "pue": pue},
+    }
+
+
+def test_records_provenance_of_one_machine_is_plain() -> None:
+    facts = records_provenance([_machine_record("A", 300.0)] * 3)
+    assert facts["hardware"] == {"cpu_model": "A", "logical_cores": 2, "gpus": []}
+    assert facts["carbon_intensity"] == 300.0 and facts["pue"] == 1.0
+    assert facts["energy_method"] == "estimated:cpu" and "carbon_intensity_per_record" not in facts
+
+
+def test_records_provenance_of_several_machines_says_so() -> None:
+    records = [_machine_record("A", 300.0)] * 3 + [_machine_record("B", 100.0, pue=1.5, method="measured:rapl")]
+    facts = records_provenance(records)
+    assert [h["cpu_model"] for h in facts["hardware"]["mixed"]] == ["A", "B"]
+    assert facts["carbon_intensity"] == pytest.approx(250.0)  # the mean over the 4 records
+    assert facts["carbon_intensity_per_record"] == {"mean_of": 4, "distinct": [300.0, 100.0]}
+    assert facts["pue"] == pytest.approx(1.125) and facts["pue_per_record"]["distinct"] == [1.0, 1.5]
+    assert facts["energy_method"] == "mixed: estimated:cpu, measured:rapl"
+    with pytest.raises(ValueError, match="several build profiles"):
+        records_provenance([*records, {**records[0], "profile": "nb101-cifar10"}])
