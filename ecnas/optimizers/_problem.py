@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import InvalidCellError
-from ecnas.lookup import StructureIndex
 from ecnas.space import MAX_EDGES, CellSpec
 from ecnas.table import METRICS, open_table, read_dataset
 
@@ -150,7 +149,6 @@ class TableSpace:
         self._available: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self._available_mask: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self._spec_cache: dict[bytes, tuple[int, str | None]] = {}
-        self._structures: StructureIndex | None = None
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> TableSpace:
@@ -220,10 +218,8 @@ class TableSpace:
         except InvalidCellError:
             found = (-1, None)
         else:
-            if self._structures is None:
-                self._structures = StructureIndex(self.matrices, self.op_codes)
-            row = self._structures.find(spec)  # spares NB101's md5 rounds for every cell of the table
-            found = (row, self.hash(row)) if row >= 0 else (self.row_of(spec.hash), spec.hash)
+            key = spec.hash
+            found = (self.row_of(key), key)
         if len(self._spec_cache) > 500_000:
             self._spec_cache.clear()
         self._spec_cache[cache_key] = found
