@@ -63,22 +63,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        write_plan(workdir, BuildPlan(
-            profile="tiny", profile_options=profile.options(), seed=args.seed, max_vertices=7,
-            sample_fraction=None, space_size=len(space), hashes=[c.hash for c in cells],
-            matrices=[c.matrix.astype(int).tolist() for c in cells], ops=[list(c.ops) for c in cells],
-        ))
+        write_plan(
+            workdir,
+            BuildPlan(
+                profile="tiny",
+                profile_options=profile.options(),
+                seed=args.seed,
+                max_vertices=7,
+                sample_fraction=None,
+                space_size=len(space),
+                hashes=[c.hash for c in cells],
+                matrices=[c.matrix.astype(int).tolist() for c in cells],
+                ops=[list(c.ops) for c in cells],
+            ),
+        )
         # warm the meter and data path once, outside the timing
         wall0, cpu0 = time.perf_counter(), time.process_time()
         summary = measure_shard(workdir, threads=1, progress=False)
         build_wall, build_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     n = len(cells)
     load = os.getloadavg()[0]
-    print(f"tiny profile, {n} cells of the 7-vertex space, 1 worker x 1 thread, {os.cpu_count()} CPUs, "
-          f"load average {load:.1f}")
+    print(
+        f"tiny profile, {n} cells of the 7-vertex space, 1 worker x 1 thread, {os.cpu_count()} CPUs, "
+        f"load average {load:.1f}"
+    )
     print(f"  baseline (bare train+eval): {n / base_wall:6.3f} cells/s wall, {base_cpu / n:6.3f} CPU s/cell")
-    print(f"  builder  (meter+records)  : {summary.measured / build_wall:6.3f} cells/s wall, "
-          f"{build_cpu / n:6.3f} CPU s/cell (incl. data load + meter setup)")
+    print(
+        f"  builder  (meter+records)  : {summary.measured / build_wall:6.3f} cells/s wall, "
+        f"{build_cpu / n:6.3f} CPU s/cell (incl. data load + meter setup)"
+    )
     print(f"  ratio builder/baseline CPU per cell: {build_cpu / base_cpu:5.2f}x")
     print(f"  projected 4,236-cell build on 2 idle cores: {4236 * build_cpu / n / 2 / 60:5.1f} min")
 

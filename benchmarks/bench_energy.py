@@ -54,12 +54,16 @@ def bench_construction(tree_root):
         tracker.intensity_stopper.set()
     before = set(threading.enumerate())
     t_auto, meter = timed(auto_meter)
-    print(f"ecnas auto_meter() on this machine:               {t_auto:.4f} s -> {meter.method}, "
-          f"threads left: {new_threads(before)}")
+    print(
+        f"ecnas auto_meter() on this machine:               {t_auto:.4f} s -> {meter.method}, "
+        f"threads left: {new_threads(before)}"
+    )
     with patched_nvml(FakeNvml(init_error="no NVML (fake)")):
         t_ct, ct_meter = timed(lambda: CarbontrackerMeter(rapl_dir=tree_root))
-    print(f"ecnas CarbontrackerMeter on fake RAPL (probe):    {t_ct:.4f} s -> {ct_meter.method}, "
-          f"threads left: {new_threads(before)}")
+    print(
+        f"ecnas CarbontrackerMeter on fake RAPL (probe):    {t_ct:.4f} s -> {ct_meter.method}, "
+        f"threads left: {new_threads(before)}"
+    )
     return meter, ct_meter
 
 
@@ -117,6 +121,7 @@ def bench_overhead(meters, seconds, repeats):
     for _ in range(repeats):
         runs["bare"].append(timed_both(train)[:2])
         for name, meter in meters.items():
+
             def metered(meter=meter):
                 with meter.measure() as reading:
                     train()
@@ -124,22 +129,27 @@ def bench_overhead(meters, seconds, repeats):
                 if cpu is not None:
                     sampler.append(cpu)
                 return reading
+
             runs[name].append(timed_both(metered)[:2])
 
     def medians(name):
         return statistics.median(w for w, _ in runs[name]), statistics.median(c for _, c in runs[name])
 
     bare_wall, bare_cpu = medians("bare")
-    print(f"{steps} steps; bare: wall {bare_wall:.3f} s, CPU {bare_cpu:.3f} s (medians of {repeats}; "
-          f"walls {[round(w, 2) for w, _ in runs['bare']]})")
+    print(
+        f"{steps} steps; bare: wall {bare_wall:.3f} s, CPU {bare_cpu:.3f} s (medians of {repeats}; "
+        f"walls {[round(w, 2) for w, _ in runs['bare']]})"
+    )
     for name, meter in meters.items():
         wall, cpu = medians(name)
         direct = fixed_cost(meter)
         extra = statistics.median(sampler) if sampler and name == "carbontracker" else 0.0
-        print(f"{name:>13}: wall {wall:.3f} s ({100 * (wall - bare_wall) / bare_wall:+.2f} %), "
-              f"CPU {cpu:.3f} s ({100 * (cpu - bare_cpu) / bare_cpu:+.2f} %)  |  direct: fixed "
-              f"{1000 * direct:.1f} ms + sampler thread CPU {1000 * extra:.1f} ms = "
-              f"{100 * (direct + extra) / seconds:.3f} % of a {seconds:g} s loop")
+        print(
+            f"{name:>13}: wall {wall:.3f} s ({100 * (wall - bare_wall) / bare_wall:+.2f} %), "
+            f"CPU {cpu:.3f} s ({100 * (cpu - bare_cpu) / bare_cpu:+.2f} %)  |  direct: fixed "
+            f"{1000 * direct:.1f} ms + sampler thread CPU {1000 * extra:.1f} ms = "
+            f"{100 * (direct + extra) / seconds:.3f} % of a {seconds:g} s loop"
+        )
 
 
 def main():

@@ -51,8 +51,10 @@ def fmt(seconds: float) -> str:
 
 def bench_hypervolume(sizes: list[int], repeat: int) -> None:
     print("\n== hypervolume(F, ref), 2 objectives ==")
-    print(f"{'n':>7} {'history':>18} {'ecnas':>13} {'moocore':>13} {'pymoo HV':>13} "
-          f"{'ecnas/moocore':>14} {'pymoo/ecnas':>12}")
+    print(
+        f"{'n':>7} {'history':>18} {'ecnas':>13} {'moocore':>13} {'pymoo HV':>13} "
+        f"{'ecnas/moocore':>14} {'pymoo/ecnas':>12}"
+    )
     ref = np.ones(2)
     for n in sizes:
         for name, F in histories(n, 2, seed=n).items():
@@ -104,8 +106,10 @@ def recompute_trace(F: np.ndarray, hv: Callable[[np.ndarray], float]) -> np.ndar
 
 def bench_trace(sizes: list[int], m: int, pymoo_max: int) -> None:
     print(f"\n== hypervolume_trace(F_history, ref), {m} objectives (one run each) ==")
-    print(f"{'n':>7} {'history':>18} {'ecnas':>13} {'moocore each step':>18} {'pymoo each step':>16} "
-          f"{'speed-up vs moocore':>20}")
+    print(
+        f"{'n':>7} {'history':>18} {'ecnas':>13} {'moocore each step':>18} {'pymoo each step':>16} "
+        f"{'speed-up vs moocore':>20}"
+    )
     ref = np.ones(m)
     for n in sizes:
         for name, F in histories(n, m, seed=n + 2).items():

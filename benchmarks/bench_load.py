@@ -6,7 +6,8 @@ protobuf, three evaluations per record as in the real files). Then measures, in 
 
 - table open time (``Benchmark(path)``) and RSS, in a fresh subprocess;
 - ``query`` latency by hash and by a fresh ``CellSpec`` (hash not yet computed), in the stored vertex
-  order and in a random one, p50/p99; baseline in the same run: NB101's md5 hash, then query by hash;
+  order and in a random one, p50/p99; baseline in the same run: NB101's md5 hash, then query by hash
+  (a Benchmark itself hashes its first 1,000 cells, then builds its structure index: timed too);
 - ``query_many`` of 100,000 hashes (numpy array and list of str); baseline for its row lookup: binary
   search of 32-byte strings;
 - streaming the TFRecord the way NB101's ``api.py`` loads it (every CRC checked, JSON parsed, metrics
@@ -41,6 +42,7 @@ from ecnas.benchmark import Benchmark
 from ecnas.channels import count_parameters_many
 from ecnas.importers import ENERGY_METRICS, decode, encode, iter_records, write_records
 from ecnas.importers._crc32c import BACKEND
+from ecnas.lookup import StructureIndex
 from ecnas.space import FEATURE_OP_CODES, CellSpec, enumerate_space, hash_cell
 from ecnas.table import METRICS, SOURCE_SURROGATE, TableContents, read_table, write_table
 
@@ -272,8 +274,8 @@ def measure_queries(table: Path, contents: TableContents, space: object, seed: i
         bench.query(hashes[0], budget=budget)
         result["first_query_s"] = time.perf_counter() - start  # reads and averages the budget's block
         start = time.perf_counter()
-        bench.query(fresh[0], budget=budget)
-        result["first_spec_query_s"] = time.perf_counter() - start  # builds the structure index
+        StructureIndex(bench._cells("matrix"), bench._cells("op_codes"))
+        result["index_build_s"] = time.perf_counter() - start  # what the 1,001st CellSpec query pays
         samples, result["hash_cpu_us"] = _timed(lambda key: bench.query(key, budget=budget), hashes)
         result["hash_p50_us"], result["hash_p99_us"] = percentiles(samples)
         samples, result["spec_cpu_us"] = _timed(lambda spec: bench.query(spec, budget=budget), fresh)
@@ -380,7 +382,7 @@ def main() -> None:
          verdict(queries["hash_p50_us"], TARGETS["hash_p50_us"])),
         ("query by hash, p99", f"{queries['hash_p99_us']:.1f} µs", "", ""),
         ("query by hash, mean CPU time", f"{queries['hash_cpu_us']:.1f} µs", "", ""),
-        ("first query by CellSpec (builds the index)", f"{queries['first_spec_query_s'] * 1e3:.1f} ms", "", ""),
+        ("structure index build (1,001st CellSpec)", f"{queries['index_build_s'] * 1e3:.1f} ms", "", ""),
         ("query by fresh CellSpec, stored order, p50", f"{queries['spec_p50_us']:.1f} µs", "≤ 60 µs",
          verdict(queries["spec_p50_us"], TARGETS["spec_p50_us"])),
         ("query by fresh CellSpec, shuffled, p50", f"{queries['shuffled_p50_us']:.1f} µs", "≤ 60 µs",

@@ -30,15 +30,20 @@ from ecnas.testing.optimizers import write_synthetic_table
 
 ECNAS = str(Path(sys.executable).with_name("ecnas"))
 TARGETS = {"semoa": 2.0, "rs": 0.2, "msehvi": 60.0}
-REFERENCE = Path(os.environ.get("ECNAS_REFERENCE_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"
-                                / "reference")) / "ecnas_energy_5V9E_4epochs.tfrecord"
+REFERENCE = (
+    Path(os.environ.get("ECNAS_REFERENCE_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"))
+    / "ecnas_energy_5V9E_4epochs.tfrecord"
+)
 
 
 def default_table(tmp: Path) -> Path:
     if REFERENCE.is_file():
         path = tmp / "ecnas_5v.h5"
-        subprocess.run([ECNAS, "import", "ecnas", str(REFERENCE), "-o", str(path),
-                        "--no-progress"], check=True, capture_output=True)
+        subprocess.run(
+            [ECNAS, "import", "ecnas", str(REFERENCE), "-o", str(path), "--no-progress"],
+            check=True,
+            capture_output=True,
+        )
         return path
     return write_synthetic_table(tmp / "synthetic_5v.h5")
 
@@ -55,8 +60,10 @@ def time_algorithms(table: Path, seeds: int) -> None:
     with Benchmark(table) as bench:
         TableSpace.of(table)  # load the cell structure once, as a compare worker does
         print(f"table {table.name}: {len(bench):,} cells, budgets {list(bench.budgets)}")
-        print(f"{'algorithm':10s} {'evals':>6s} {'median s':>9s} {'target s':>9s} {'x target':>9s} "
-              f"{'baseline s':>10s} {'x baseline':>10s}")
+        print(
+            f"{'algorithm':10s} {'evals':>6s} {'median s':>9s} {'target s':>9s} {'x target':>9s} "
+            f"{'baseline s':>10s} {'x baseline':>10s}"
+        )
         for name in optimizer_names():
             times, evaluations = [], 0
             for seed in range(seeds):
@@ -67,18 +74,35 @@ def time_algorithms(table: Path, seeds: int) -> None:
             median = statistics.median(times)
             base = baseline(bench, evaluations)
             target = TARGETS.get(name)
-            print(f"{name:10s} {evaluations:6d} {median:9.3f} {target if target else '-':>9} "
-                  f"{median / target if target else float('nan'):9.3f} {base:10.4f} {median / base:10.1f}")
+            print(
+                f"{name:10s} {evaluations:6d} {median:9.3f} {target if target else '-':>9} "
+                f"{median / target if target else float('nan'):9.3f} {base:10.4f} {median / base:10.1f}"
+            )
 
 
 def time_compare(table: Path, seeds: int, tmp: Path) -> None:
-    command = [ECNAS, "compare", "--algorithms", *optimizer_names(), "--seeds",
-               str(seeds), "--table", str(table), "--out", str(tmp / "compare"), "--jobs", "2", "--no-progress"]
+    command = [
+        ECNAS,
+        "compare",
+        "--algorithms",
+        *optimizer_names(),
+        "--seeds",
+        str(seeds),
+        "--table",
+        str(table),
+        "--out",
+        str(tmp / "compare"),
+        "--jobs",
+        "2",
+        "--no-progress",
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     elapsed = time.perf_counter() - start
-    print(f"ecnas compare, {len(optimizer_names())} algorithms x {seeds} seeds, 2 jobs: {elapsed:.1f} s "
-          f"(target 300 s, x target {elapsed / 300:.3f})")
+    print(
+        f"ecnas compare, {len(optimizer_names())} algorithms x {seeds} seeds, 2 jobs: {elapsed:.1f} s "
+        f"(target 300 s, x target {elapsed / 300:.3f})"
+    )
 
 
 def main() -> None:

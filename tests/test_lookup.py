@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import ecnas.benchmark
 from ecnas.benchmark import Benchmark
 from ecnas.lookup import HashIndex, StructureIndex, encode_padded, hash_words
 from ecnas.space import FEATURE_OP_CODES, CellSpec, adjacency_from_string, hash_cell
@@ -59,7 +60,9 @@ def test_codes_are_distinct_over_the_whole_space():
     assert len(codes) == 423_624 and len(np.unique(codes)) == len(codes)
 
 
-def test_benchmark_finds_relabelled_cells_without_their_hash():
+@pytest.mark.parametrize("hashed_before_index", [0, 1000])
+def test_benchmark_finds_relabelled_cells_without_their_hash(monkeypatch, hashed_before_index):
+    monkeypatch.setattr(ecnas.benchmark, "_HASHED_BEFORE_INDEX", hashed_before_index)
     rng = np.random.default_rng(3)
     with Benchmark() as bench:
         for key in bench.sample(500, seed=4):
@@ -70,12 +73,24 @@ def test_benchmark_finds_relabelled_cells_without_their_hash():
         keys = bench.sample(300, seed=5)
         specs = [bench.cell(key).shuffled(rng) for key in keys]
         by_spec, by_hash = bench.query_many(specs), bench.query_many(keys)
+        built = bench._structures is not None
+    assert built  # 1,800 lookups: past the threshold either way, so both paths answered
     assert by_spec["hash"].tolist() == keys
     for name, column in by_hash.items():
         assert np.array_equal(by_spec[name], column, equal_nan=column.dtype.kind == "f"), name
 
 
-def test_cells_absent_from_the_table_fall_back_to_their_hash(tmp_path):
+def test_one_off_queries_do_not_build_the_structure_index():
+    with Benchmark() as bench:
+        cell = bench.cell(bench.hashes[7]).shuffled(0)
+        assert bench.query(cell)["hash"] == bench.hashes[7] and bench._structures is None
+        for _ in range(ecnas.benchmark._HASHED_BEFORE_INDEX):
+            bench.query(cell)
+        assert bench._structures is not None and bench.query(cell)["hash"] == bench.hashes[7]
+
+
+def test_cells_absent_from_the_table_fall_back_to_their_hash(tmp_path, monkeypatch):
+    monkeypatch.setattr(ecnas.benchmark, "_HASHED_BEFORE_INDEX", 0)
     path, contents = write_synthetic(tmp_path / "t.h5")
     absent = CellSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"])
     chain = np.eye(8, k=1, dtype=np.int8)  # 8 vertices: outside NB101's space, allowed by max_vertices=8
