@@ -10,6 +10,9 @@
 # Every task appends to its own records-<i>-of-<N>.jsonl in WORKDIR (a shared file system), durably;
 # shard i of N is fixed by the plan and (i, N), so resubmitting a task never duplicates work.
 # Adapt the resource lines below to your cluster (the GPU line is for the nb101-cifar10 profile).
+# Energy: GPUs are measured per job (NVML follows the job's CUDA_VISIBLE_DEVICES). CPU energy read from
+# RAPL covers the whole package, so with a RAPL meter each task needs a whole node (uncomment --exclusive):
+# `ecnas build measure` refuses RAPL when the job holds fewer CPUs than its node has.
 #
 #SBATCH --job-name=ecnas-build
 #SBATCH --array=0-15
@@ -19,6 +22,7 @@
 #SBATCH --gres=gpu:1
 #SBATCH --output=%x-%A_%a.log
 #SBATCH --requeue
+##SBATCH --exclusive
 
 set -euo pipefail
 

@@ -14,6 +14,7 @@ import os
 import platform
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,14 @@ from ecnas.build.plan import BuildPlan, read_plan
 from ecnas.build.profiles import Profile, get_profile
 from ecnas.build.records import RecordWriter, load_records, shard_file_name
 
-__all__ = ["MeasureSummary", "describe_software", "done_hashes", "measure_shard", "resolve_device"]
+__all__ = [
+    "MeasureSummary",
+    "describe_software",
+    "done_hashes",
+    "measure_shard",
+    "refuse_shared_node",
+    "resolve_device",
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -90,6 +98,29 @@ def _hardware(device: Any, threads: int) -> dict[str, Any]:
     return info
 
 
+def refuse_shared_node(description: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    """Refuse RAPL measurements in a Slurm job that got only part of its node.
+
+    RAPL reads the whole CPU package: every other job Slurm places on the node's remaining CPUs would be
+    counted in this job's energy. GPUs are safe (NVML readings follow ``CUDA_VISIBLE_DEVICES``, which
+    Slurm sets per job), and so is the per-process CPU-time estimate.
+
+    Raises:
+        ValueError: the meter reads RAPL and the job holds fewer CPUs than the node has.
+    """
+    environ = os.environ if environ is None else environ
+    allocated = environ.get("SLURM_CPUS_ON_NODE", "") if "SLURM_JOB_ID" in environ else ""
+    node_cpus = os.cpu_count() or 0
+    if not description.get("rapl_zones") or not allocated.isdigit() or int(allocated) >= node_cpus:
+        return
+    raise ValueError(
+        f"the energy meter reads RAPL ({', '.join(description['rapl_zones'])}), which counts the whole CPU "
+        f"package, but Slurm gave job {environ['SLURM_JOB_ID']} only {allocated} of this node's {node_cpus} "
+        "CPUs: other jobs on the node would be measured too. Request whole nodes (#SBATCH --exclusive), or "
+        "measure without RAPL (energy.rapl_dir pointing to an empty folder gives the CPU-time estimate)."
+    )
+
+
 def measure_shard(
     workdir: str | os.PathLike[str],
     *,
@@ -136,6 +167,7 @@ def measure_shard(
         from ecnas.energy import auto_meter
 
         meter = auto_meter(**plan.energy)
+        refuse_shared_node(meter.describe())
     data = TensorData.from_splits(profile.load_data(), device, profile.train_eval_size)
     common = {
         "profile": plan.profile,
