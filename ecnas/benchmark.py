@@ -371,7 +371,9 @@ class Benchmark:
     ) -> dict[str, np.ndarray]:
         """Vectorised :meth:`query`: the same keys, each a numpy array with one entry per cell.
 
-        Cells known to the table but without results at that budget/repeat get NaN metrics.
+        Cells known to the table but without results at that budget/repeat get NaN metrics. The ``repeat``
+        column is an int array: the repeat each row comes from, -1 for a mean over repeats (where
+        :meth:`query` says ``None``).
 
         Raises:
             KeyError: some cells are not in the table (the message names the first one and the count).
