@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import ecnas._batch_hash as _batch_hash
 import ecnas.enumeration as enumeration
 from ecnas.cli import main
 from ecnas.enumeration import EnumeratedSpace, enumerate_cells
@@ -99,7 +100,7 @@ def test_seven_vertex_hashes_of_every_candidate_match_cellspec():
     labelings = enumeration._labelings(7)[rng.choice(243, size=40, replace=False)]
     cell_matrices = np.repeat(matrices, labelings.shape[0], axis=0)
     cell_labels = np.tile(labelings, (matrices.shape[0], 1))
-    hashes = enumeration._hash_candidates(cell_matrices, cell_labels, lambda: None)
+    hashes = _batch_hash.hash_candidates(cell_matrices, cell_labels, lambda: None)
     for matrix, labels, cell_hash in zip(cell_matrices, cell_labels, hashes, strict=True):
         assert CellSpec.from_labeling(matrix, labels.tolist()).hash == cell_hash.decode()
 
