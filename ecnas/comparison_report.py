@@ -1,0 +1,337 @@
+"""The report of an optimizer comparison: EC-NAS's Table 2, CSVs, figures and the saved ``comparison.json``.
+
+Written by :func:`ecnas.compare.compare` after its runs; :func:`load_comparison` reopens one from disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecnas import indicators
+from ecnas._io import atomic_path, atomic_write_text, jsonable
+from ecnas.optimizers import Result
+
+__all__ = [
+    "COLUMNS",
+    "FIGURES",
+    "MODELS",
+    "Comparison",
+    "load_comparison",
+    "run_models",
+    "summarise",
+    "summary_markdown",
+    "write_figures",
+    "write_outputs",
+]
+
+#: The three architectures Table 2 reports per run: both extremes and the knee of the front.
+MODELS: tuple[tuple[str, str], ...] = (
+    ("r0", "A_r0 (best objective 0)"),
+    ("r1", "A_r1 (best objective 1)"),
+    ("knee", "A_rk (knee)"),
+)
+#: Table-2 columns: (key, header, history column, scale, format).
+COLUMNS: tuple[tuple[str, str, str, float, str], ...] = (
+    ("params_m", "|θ| (M)", "trainable_parameters", 1e-6, ".2f"),
+    ("time_s", "T (s)", "training_time", 1.0, ".1f"),
+    ("p_v", "P_v", "validation_accuracy", 1.0, ".3f"),
+    ("energy_kwh", "E (kWh)", "energy_kwh", 1.0, "sig"),
+)
+FIGURES = ("attainment.png", "front.png", "radar.png", "hypervolume_evaluations.png", "hypervolume_energy.png")
+
+
+@dataclass
+class Comparison:
+    """Results and summary of :func:`compare`.
+
+    Attributes:
+        out: output directory.
+        config: what was run (algorithms, seeds, table, budget, objectives, reference point, ...).
+        results: algorithm → one :class:`~ecnas.optimizers.Result` per seed, in seed order.
+        summary: Table-2 rows (one per algorithm and model) and per-algorithm statistics.
+        files: name → path of every file written.
+    """
+
+    out: Path
+    config: dict[str, Any]
+    results: dict[str, list[Result]]
+    summary: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ref_point(self) -> list[float]:
+        """The hypervolume reference point used."""
+        return list(self.config["ref_point"])
+
+    def markdown(self) -> str:
+        """The summary as Markdown tables."""
+        return summary_markdown(self.summary, self.config)
+
+
+# ------------------------------------------------------------------------------------------ summary
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=np.float64)
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        return math.nan, math.nan
+    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
+
+
+def run_models(result: Result) -> dict[str, int] | None:
+    """History rows of the extremes and the knee of a run's front (None when the front is empty)."""
+    index = result.front_index
+    if index.size == 0:
+        return None
+    front = result.history["F"][index]
+    r0, r1 = indicators.extremes(front)
+    knee = indicators.knee_point(front)
+    return {"r0": int(index[r0]), "r1": int(index[r1]), "knee": int(index[knee])}
+
+
+def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> dict[str, Any]:
+    """Table-2 rows and per-algorithm statistics (mean ± std over seeds).
+
+    Returns:
+        ``{"rows": [{"algorithm", "model", "runs", "<column>_mean", "<column>_std", ...}],
+        "algorithms": {name: {"hypervolume_mean", ..., "runs": [per-run dicts]}}}``.
+    """
+    rows = []
+    algorithms: dict[str, Any] = {}
+    for name, runs in results.items():
+        picks = [run_models(result) for result in runs]
+        for model, _ in MODELS:
+            row: dict[str, Any] = {"algorithm": name, "model": model, "runs": sum(p is not None for p in picks)}
+            for key, _, column, scale, _ in COLUMNS:
+                values = [r.history[column][p[model]] * scale for r, p in zip(runs, picks, strict=True) if p]
+                row[f"{key}_mean"], row[f"{key}_std"] = _mean_std(values)
+            rows.append(row)
+        per_run = []
+        for result in runs:
+            cost = result.search_cost
+            per_run.append(
+                {
+                    "seed": result.seed,
+                    "hypervolume": result.hypervolume(ref),
+                    "front_size": len(result.front_index),
+                    "evaluations": len(result),
+                    "search_energy_kwh": cost["energy_kwh"],
+                    "search_time_s": cost["training_time_s"],
+                    "elapsed_s": result.elapsed_s,
+                    "rejections": result.rejections,
+                }
+            )
+        stats: dict[str, Any] = {"runs": per_run}
+        for key in ("hypervolume", "front_size", "evaluations", "search_energy_kwh", "search_time_s", "elapsed_s"):
+            stats[f"{key}_mean"], stats[f"{key}_std"] = _mean_std([r[key] for r in per_run])
+        stats["hypervolume_median"] = float(np.median([r["hypervolume"] for r in per_run]))
+        algorithms[name] = stats
+    return {"rows": rows, "algorithms": algorithms}
+
+
+def _pm(mean: float, std: float, spec: str) -> str:
+    """``mean ± std``; ``spec="sig"`` prints 4 significant digits of the mean and the std to the same decimals."""
+    if not math.isfinite(mean):
+        return "–"
+    if spec == "sig":
+        if mean and not 1e-3 <= abs(mean) < 1e5:  # e.g. the tiny table's µWh energies: scientific notation
+            spec = ".3e"
+        else:
+            spec = f".{max(0, 3 - math.floor(math.log10(abs(mean)))) if mean else 4}f"
+    return f"{mean:{spec}} ± {std:{spec}}"
+
+
+def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+    """Markdown: the Table-2 rows, then hypervolume and search cost per algorithm."""
+    table = config.get("table", {})
+    objectives = config.get("objectives", ["objective 0", "objective 1"])
+    seeds = config.get("seeds", [])
+    lines = [
+        f"Table: {table.get('name', '?')} ({table.get('num_cells', '?')} cells), budget {config.get('budget')} "
+        f"epochs, objectives {objectives} (minimised), {len(seeds)} seed(s); mean ± std over seeds.",
+        "",
+        "| Model | Strategy | " + " | ".join(header for _, header, _, _, _ in COLUMNS) + " |",
+        "|---|---|" + "---:|" * len(COLUMNS),
+    ]
+    labels = dict(MODELS)
+    for row in summary["rows"]:
+        cells = [_pm(row[f"{key}_mean"], row[f"{key}_std"], spec) for key, _, _, _, spec in COLUMNS]
+        lines.append(f"| {labels[row['model']]} | {row['algorithm']} | " + " | ".join(cells) + " |")
+    ref = config.get("ref_point")
+    lines += [
+        "",
+        f"Hypervolume reference point {[float(f'{v:.4g}') for v in ref] if ref else '?'}; search cost = simulated "
+        "training time and energy of every evaluation the run made (lower budgets at their own cost).",
+        "",
+        "| Strategy | Hypervolume | HV median | Front size | Evaluations | Search E (kWh) | Search T (h) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, stats in summary["algorithms"].items():
+        lines.append(
+            f"| {name} | {_pm(stats['hypervolume_mean'], stats['hypervolume_std'], 'sig')} | "
+            f"{_pm(stats['hypervolume_median'], 0.0, 'sig').split(' ± ')[0]} | "
+            f"{_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
+            f"{stats['evaluations_mean']:.0f} | "
+            f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], 'sig')} | "
+            f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, 'sig')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ outputs
+def _summary_csv(summary: Mapping[str, Any]) -> str:
+    import io
+
+    buffer = io.StringIO()
+    fields = ["algorithm", "model", "runs"] + [f"{key}_{s}" for key, *_ in COLUMNS for s in ("mean", "std")]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in summary["rows"]:
+        writer.writerow({k: row[k] for k in fields})
+    return buffer.getvalue()
+
+
+def _runs_csv(summary: Mapping[str, Any]) -> str:
+    import io
+
+    buffer = io.StringIO()
+    fields = [
+        "algorithm",
+        "seed",
+        "hypervolume",
+        "front_size",
+        "evaluations",
+        "search_energy_kwh",
+        "search_time_s",
+        "elapsed_s",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for name, stats in summary["algorithms"].items():
+        for run in stats["runs"]:
+            writer.writerow({"algorithm": name, **{k: run[k] for k in fields[1:]}})
+    return buffer.getvalue()
+
+
+def _save_figure(ax: Any, path: Path) -> Path:
+    with atomic_path(path, suffix=path.suffix) as temporary:
+        ax.figure.savefig(temporary, dpi=120)
+    return path
+
+
+def write_figures(comparison: Comparison) -> dict[str, Path]:
+    """Write the five figures of a comparison into its output directory.
+
+    Returns:
+        File name → path.
+    """
+    from ecnas import plots
+    from ecnas.optimizers import OBJECTIVES
+
+    out, ref = comparison.out, np.asarray(comparison.ref_point)
+    results = comparison.results
+    labels = tuple(OBJECTIVES[name].label for name in comparison.config["objectives"])
+    files: dict[str, Path] = {}
+    ax = plots.plot_attainment(
+        {name: [r.front for r in runs] for name, runs in results.items()}, upper=ref, labels=labels
+    )
+    ax.set_title(f"Median attainment and inter-quartile band ({len(comparison.config['seeds'])} seeds)")
+    files["attainment.png"] = _save_figure(ax, out / "attainment.png")
+
+    name = next(iter(results))
+    runs = results[name]
+    hv = [r.hypervolume(ref) for r in runs]
+    chosen = runs[int(np.argsort(hv)[(len(hv) - 1) // 2])]
+    at_budget = chosen.history["budget"] == chosen.budget
+    if at_budget.any():
+        ax = plots.plot_front(chosen.history["F"][at_budget], labels=labels)
+        ax.set_title(f"{name}, seed {chosen.seed} (median hypervolume)")
+        files["front.png"] = _save_figure(ax, out / "front.png")
+
+    pooled: dict[str, dict[str, list[float]]] = {model: {} for model, _ in MODELS}
+    for runs in results.values():
+        for result in runs:
+            picks = run_models(result)
+            if picks is None:
+                continue
+            for model, index in picks.items():
+                for metric in ("training_time", "validation_accuracy", "energy_kwh", "trainable_parameters"):
+                    pooled[model].setdefault(metric, []).append(float(result.history[metric][index]))
+    rows = {
+        label: {metric: float(np.nanmean(values)) for metric, values in pooled[model].items()}
+        for model, label in MODELS
+        if pooled[model]
+    }
+    if rows and all(np.isfinite(list(row.values())).all() for row in rows.values()):
+        ax = plots.plot_radar(rows)
+        ax.set_title("Extremes and knee, mean over all runs", pad=24)
+        files["radar.png"] = _save_figure(ax, out / "radar.png")
+
+    traces = {name: [r.hypervolume_trace(ref) for r in runs] for name, runs in results.items()}
+    if all(t.size for runs in traces.values() for t in runs):
+        ax = plots.plot_hypervolume(traces, "evaluations", log_x=True)
+        ax.set_title("Hypervolume against evaluations (median, IQR)")
+        files["hypervolume_evaluations.png"] = _save_figure(ax, out / "hypervolume_evaluations.png")
+    known = all(np.isfinite(r.history["energy_kwh"]).all() for runs in results.values() for r in runs)
+    if known and all(t.size for runs in traces.values() for t in runs):  # skipped for tables without energy
+        energy = {
+            name: [
+                {"hypervolume": t, "energy_kwh": r.history["energy_kwh"]}
+                for t, r in zip(traces[name], runs, strict=True)
+            ]
+            for name, runs in results.items()
+        }
+        ax = plots.plot_hypervolume(energy, "energy", log_x=True)
+        ax.set_title("Hypervolume against simulated energy spent (median, IQR)")
+        files["hypervolume_energy.png"] = _save_figure(ax, out / "hypervolume_energy.png")
+    return files
+
+
+def write_outputs(comparison: Comparison, plots: bool) -> None:
+    """Write the summary (Markdown, CSV), the per-run CSV, figures and ``comparison.json`` into ``comparison.out``."""
+    out = comparison.out
+    files = comparison.files
+    files["summary.md"] = atomic_write_text(out / "summary.md", comparison.markdown())
+    files["summary.csv"] = atomic_write_text(out / "summary.csv", _summary_csv(comparison.summary))
+    files["runs.csv"] = atomic_write_text(out / "runs.csv", _runs_csv(comparison.summary))
+    if plots:
+        files.update(write_figures(comparison))
+    runs = {
+        name: [str(Path("runs") / name / f"seed{r.seed}.json") for r in results]
+        for name, results in comparison.results.items()
+    }
+    document = {
+        "format": "ecnas-comparison",
+        "format_version": 1,
+        "config": comparison.config,
+        "summary": comparison.summary,
+        "runs": runs,
+        "files": {name: str(path.relative_to(out)) for name, path in files.items()},
+    }
+    files["comparison.json"] = atomic_write_text(out / "comparison.json", json.dumps(jsonable(document), indent=1))
+
+
+def load_comparison(out: str | os.PathLike[str]) -> Comparison:
+    """Reopen a comparison written by :func:`compare` (its ``comparison.json`` and run files).
+
+    Raises:
+        ValueError: ``out`` holds no readable comparison.
+    """
+    out = Path(out)
+    try:
+        document = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{out}: no readable comparison.json ({error})") from None
+    if document.get("format") != "ecnas-comparison":
+        raise ValueError(f"{out / 'comparison.json'} is not an ecnas comparison")
+    results = {name: [Result.load(out / path) for path in paths] for name, paths in document["runs"].items()}
+    files = {name: out / path for name, path in document.get("files", {}).items()}
+    return Comparison(out=out, config=document["config"], results=results, summary=document["summary"], files=files)
