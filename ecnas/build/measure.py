@@ -168,9 +168,11 @@ def measure_shard(
 
         meter = auto_meter(**plan.energy)
         refuse_shared_node(meter.describe())
-    data = TensorData.from_splits(profile.load_data(), device, profile.train_eval_size)
+    splits = profile.load_data()
+    data = TensorData.from_splits(splits, device, profile.train_eval_size)
     common = {
         "profile": plan.profile,
+        "dataset": splits.description,
         "profile_options": profile.options(),
         "hardware": _hardware(device, torch.get_num_threads()),
         "software": describe_software(),

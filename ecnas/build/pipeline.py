@@ -141,8 +141,9 @@ def _build_provenance(directory: Path, plan: BuildPlan, records: Sequence[Mappin
     planned = len(plan.hashes)
     wall = timings.get("measure_wall_s") if cells >= planned else None
     span = _measure_span(records)
-    dataset = profile.load_data().description
     facts = records_provenance(records) if records else {}
+    # Records name their data; older ones did not, and then the data is loaded just to describe it.
+    dataset = facts.get("dataset") or profile.load_data().description
     kinds = sorted({str((r.get("energy") or {}).get("kind", "?")) for r in records}) or ["?"]
     note = (
         f"Built end to end by ecnas's own builder: profile {plan.profile!r} ({dataset}); "

@@ -330,7 +330,7 @@ def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         raise ValueError(f"records come from several build profiles {profiles}; fit one profile per table")
     energies = [r.get("energy") or {} for r in records]
     out: dict[str, Any] = {"profile": profiles[0], "profile_options": records[0].get("profile_options")}
-    for key in ("hardware", "software"):
+    for key in ("dataset", "hardware", "software"):
         values = _distinct([r.get(key) for r in records])
         out[key] = values[0] if len(values) == 1 else {"mixed": values}
     for key in ("method", "measured"):

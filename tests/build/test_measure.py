@@ -86,6 +86,7 @@ def test_records_have_the_contract_keys(hand_plan: tuple[Path, object]) -> None:
         assert record["energy"]["carbon_intensity"] == 300.0
         assert record["seed"] == derive_seed(0, record["hash"], 0)
         assert record["hardware"]["torch_threads"] == 1 and "torch" in record["software"]
+        assert record["dataset"].startswith("scikit-learn digits")  # fit/fill describe the data from it
     first, second = records[0], records[1]
     # single-run schedule: cumulative time and energy grow with the budget
     assert first["budget"] == 1 and second["budget"] == 2
