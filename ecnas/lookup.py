@@ -204,6 +204,8 @@ class StructureIndex:
         codes = np.bitwise_or.reduce(_code_terms(num_vertices)[rows], axis=0)
         codes.sort()  # sorted keys keep the binary search in cache (~18 µs for 120 scattered ones)
         codes = codes[: codes.searchsorted(_BACKWARD)]  # the orders that keep every edge forward
+        if not codes.size:  # only for a matrix that is not upper-triangular, which CellSpec rejects
+            return -1
         where = self._codes.searchsorted(codes)
         matched = self._codes[where] == codes
         k = int(matched.argmax())
