@@ -3,9 +3,11 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from ecnas.cli import main
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.table import METRICS, read_table, verify_table, write_table
+from ecnas.table import METRICS, check_cell_hashes, read_table, verify_table, write_table
 from tests.tables import synthetic_contents, write_synthetic
 
 
@@ -130,3 +132,18 @@ def test_tampered_shapes_and_order_are_rejected(tmp_path):
         h5["cells/hash"][:] = hashes[::-1]
     with pytest.raises(TableFormatError, match="not strictly sorted"):
         Benchmark(path)
+
+
+def test_check_cell_hashes_finds_a_cell_stored_under_another_hash(tmp_path):
+    path, contents = write_synthetic(tmp_path / "good.h5")
+    assert check_cell_hashes(path) == len(contents)
+    bad = synthetic_contents()
+    hashes = bad.hashes.astype("U32")
+    real = hashes[2]
+    hashes[2] = "0" * 32  # a valid hash, but not of this row's cell
+    bad.hashes = hashes.astype("S32")
+    write_table(tmp_path / "bad.h5", bad)
+    with pytest.raises(TableFormatError, match=f"row 0 is stored under {'0' * 32} but its cell hashes to {real}"):
+        check_cell_hashes(tmp_path / "bad.h5")
+    out = CliRunner().invoke(main, ["info", str(tmp_path / "bad.h5"), "--verify"])
+    assert out.exit_code != 0 and "hashes to" in out.output and "Traceback" not in out.output
