@@ -147,3 +147,12 @@ def test_check_cell_hashes_finds_a_cell_stored_under_another_hash(tmp_path):
         check_cell_hashes(tmp_path / "bad.h5")
     out = CliRunner().invoke(main, ["info", str(tmp_path / "bad.h5"), "--verify"])
     assert out.exit_code != 0 and "hashes to" in out.output and "Traceback" not in out.output
+
+
+def test_check_cell_hashes_names_a_malformed_row(tmp_path):
+    contents = synthetic_contents()
+    row = int(np.flatnonzero(np.count_nonzero(contents.op_codes, axis=1) == 3)[0])
+    contents.op_codes[row, 1] = 5  # an "output" op inside the cell
+    write_table(tmp_path / "bad.h5", contents)
+    with pytest.raises(TableFormatError, match=r"row \d+ \([0-9a-f]{32}\): .*output"):
+        check_cell_hashes(tmp_path / "bad.h5")

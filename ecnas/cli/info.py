@@ -13,7 +13,7 @@ from ecnas.cli._common import open_benchmark, to_json
 @click.option(
     "--verify",
     is_flag=True,
-    help="Also read every dataset and check its sha256, and re-hash 2,000 sampled cells (slower).",
+    help="Also read every dataset and check its sha256, and re-hash every cell (~15 s for 423,624 cells).",
 )
 def command(table: str | None, as_json: bool, verify: bool) -> None:
     """Show what TABLE holds and where its numbers come from (default: the embedded table)."""
@@ -63,5 +63,5 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
     if verify:
         click.echo(
             f"verified:    {info['verified_datasets']} datasets, sha256 OK; "
-            f"{info['rehashed_cells']:,} sampled cells hash to their stored hash"
+            f"all {info['rehashed_cells']:,} cells hash to their stored hash"
         )
