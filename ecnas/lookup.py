@@ -67,6 +67,8 @@ def hash_words(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hashes = np.asarray(hashes)
     if hashes.dtype.kind not in "SU" or hashes.ndim != 1:
         raise ValueError(f"hashes must be a 1-d array of strings, got dtype {hashes.dtype} and shape {hashes.shape}")
+    if not hashes.dtype.isnative:  # e.g. '>U32': the characters are read as native integers below
+        hashes = hashes.astype(hashes.dtype.newbyteorder("="))
     n = len(hashes)
     unit = np.dtype(np.uint8 if hashes.dtype.kind == "S" else np.uint32)  # numpy stores U as UCS-4
     width = hashes.dtype.itemsize // unit.itemsize

@@ -316,6 +316,11 @@ class CellSpec:
         return int(self._matrix.sum())
 
     @property
+    def known_hash(self) -> str | None:
+        """The hash if already computed (or given to :meth:`from_padded`), else None; never computes it."""
+        return self._hash
+
+    @property
     def hash(self) -> str:
         """NB101's canonical hash (32 hex characters), the key of every table row."""
         if self._hash is None:

@@ -16,6 +16,11 @@ from tests.reference import reference_file
 from tests.tables import write_synthetic
 
 
+def fresh(spec: CellSpec) -> CellSpec:
+    """The same cell without its hash computed (what a user or an optimizer builds)."""
+    return CellSpec(spec.matrix, spec.ops)
+
+
 def padded(specs: list[CellSpec]) -> tuple[np.ndarray, np.ndarray]:
     matrices = np.zeros((len(specs), 7, 7), np.int8)
     op_codes = np.zeros((len(specs), 7), np.int8)
@@ -66,12 +71,12 @@ def test_benchmark_finds_relabelled_cells_without_their_hash(monkeypatch, hashed
     rng = np.random.default_rng(3)
     with Benchmark() as bench:
         for key in bench.sample(500, seed=4):
-            moved = bench.cell(key).shuffled(rng)
+            moved = fresh(bench.cell(key)).shuffled(rng)
             assert bench.query(moved)["hash"] == key == hash_cell(moved.matrix, moved.labeling)
             assert bench.query((moved.matrix.tolist(), list(moved.ops)))["hash"] == key
             assert moved in bench
         keys = bench.sample(300, seed=5)
-        specs = [bench.cell(key).shuffled(rng) for key in keys]
+        specs = [fresh(bench.cell(key)).shuffled(rng) for key in keys]
         by_spec, by_hash = bench.query_many(specs), bench.query_many(keys)
         built = bench._structures is not None
     assert built  # 1,800 lookups: past the threshold either way, so both paths answered
@@ -82,11 +87,12 @@ def test_benchmark_finds_relabelled_cells_without_their_hash(monkeypatch, hashed
 
 def test_one_off_queries_do_not_build_the_structure_index():
     with Benchmark() as bench:
-        cell = bench.cell(bench.hashes[7]).shuffled(0)
+        cell = fresh(bench.cell(bench.hashes[7])).shuffled(0)
         assert bench.query(cell)["hash"] == bench.hashes[7] and bench._structures is None
-        for _ in range(ecnas.benchmark._HASHED_BEFORE_INDEX):
-            bench.query(cell)
-        assert bench._structures is not None and bench.query(cell)["hash"] == bench.hashes[7]
+        for _ in range(ecnas.benchmark._HASHED_BEFORE_INDEX - 1):  # 1,000 hashed lookups in all
+            bench.query(fresh(cell))  # a new CellSpec each time: the first query cached its hash
+        assert bench._structures is None
+        assert bench.query(fresh(cell))["hash"] == bench.hashes[7] and bench._structures is not None
 
 
 def test_cells_absent_from_the_table_fall_back_to_their_hash(tmp_path, monkeypatch):
@@ -160,3 +166,31 @@ def test_hash_index_with_equal_high_words_and_unsorted_input():
         HashIndex(table[::-1])
     with pytest.raises(ValueError, match="not an NB101 hash"):
         HashIndex(np.array(["xyz"], dtype="S32"))
+
+
+def test_query_many_takes_any_string_array_and_rejects_malformed_hashes_alike():
+    with Benchmark() as bench:
+        keys = bench.sample(5, seed=8)
+        expected = bench.query_many(keys)["validation_accuracy"]
+        for array in (np.array(keys, dtype=">U32"), np.array(keys, dtype="S32"), np.array(keys, dtype="U40")):
+            assert np.array_equal(bench.query_many(array)["validation_accuracy"], expected), array.dtype
+        malformed = keys[0].upper()
+        absent = "0" * 32
+        for cells in ([absent, malformed], np.array([absent, malformed]), np.array([absent, malformed], dtype="S32")):
+            with pytest.raises(ValueError, match="not an NB101 hash"):
+                bench.query_many(cells)
+        with pytest.raises(KeyError, match=absent):
+            bench.query_many([keys[0], absent])
+        with pytest.raises(ValueError, match="not an NB101 hash"):
+            bench.query(keys[0] + "\n")
+
+
+def test_cells_with_a_known_hash_skip_both_md5_and_the_index():
+    with Benchmark() as bench:
+        stored = bench.cell(bench.hashes[3])  # carries its stored hash
+        assert stored.known_hash == bench.hashes[3]
+        for _ in range(3):
+            assert bench.query(stored)["hash"] == bench.hashes[3]
+        assert bench._hashed_cells == 0 and bench._structures is None
+    fresh = CellSpec(stored.matrix, stored.ops)
+    assert fresh.known_hash is None and fresh.hash == stored.hash and fresh.known_hash == stored.hash
