@@ -30,17 +30,31 @@ import numpy as np
 from ecnas._io import jsonable
 from ecnas._validation import check_int
 from ecnas.comparison_report import (
+    COLUMNS,
     FIGURES,
     MODELS,
     Comparison,
     load_comparison,
+    run_models,
     summarise,
+    summary_markdown,
     write_figures,
     write_outputs,
 )
 from ecnas.optimizers import Result, check_objectives, get_optimizer, optimizer_names, reference_point
 
-__all__ = ["FIGURES", "MODELS", "Comparison", "compare", "load_comparison", "summarise", "write_figures"]
+__all__ = [
+    "COLUMNS",
+    "FIGURES",
+    "MODELS",
+    "Comparison",
+    "compare",
+    "load_comparison",
+    "run_models",
+    "summarise",
+    "summary_markdown",
+    "write_figures",
+]
 
 
 # ------------------------------------------------------------------------------------------ running

@@ -103,12 +103,16 @@ def refuse_shared_node(description: Mapping[str, Any], environ: Mapping[str, str
 
     RAPL reads the whole CPU package: every other job Slurm places on the node's remaining CPUs would be
     counted in this job's energy. GPUs are safe (NVML readings follow ``CUDA_VISIBLE_DEVICES``, which
-    Slurm sets per job), and so is the per-process CPU-time estimate.
+    Slurm sets per job), and so is the per-process CPU-time estimate. Slurm may count fewer CPUs than
+    the kernel on a node it gives whole (cores reserved for the system): ``ECNAS_ALLOW_SHARED_NODE=1``
+    then lets the measurement run.
 
     Raises:
         ValueError: the meter reads RAPL and the job holds fewer CPUs than the node has.
     """
     environ = os.environ if environ is None else environ
+    if environ.get("ECNAS_ALLOW_SHARED_NODE") == "1":
+        return
     allocated = environ.get("SLURM_CPUS_ON_NODE", "") if "SLURM_JOB_ID" in environ else ""
     node_cpus = os.cpu_count() or 0
     if not description.get("rapl_zones") or not allocated.isdigit() or int(allocated) >= node_cpus:
@@ -117,7 +121,8 @@ def refuse_shared_node(description: Mapping[str, Any], environ: Mapping[str, str
         f"the energy meter reads RAPL ({', '.join(description['rapl_zones'])}), which counts the whole CPU "
         f"package, but Slurm gave job {environ['SLURM_JOB_ID']} only {allocated} of this node's {node_cpus} "
         "CPUs: other jobs on the node would be measured too. Request whole nodes (#SBATCH --exclusive), or "
-        "measure without RAPL (energy.rapl_dir pointing to an empty folder gives the CPU-time estimate)."
+        "measure without RAPL (energy.rapl_dir pointing to an empty folder gives the CPU-time estimate); if the "
+        "node is yours alone (Slurm reserves some cores), set ECNAS_ALLOW_SHARED_NODE=1."
     )
 
 

@@ -125,7 +125,10 @@ def _measure_span(records: Sequence[Mapping[str, Any]]) -> float | None:
 
 def _describe_hardware(hardware: Mapping[str, Any]) -> str:
     if "mixed" in hardware:
-        machines = [_describe_hardware(h or {}) for h in hardware["mixed"]]
+        # Records also hold per-run settings (threads, kernel): a machine is its CPU, cores and GPUs.
+        machines = list(dict.fromkeys(_describe_hardware(h or {}) for h in hardware["mixed"]))
+        if len(machines) == 1:
+            return f"{machines[0]} (runs with different settings)"
         return f"{len(machines)} different machines: " + "; ".join(machines)
     gpus = hardware.get("gpus") or []
     return (

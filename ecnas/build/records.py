@@ -310,9 +310,8 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
     return list(seen.values())
 
 
-def _mean_number(values: Sequence[Any]) -> float | None:
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return sum(numbers) / len(numbers) if numbers else None
+def _numbers(values: Sequence[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
 def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -331,8 +330,8 @@ def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     energies = [r.get("energy") or {} for r in records]
     out: dict[str, Any] = {"profile": profiles[0], "profile_options": records[0].get("profile_options")}
     for key in ("dataset", "hardware", "software"):
-        values = _distinct([r.get(key) for r in records])
-        out[key] = values[0] if len(values) == 1 else {"mixed": values}
+        values = _distinct([r[key] for r in records if r.get(key) is not None])  # older records lack some
+        out[key] = (values[0] if len(values) == 1 else {"mixed": values}) if values else None
     for key in ("method", "measured"):
         values = _distinct([e.get(key) for e in energies])
         out[f"energy_{key}"] = values[0] if len(values) == 1 else None
@@ -343,7 +342,8 @@ def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out["intensity_source"] = sources[0] if len(sources) == 1 else "mixed: " + ", ".join(map(str, sources))
     for key in ("carbon_intensity", "pue"):
         values = _distinct([e.get(key) for e in energies])
-        out[key] = values[0] if len(values) == 1 else _mean_number([e.get(key) for e in energies])
+        numbers = _numbers([e.get(key) for e in energies])
+        out[key] = values[0] if len(values) == 1 else (sum(numbers) / len(numbers) if numbers else None)
         if len(values) > 1:
-            out[f"{key}_per_record"] = {"mean_of": len(energies), "distinct": values}
+            out[f"{key}_per_record"] = {"mean_of": len(numbers), "distinct": values}
     return out

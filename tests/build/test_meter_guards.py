@@ -59,3 +59,11 @@ def test_measure_shard_stops_before_training_on_a_shared_slurm_node(monkeypatch,
     with pytest.raises(ValueError, match="other jobs on the node"):
         measure_shard(workdir, progress=False)
     assert not list(workdir.glob("records*.jsonl"))
+
+
+def test_shared_node_guard_can_be_lifted_for_nodes_slurm_undercounts(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    environ = {"SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "62"}
+    with pytest.raises(ValueError, match="ECNAS_ALLOW_SHARED_NODE=1"):
+        refuse_shared_node(_RAPL, environ)
+    refuse_shared_node(_RAPL, {**environ, "ECNAS_ALLOW_SHARED_NODE": "1"})

@@ -162,3 +162,23 @@ def test_records_provenance_of_several_machines_says_so() -> None:
     assert facts["energy_method"] == "mixed: estimated:cpu, measured:rapl"
     with pytest.raises(ValueError, match="several build profiles"):
         records_provenance([*records, {**records[0], "profile": "nb101-cifar10"}])
+
+
+def test_records_provenance_ignores_what_older_records_lack() -> None:
+    old = _machine_record("A", 445.0)
+    new = {**_machine_record("A", 445.0), "dataset": "digits"}
+    new["energy"] = {**new["energy"], "carbon_intensity": None}
+    facts = records_provenance([old, new])
+    assert facts["dataset"] == "digits"  # not {"mixed": [None, "digits"]}
+    assert facts["carbon_intensity"] == 445.0 and facts["carbon_intensity_per_record"]["mean_of"] == 1
+
+
+def test_one_machine_with_other_run_settings_is_one_machine() -> None:
+    from ecnas.build.pipeline import _describe_hardware
+
+    one, two = _machine_record("A", 1.0), _machine_record("A", 1.0)
+    two["hardware"] = {**two["hardware"], "torch_threads": 2}
+    text = _describe_hardware(records_provenance([one, two])["hardware"])
+    assert text == "A (2 logical cores, no GPU) (runs with different settings)"
+    other = _machine_record("B", 1.0)
+    assert _describe_hardware(records_provenance([one, other])["hardware"]).startswith("2 different machines: A")
