@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -310,8 +311,30 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
     return list(seen.values())
 
 
-def _numbers(values: Sequence[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _co2_preserving(records: Sequence[Mapping[str, Any]]) -> tuple[float, float, int] | None:
+    """One PUE and one intensity that price the records' total energy at their total CO2, and the count.
+
+    ``PUE = Σ E·PUE / Σ E`` and ``I = Σ E·PUE·I / Σ E·PUE`` over records with all three numbers
+    (E = ``total_energy_kwh``), so ``Σ E × PUE × I`` equals the records' own CO2.
+    """
+    rows = []
+    for record in records:
+        energy = record.get("energy") or {}
+        numbers = [record.get("total_energy_kwh"), energy.get("pue"), energy.get("carbon_intensity")]
+        parsed = [_number(value) for value in numbers]
+        if None not in parsed:
+            rows.append(tuple(parsed))
+    facility = sum(e * p for e, p, _ in rows)
+    total = sum(e for e, _, _ in rows)
+    if not rows or facility <= 0 or total <= 0:
+        return None
+    return facility / total, sum(e * p * i for e, p, i in rows) / facility, len(rows)
 
 
 def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -319,7 +342,8 @@ def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     Records written on several machines (Slurm shards, resumed builds) are described as such: hardware
     and software become ``{"mixed": [distinct values]}``; intensity and PUE, which the table needs as
-    one number to price CO2, become their mean over the records, with the distinct values listed.
+    one number each to price CO2, become the energy-weighted values that keep the records' total CO2
+    (plain means when energies are missing), with the distinct values listed.
 
     Raises:
         ValueError: the records come from several build profiles.
@@ -340,10 +364,18 @@ def records_provenance(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["energy_method"] = "mixed: " + ", ".join(sorted(methods))
     sources = _distinct([e.get("intensity_source") for e in energies])
     out["intensity_source"] = sources[0] if len(sources) == 1 else "mixed: " + ", ".join(map(str, sources))
-    for key in ("carbon_intensity", "pue"):
+    weighted = _co2_preserving(records)
+    for position, key in enumerate(("pue", "carbon_intensity")):
         values = _distinct([e.get(key) for e in energies])
-        numbers = _numbers([e.get(key) for e in energies])
-        out[key] = values[0] if len(values) == 1 else (sum(numbers) / len(numbers) if numbers else None)
-        if len(values) > 1:
-            out[f"{key}_per_record"] = {"mean_of": len(numbers), "distinct": values}
+        if len(values) <= 1:
+            out[key] = values[0] if values else None
+            continue
+        numbers = [n for n in (_number(e.get(key)) for e in energies) if n is not None]
+        if weighted is not None:
+            out[key] = weighted[position]
+            how = f"weighted by total_energy_kwh over {weighted[2]} records (keeps their total CO2)"
+        else:
+            out[key] = sum(numbers) / len(numbers) if numbers else None
+            how = f"mean over {len(numbers)} records"
+        out[f"{key}_per_record"] = {"combined": how, "distinct": values}
     return out

@@ -156,8 +156,8 @@ def test_records_provenance_of_several_machines_says_so() -> None:
     records = [_machine_record("A", 300.0)] * 3 + [_machine_record("B", 100.0, pue=1.5, method="measured:rapl")]
     facts = records_provenance(records)
     assert [h["cpu_model"] for h in facts["hardware"]["mixed"]] == ["A", "B"]
-    assert facts["carbon_intensity"] == pytest.approx(250.0)  # the mean over the 4 records
-    assert facts["carbon_intensity_per_record"] == {"mean_of": 4, "distinct": [300.0, 100.0]}
+    assert facts["carbon_intensity"] == pytest.approx(250.0)  # no energies recorded: the mean over 4 records
+    assert facts["carbon_intensity_per_record"] == {"combined": "mean over 4 records", "distinct": [300.0, 100.0]}
     assert facts["pue"] == pytest.approx(1.125) and facts["pue_per_record"]["distinct"] == [1.0, 1.5]
     assert facts["energy_method"] == "mixed: estimated:cpu, measured:rapl"
     with pytest.raises(ValueError, match="several build profiles"):
@@ -170,7 +170,8 @@ def test_records_provenance_ignores_what_older_records_lack() -> None:
     new["energy"] = {**new["energy"], "carbon_intensity": None}
     facts = records_provenance([old, new])
     assert facts["dataset"] == "digits"  # not {"mixed": [None, "digits"]}
-    assert facts["carbon_intensity"] == 445.0 and facts["carbon_intensity_per_record"]["mean_of"] == 1
+    assert facts["carbon_intensity"] == 445.0
+    assert facts["carbon_intensity_per_record"]["combined"] == "mean over 1 records"
 
 
 def test_one_machine_with_other_run_settings_is_one_machine() -> None:
@@ -182,3 +183,14 @@ def test_one_machine_with_other_run_settings_is_one_machine() -> None:
     assert text == "A (2 logical cores, no GPU) (runs with different settings)"
     other = _machine_record("B", 1.0)
     assert _describe_hardware(records_provenance([one, other])["hardware"]).startswith("2 different machines: A")
+
+
+def test_mixed_intensity_and_pue_keep_the_records_total_co2() -> None:
+    records = [{**_machine_record("A", 300.0), "total_energy_kwh": 1.0} for _ in range(3)]
+    records.append({**_machine_record("B", 100.0, pue=1.5), "total_energy_kwh": 3.0})
+    facts = records_provenance(records)
+    own_co2 = sum(r["total_energy_kwh"] * r["energy"]["pue"] * r["energy"]["carbon_intensity"] for r in records)
+    total = sum(r["total_energy_kwh"] for r in records)
+    assert facts["pue"] == pytest.approx(1.25) and facts["carbon_intensity"] == pytest.approx(180.0)
+    assert total * facts["pue"] * facts["carbon_intensity"] == pytest.approx(own_co2)
+    assert facts["carbon_intensity_per_record"]["combined"].startswith("weighted by total_energy_kwh over 4")
