@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ecnas.benchmark
 from ecnas.benchmark import Benchmark
 from ecnas.importers import ECNASEnergyImporter, get_importer, read_extras
-from ecnas.table import METRICS, SOURCE_IMPORTED, read_table, verify_table
+from ecnas.space import CellSpec
+from ecnas.table import METRICS, SOURCE_IMPORTED, check_cell_hashes, read_table, verify_table
 from tests.reference import reference_file
 
 FILES = [
@@ -130,6 +132,7 @@ def test_every_record_round_trips_exactly(name: str, imported) -> None:
     extras = read_extras(table)
     contents = read_table(table)
     assert len(verify_table(table)) > len(METRICS)  # every dataset, extras included, passes its sha256
+    assert check_cell_hashes(table) == len(read_table(table))  # every row's cell hashes to its key
     assert contents.repeats == max(len(g) for g in grouped.values())
     assert contents.budgets == tuple(sorted({r["epochs"] for r in records}))
     assert (contents.source == SOURCE_IMPORTED).all()
@@ -302,3 +305,14 @@ def test_numpy_crc_fallback_reads_a_reference_file(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(_crc32c, "BACKEND", "numpy")
     assert list(iter_records(source)) == fast
     assert len(fast) == 2532
+
+
+def test_imported_cells_are_found_in_any_vertex_order(imported, monkeypatch) -> None:
+    monkeypatch.setattr(ecnas.benchmark, "_HASHED_BEFORE_INDEX", 0)  # the structure index from the first query
+    _, table = imported("ecnas_energy_5V9E_4epochs.tfrecord")
+    rng = np.random.default_rng(0)
+    with Benchmark(table) as bench:
+        for key in bench.hashes:
+            stored = bench.cell(key)
+            moved = CellSpec(stored.matrix, stored.ops).shuffled(rng)
+            assert bench.query(moved)["hash"] == key
