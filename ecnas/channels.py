@@ -289,7 +289,8 @@ def _count_cached(matrix_bytes: bytes, num_vertices: int, ops: tuple[str, ...], 
     return total
 
 
-def _as_spec(spec: Any) -> CellSpec:
+def as_cell_spec(spec: Any) -> CellSpec:
+    """``spec`` itself if it is a CellSpec; otherwise a TypeError saying how to build one."""
     from ecnas.space import CellSpec
 
     if not isinstance(spec, CellSpec):
@@ -328,7 +329,7 @@ def count_parameters(
         ValueError: an option is not a positive int, or ``stem_channels`` is smaller than the number of
             interior vertices feeding the cell output.
     """
-    spec = _as_spec(spec)
+    spec = as_cell_spec(spec)
     try:
         options = _options(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
     except TypeError:  # an unhashable option: validate without the memo (raises ValueError)

@@ -25,7 +25,7 @@ except ImportError as _error:  # pragma: no cover - torch is a declared dependen
         "(ecnas.channels.count_parameters works without it)"
     ) from _error
 
-from ecnas.channels import CellPlan, NetworkOptions, cell_channel_plan, count_parameters
+from ecnas.channels import CellPlan, NetworkOptions, as_cell_spec, cell_channel_plan, count_parameters
 from ecnas.space import CONV1X1, CONV3X3, MAXPOOL3X3, CellSpec
 
 if TYPE_CHECKING:
@@ -176,10 +176,7 @@ class NB101Network(nn.Module):
         num_classes: int = 10,
         in_channels: int = 3,
     ) -> None:
-        if not isinstance(spec, CellSpec):
-            raise TypeError(
-                f"spec must be an ecnas.CellSpec, got {type(spec).__name__}; build one with ecnas.CellSpec(matrix, ops)"
-            )
+        as_cell_spec(spec)
         options = NetworkOptions(stem_channels, num_stacks, cells_per_stack, num_classes, in_channels)
         super().__init__()
         self.spec = spec
