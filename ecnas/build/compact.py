@@ -11,6 +11,7 @@ build directory's ``surrogates.h5``). The rounding is recorded in the provenance
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -95,18 +96,7 @@ def compact_table(
                 "measured_rows": "exact",
                 "surrogate_models": "embedded" if keep_models else "left out (see the build directory's surrogates.h5)",
             }
-            contents = type(original)(
-                hashes=original.hashes,
-                budgets=original.budgets,
-                repeats=original.repeats,
-                matrices=original.matrices,
-                op_codes=original.op_codes,
-                trainable_parameters=original.trainable_parameters,
-                source=original.source,
-                metrics=metrics,
-                uncertainty=uncertainty,
-                provenance=provenance,
-            )
+            contents = dataclasses.replace(original, metrics=metrics, uncertainty=uncertainty, provenance=provenance)
             write_table(staging, contents, extras=extras)
             size = staging.stat().st_size
             if max_bytes is None or size <= max_bytes:
