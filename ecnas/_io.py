@@ -1,8 +1,9 @@
-"""Small I/O primitives shared by every writer: atomic replacement of files and strict-JSON conversion."""
+"""Small I/O primitives shared by every writer: atomic replacement of files, dataset digests, strict JSON."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import tempfile
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_text", "jsonable"]
+__all__ = ["array_sha256", "atomic_path", "atomic_write_text", "jsonable"]
 
 
 @contextlib.contextmanager
@@ -40,6 +41,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Iterat
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def array_sha256(array: np.ndarray) -> str:
+    """Hex sha256 of an array's bytes: the integrity stamp every ecnas HDF5 dataset carries."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -8,7 +8,6 @@ renamed into place, so an interrupted write never leaves a half table under the 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import atomic_path, jsonable
+from ecnas._io import array_sha256, atomic_path, jsonable
 from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
 from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_VERTICES, OUTPUT, CellSpec
 
@@ -178,10 +177,6 @@ def _validated(contents: TableContents) -> TableContents:
     )
 
 
-def _digest(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
 def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = True) -> None:
     chunks: tuple[int, ...] | bool = True
     if data.ndim == 3:
@@ -190,7 +185,7 @@ def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = 
         chunks = (min(_CHUNK_ROWS, data.shape[0]), *data.shape[1:])
     filters: dict[str, Any] = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress else {}
     dataset = group.create_dataset(name, data=data, chunks=chunks, fletcher32=True, **filters)
-    dataset.attrs["sha256"] = _digest(data)
+    dataset.attrs["sha256"] = array_sha256(data)
 
 
 def write_table(
@@ -355,7 +350,7 @@ def verify_table(path: str | os.PathLike[str]) -> dict[str, str]:
 
         def visit(name: str, item: Any) -> None:
             if isinstance(item, h5py.Dataset) and "sha256" in item.attrs:
-                digest = _digest(read_dataset(h5, name))
+                digest = array_sha256(read_dataset(h5, name))
                 if digest != item.attrs["sha256"]:
                     raise TableFormatError(f"{path}: dataset {name} is corrupt (sha256 mismatch)")
                 verified[name] = digest

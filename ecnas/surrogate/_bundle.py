@@ -32,11 +32,11 @@ from ecnas._io import atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.surrogate._mlp import MLPSurrogate
 from ecnas.surrogate._storage import _read_dataset, _write_dataset
+from ecnas.table import FORMAT_NAME as TABLE_FORMAT
 
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
 
 BUNDLE_FORMAT = "ecnas-surrogate-bundle"
-_TABLE_FORMAT = "ecnas-table"  # a filled table carries the same /surrogate group
 BUNDLE_VERSION = 1
 
 #: Metric → rule for budgets without their own fit (see the module docstring).
@@ -205,7 +205,7 @@ class SurrogateBundle:
     @classmethod
     def _read(cls, h5: h5py.File, where: str) -> SurrogateBundle:
         kind = h5.attrs.get("format")
-        if kind not in (BUNDLE_FORMAT, _TABLE_FORMAT):
+        if kind not in (BUNDLE_FORMAT, TABLE_FORMAT):  # a filled table carries the same /surrogate group
             raise TableFormatError(f"{where}: not an ecnas surrogate file or table (format={kind!r})")
         if kind == BUNDLE_FORMAT and int(h5.attrs.get("format_version", 0)) > BUNDLE_VERSION:
             raise TableFormatError(f"{where}: surrogate file format is newer than this ecnas reads; upgrade ecnas")

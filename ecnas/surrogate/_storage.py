@@ -15,7 +15,6 @@ Layout of one surrogate's group (a table's ``/surrogate/<metric>/budget_<b>`` or
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from ecnas._io import atomic_path
+from ecnas._io import array_sha256, atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.space import NUM_FEATURES
 
@@ -36,13 +35,9 @@ FORMAT_NAME = "ecnas-surrogate"
 FORMAT_VERSION = 1
 
 
-def _digest(data: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
-
-
 def _write_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
     dataset = group.create_dataset(name, data=data, fletcher32=True)
-    dataset.attrs["sha256"] = _digest(data)
+    dataset.attrs["sha256"] = array_sha256(data)
 
 
 def _write_group(model: MLPSurrogate, group: h5py.Group, metadata: dict[str, Any] | None) -> None:
@@ -99,7 +94,7 @@ def _read_dataset(
     except OSError as error:
         raise TableFormatError(f"{where}: dataset {name!r} cannot be read (checksum or I/O error): {error}") from None
     expected = dataset.attrs.get("sha256")
-    if expected is not None and _digest(data) != expected:
+    if expected is not None and array_sha256(data) != expected:
         raise TableFormatError(f"{where}: dataset {name!r} is corrupt (sha256 mismatch)")
     if finite and not np.isfinite(data).all():
         raise TableFormatError(f"{where}: dataset {name!r} holds NaN or inf")
