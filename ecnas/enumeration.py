@@ -33,15 +33,14 @@ from tqdm.auto import tqdm
 from ecnas._batch_hash import hash_candidates
 from ecnas._io import atomic_path
 from ecnas.space import (
-    FEATURE_OP_CODES,
-    INPUT,
     INTERIOR_OPS,
+    LABEL_OF_CODE,
     MAX_EDGES,
     MAX_VERTICES,
-    OUTPUT,
     CellSpec,
     encode_features,
     hash_cell,
+    labels_of_codes,
 )
 
 __all__ = ["EnumeratedSpace", "cache_dir", "enumerate_cells"]
@@ -50,9 +49,7 @@ _logger = logging.getLogger(__name__)
 
 _NUM_OPS = len(INTERIOR_OPS)
 #: Labels of the generated-graphs format → EC-NAS feature op codes.
-_LABEL_TO_CODE = {-1: FEATURE_OP_CODES[INPUT], -2: FEATURE_OP_CODES[OUTPUT]} | {
-    label: FEATURE_OP_CODES[op] for label, op in enumerate(INTERIOR_OPS)
-}
+_LABEL_TO_CODE = {label: code for code, label in LABEL_OF_CODE.items()}
 
 
 # ---------------------------------------------------------------------------------------------- candidates
@@ -290,7 +287,7 @@ class EnumeratedSpace:
         """NB101's labeling of cell `index`: ``[-1] + interior op labels + [-2]``."""
         index = self._check_index(index)
         codes = self._op_codes[index, : self._vertex_count(index)]
-        return [_LABEL_OF_CODE[int(code)] for code in codes]
+        return [LABEL_OF_CODE[int(code)] for code in codes]
 
     def cell(self, index: int) -> CellSpec:
         """Cell `index` as a :class:`CellSpec` (its hash is the stored one, not recomputed)."""
@@ -324,14 +321,11 @@ class EnumeratedSpace:
 
     def generated_graphs_items(self) -> Iterator[tuple[str, list]]:
         """``(hash, [matrix, labeling])`` per cell in hash order: the entries of NB101's ``generated_graphs.json``."""
-        label_of_code = np.zeros(max(_LABEL_OF_CODE) + 1, dtype=np.int64)
-        for code, label in _LABEL_OF_CODE.items():
-            label_of_code[code] = label
         hashes = self.hashes
         for start in range(0, len(self), 4096):
             chunk = slice(start, start + 4096)
             matrices = self._matrices[chunk].tolist()
-            labelings = label_of_code[self._op_codes[chunk]].tolist()
+            labelings = labels_of_codes(self._op_codes[chunk]).tolist()
             sizes = self._num_vertices[chunk].tolist()
             for cell_hash, matrix, labeling, size in zip(hashes[chunk], matrices, labelings, sizes, strict=True):
                 yield cell_hash, [[row[:size] for row in matrix[:size]], labeling[:size]]
@@ -350,8 +344,6 @@ class EnumeratedSpace:
     def _vertex_count(self, index: int) -> int:
         return int(self._num_vertices[index])
 
-
-_LABEL_OF_CODE = {code: label for label, code in _LABEL_TO_CODE.items()}
 
 # ------------------------------------------------------------------------------------------------- cache
 _CACHE_FORMAT = 1

@@ -26,6 +26,7 @@ __all__ = [
     "FEATURE_OP_CODES",
     "INPUT",
     "INTERIOR_OPS",
+    "LABEL_OF_CODE",
     "MAXPOOL3X3",
     "MAX_EDGES",
     "MAX_VERTICES",
@@ -37,6 +38,7 @@ __all__ = [
     "encode_features",
     "enumerate_space",
     "hash_cell",
+    "labels_of_codes",
 ]
 
 INPUT = "input"
@@ -57,6 +59,17 @@ NUM_FEATURES = MAX_VERTICES * (MAX_VERTICES + 1) // 2 + MAX_VERTICES + 1
 
 _INPUT_LABEL = -1
 _OUTPUT_LABEL = -2
+#: Feature op code → NB101's integer label (input -1, output -2, an interior op its index in INTERIOR_OPS).
+LABEL_OF_CODE: dict[int, int] = {FEATURE_OP_CODES[INPUT]: _INPUT_LABEL, FEATURE_OP_CODES[OUTPUT]: _OUTPUT_LABEL} | {
+    FEATURE_OP_CODES[op]: label for label, op in enumerate(INTERIOR_OPS)
+}
+_LABEL_LOOKUP = np.zeros(max(LABEL_OF_CODE) + 1, dtype=np.int64)
+_LABEL_LOOKUP[list(LABEL_OF_CODE)] = list(LABEL_OF_CODE.values())
+
+
+def labels_of_codes(op_codes: np.ndarray) -> np.ndarray:
+    """:data:`LABEL_OF_CODE` applied elementwise to an array of feature op codes (padding 0 stays 0)."""
+    return _LABEL_LOOKUP[np.asarray(op_codes)]
 
 
 try:  # CPython's built-in md5 costs ~40% less per call than OpenSSL's for short messages.

@@ -20,7 +20,7 @@ import numpy as np
 
 from ecnas._io import array_sha256, atomic_path, jsonable
 from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
-from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_VERTICES, OUTPUT, CellSpec
+from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_VERTICES, OUTPUT, CellSpec, labels_of_codes
 
 __all__ = [
     "FORMAT_NAME",
@@ -377,10 +377,6 @@ def check_cell_hashes(path: str | os.PathLike[str]) -> int:
         hashes = read_dataset(h5, "cells/hash")
         matrices = read_dataset(h5, "cells/matrix")
         op_codes = read_dataset(h5, "cells/op_codes")
-    label_of_code = np.zeros(max(FEATURE_OP_CODES.values()) + 1, dtype=np.int64)
-    label_of_code[FEATURE_OP_CODES[INPUT]], label_of_code[FEATURE_OP_CODES[OUTPUT]] = -1, -2
-    for label, op in enumerate(INTERIOR_OPS):
-        label_of_code[FEATURE_OP_CODES[op]] = label
     interior_codes = [FEATURE_OP_CODES[op] for op in INTERIOR_OPS]
     sizes = np.count_nonzero(op_codes, axis=1)
     for size in np.unique(sizes).tolist():
@@ -402,7 +398,7 @@ def check_cell_hashes(path: str | os.PathLike[str]) -> int:
             except (InvalidCellError, KeyError) as error:
                 problem = str(error)
             raise TableFormatError(f"{path}: row {row} ({hashes[row].decode('ascii', 'replace')}): {problem}")
-        actual = hash_candidates(cells, label_of_code[codes], lambda: None)
+        actual = hash_candidates(cells, labels_of_codes(codes), lambda: None)
         for k in np.flatnonzero(actual != hashes[rows])[:1].tolist():
             raise TableFormatError(
                 f"{path}: row {rows[k]} is stored under {hashes[rows[k]].decode('ascii', 'replace')} but its cell "

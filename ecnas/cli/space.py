@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from ecnas._io import atomic_path
-from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OUTPUT
+from ecnas.space import LABEL_OF_CODE, MAX_EDGES, MAX_VERTICES
 
 if TYPE_CHECKING:
     from ecnas.enumeration import EnumeratedSpace
@@ -24,8 +24,6 @@ def _json_entries(space: EnumeratedSpace) -> Iterator[tuple[int, str]]:
 
     The space holds a few thousand distinct matrices and labelings: each is rendered once.
     """
-    label_of_code = {code: INTERIOR_OPS.index(op) for op, code in FEATURE_OP_CODES.items() if op in INTERIOR_OPS}
-    label_of_code |= {FEATURE_OP_CODES[INPUT]: -1, FEATURE_OP_CODES[OUTPUT]: -2}
     # Pack each matrix (21 upper-triangular bits + size) and each op-code row (7 × 3 bits) into an int64.
     rows, cols = np.triu_indices(7, k=1)
     matrix_keys = (space.matrices[:, rows, cols].astype(np.int64) << np.arange(rows.size)).sum(axis=1)
@@ -38,7 +36,7 @@ def _json_entries(space: EnumeratedSpace) -> Iterator[tuple[int, str]]:
     labeling_keys = (space.op_codes.astype(np.int64) << (3 * np.arange(7))).sum(axis=1)
     _, first, labeling_of = np.unique(labeling_keys, return_index=True, return_inverse=True)
     labeling_text = [
-        json.dumps([label_of_code[code] for code in codes if code]) for codes in space.op_codes[first].tolist()
+        json.dumps([LABEL_OF_CODE[code] for code in codes if code]) for codes in space.op_codes[first].tolist()
     ]
     matrix_of, labeling_of = matrix_of.ravel().tolist(), labeling_of.ravel().tolist()
     hashes = space.hashes
