@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ecnas.channels import _count_cached, count_parameters, count_parameters_many
-from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, OUTPUT, CellSpec
+from ecnas.space import INPUT, INTERIOR_OPS, OUTPUT, CellSpec, pad_cells
 
 SPACE_SIZE = 423_624
 
@@ -45,17 +45,7 @@ def _random_distinct_cells(count: int, seed: int) -> tuple[list[CellSpec], np.nd
         if key not in seen:
             seen.add(key)
             cells.append(CellSpec(matrix, ops))
-    return cells, *_padded(cells)
-
-
-def _padded(cells: list[CellSpec]) -> tuple[np.ndarray, np.ndarray]:
-    matrices = np.zeros((len(cells), 7, 7), dtype=np.uint8)
-    codes = np.zeros((len(cells), 7), dtype=np.int8)
-    for i, spec in enumerate(cells):
-        size = spec.num_vertices
-        matrices[i, :size, :size] = spec.matrix
-        codes[i, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
-    return matrices, codes
+    return cells, *pad_cells(cells)
 
 
 def _load(limit: int | None) -> tuple[str, list[CellSpec], np.ndarray, np.ndarray]:

@@ -39,6 +39,7 @@ __all__ = [
     "enumerate_space",
     "hash_cell",
     "labels_of_codes",
+    "pad_cells",
 ]
 
 INPUT = "input"
@@ -349,12 +350,7 @@ class CellSpec:
         """
         from ecnas.channels import count_parameters
 
-        padded = np.zeros((1, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-        size = self.num_vertices
-        padded[0, :size, :size] = self._matrix
-        codes = np.zeros((1, MAX_VERTICES), dtype=np.int8)
-        codes[0, :size] = [FEATURE_OP_CODES[op] for op in self._ops]
-        return encode_features(padded, codes, np.array([count_parameters(self)]))[0]
+        return encode_features(*pad_cells([self]), np.array([count_parameters(self)]))[0]
 
     def shuffled(self, seed: int | np.random.Generator | None = None) -> CellSpec:
         """The same cell (same hash) with its vertices in a random topological order.
@@ -388,6 +384,21 @@ class CellSpec:
 
     def __repr__(self) -> str:
         return f"CellSpec(matrix={self._matrix.tolist()}, ops={list(self._ops)})"
+
+
+def pad_cells(specs: Sequence[CellSpec]) -> tuple[np.ndarray, np.ndarray]:
+    """Cells in the stored form tables and enumerations use: the inverse of :meth:`CellSpec.from_padded`.
+
+    Returns:
+        `N x 7 x 7` uint8 matrices and `N x 7` int8 :data:`FEATURE_OP_CODES`, zero-padded.
+    """
+    matrices = np.zeros((len(specs), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    op_codes = np.zeros((len(specs), MAX_VERTICES), dtype=np.int8)
+    for row, spec in enumerate(specs):
+        size = spec.num_vertices
+        matrices[row, :size, :size] = spec.matrix
+        op_codes[row, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    return matrices, op_codes
 
 
 def adjacency_from_string(text: str, num_vertices: int | None = None) -> np.ndarray:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecnas.space import FEATURE_OP_CODES, CellSpec
+from ecnas.space import CellSpec, pad_cells
 from ecnas.table import METRICS, SOURCE_MEASURED, TableContents, write_table
 
 CELLS = [
@@ -22,12 +22,7 @@ def synthetic_contents(budgets: tuple[int, ...] = (4, 12), repeats: int = 3, see
     """Five small cells with known metrics: value = base + budget index + repeat / 10."""
     specs = [CellSpec(m, o) for m, o in CELLS]
     n = len(specs)
-    matrices = np.zeros((n, 7, 7), np.uint8)
-    op_codes = np.zeros((n, 7), np.int8)
-    for k, spec in enumerate(specs):
-        size = spec.num_vertices
-        matrices[k, :size, :size] = spec.matrix
-        op_codes[k, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    matrices, op_codes = pad_cells(specs)
     rng = np.random.default_rng(seed)
     metrics = {}
     for j, name in enumerate(METRICS):

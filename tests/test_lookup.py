@@ -11,7 +11,7 @@ import pytest
 import ecnas.benchmark
 from ecnas.benchmark import Benchmark
 from ecnas.lookup import HashIndex, StructureIndex, encode_padded, hash_words
-from ecnas.space import FEATURE_OP_CODES, CellSpec, adjacency_from_string, hash_cell
+from ecnas.space import CellSpec, adjacency_from_string, hash_cell, pad_cells
 from tests.reference import reference_file
 from tests.tables import write_synthetic
 
@@ -21,21 +21,11 @@ def fresh(spec: CellSpec) -> CellSpec:
     return CellSpec(spec.matrix, spec.ops)
 
 
-def padded(specs: list[CellSpec]) -> tuple[np.ndarray, np.ndarray]:
-    matrices = np.zeros((len(specs), 7, 7), np.int8)
-    op_codes = np.zeros((len(specs), 7), np.int8)
-    for k, spec in enumerate(specs):
-        size = spec.num_vertices
-        matrices[k, :size, :size] = spec.matrix
-        op_codes[k, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
-    return matrices, op_codes
-
-
 def test_nb101_reference_graphs_found_in_any_vertex_order():
     graphs = json.loads(reference_file("generated_graphs_5V9E.json").read_text())
     keys = sorted(graphs)
     specs = [CellSpec.from_labeling(*graphs[key]) for key in keys]
-    index = StructureIndex(*padded(specs))
+    index = StructureIndex(*pad_cells(specs))
     rng = np.random.default_rng(1)
     for row, spec in enumerate(specs):
         for _ in range(3):
@@ -46,7 +36,7 @@ def test_reference_cells_up_to_7v_found_in_any_vertex_order():
     with reference_file("surrogate_7v_train.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     specs = [CellSpec(adjacency_from_string(r["adjacency"]), r["ops"].split(",")) for r in rows]
-    index = StructureIndex(*padded(specs))
+    index = StructureIndex(*pad_cells(specs))
     rng = np.random.default_rng(2)
     relabelled = 0
     for record, spec in zip(rows, specs, strict=True):

@@ -18,7 +18,7 @@ from ecnas.channels import (
 )
 from ecnas.network import BN_EPSILON, BN_MOMENTUM, NB101Network
 from ecnas.network import count_parameters as reexported_count
-from ecnas.space import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec
+from ecnas.space import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec, pad_cells
 from tests.reference import reference_file
 from tests.vectors import README_MATRIX, README_OPS
 
@@ -39,16 +39,6 @@ def _csv_cells(name: str, column: str) -> list[tuple[CellSpec, int, str]]:
             spec = CellSpec(matrix, row["ops"].split(","))
             rows.append((spec, int(row[column]), row["module_hash"]))
     return rows
-
-
-def _padded(specs: list[CellSpec]) -> tuple[np.ndarray, np.ndarray]:
-    matrices = np.zeros((len(specs), 7, 7), dtype=np.uint8)
-    codes = np.zeros((len(specs), 7), dtype=np.int8)
-    for i, spec in enumerate(specs):
-        size = spec.num_vertices
-        matrices[i, :size, :size] = spec.matrix
-        codes[i, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
-    return matrices, codes
 
 
 def _generated_cells(name: str) -> list[CellSpec]:
@@ -88,7 +78,7 @@ def test_parameter_counts_match_ecnas_measurements(name: str, column: str) -> No
     assert len(rows) > 1000
     mismatches = [(h, expected, count_parameters(s)) for s, expected, h in rows if count_parameters(s) != expected]
     assert not mismatches, f"{len(mismatches)} of {len(rows)} rows differ, e.g. {mismatches[:3]}"
-    matrices, codes = _padded([spec for spec, _, _ in rows])
+    matrices, codes = pad_cells([spec for spec, _, _ in rows])
     np.testing.assert_array_equal(count_parameters_many(matrices, codes), [expected for _, expected, _ in rows])
 
 
@@ -212,7 +202,7 @@ def test_module_parameters_equal_count_for_random_cells(options: dict[str, int])
     for spec in cells:
         expected = count_parameters(spec, **options)
         assert _trainable(NB101Network(spec, **options)) == expected, spec
-    matrices, codes = _padded(cells)
+    matrices, codes = pad_cells(cells)
     np.testing.assert_array_equal(
         count_parameters_many(matrices, codes, **options), [count_parameters(s, **options) for s in cells]
     )
@@ -228,7 +218,7 @@ def test_module_parameters_equal_count_default_options() -> None:
 
 def test_count_parameters_many_matches_scalar_on_generated_cells() -> None:
     cells = _generated_cells("generated_graphs_5V9E.json")
-    matrices, codes = _padded(cells)
+    matrices, codes = pad_cells(cells)
     for options in ({}, TINY):
         np.testing.assert_array_equal(
             count_parameters_many(matrices, codes, **options), [count_parameters(s, **options) for s in cells]
@@ -403,7 +393,7 @@ def test_too_few_stem_channels_is_a_clear_error() -> None:
         NB101Network(spec, stem_channels=3)
     with pytest.raises(ValueError, match="stem_channels=3"):
         count_parameters(spec, stem_channels=3)
-    matrices, codes = _padded([spec])
+    matrices, codes = pad_cells([spec])
     with pytest.raises(ValueError, match="stem_channels=3"):
         count_parameters_many(matrices, codes, stem_channels=3)
     assert count_parameters(spec, stem_channels=4) == _trainable(NB101Network(spec, stem_channels=4))

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ecnas.build.records import records_provenance
 from ecnas.errors import InvalidCellError
-from ecnas.space import FEATURE_OP_CODES, MAX_VERTICES, CellSpec
+from ecnas.space import CellSpec, pad_cells
 from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
 
 __all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values"]
@@ -95,12 +95,7 @@ def measured_values(
         row, col, rep = cells[key[0]], column[key[1]], key[2]
         for metric in METRICS:
             arrays[metric][row, col, rep] = _value(record, metric, index)
-    matrices = np.zeros((len(specs), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-    op_codes = np.zeros((len(specs), MAX_VERTICES), dtype=np.int8)
-    for row, spec in enumerate(specs):
-        size = spec.num_vertices
-        matrices[row, :size, :size] = spec.matrix
-        op_codes[row, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    matrices, op_codes = pad_cells(specs)
     hashes = np.array([spec.hash for spec in specs], dtype="S32")
     measured = MeasuredValues(hashes, matrices, op_codes, np.asarray(params, dtype=np.int64), arrays)
     return measured, specs

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ecnas.space import FEATURE_OP_CODES, INTERIOR_OPS, MAX_VERTICES
+from ecnas.space import FEATURE_OP_CODES, INTERIOR_OPS, MAX_VERTICES, pad_cells
 
 __all__ = [
     "CHEAP_OPTIONS",
@@ -52,12 +52,7 @@ def _arrays(cells: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if hasattr(cells, "matrices") and hasattr(cells, "op_codes"):
         return np.asarray(cells.hashes), np.asarray(cells.matrices, np.uint8), np.asarray(cells.op_codes, np.int8)
     specs = list(cells)
-    matrices = np.zeros((len(specs), MAX_VERTICES, MAX_VERTICES), np.uint8)
-    op_codes = np.zeros((len(specs), MAX_VERTICES), np.int8)
-    for k, spec in enumerate(specs):
-        size = spec.num_vertices
-        matrices[k, :size, :size] = spec.matrix
-        op_codes[k, :size] = [FEATURE_OP_CODES[op] for op in spec.ops]
+    matrices, op_codes = pad_cells(specs)
     return np.array([spec.hash for spec in specs]), matrices, op_codes
 
 
