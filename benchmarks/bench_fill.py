@@ -85,8 +85,10 @@ def main() -> None:
     picked = space.cell(int(sample[0]))
     measured = MeasuredValues(
         hashes=np.array([picked.hash], dtype="S32"),
-        matrices=np.asarray(space.matrices[sample[:1]], dtype=np.uint8),
-        op_codes=np.asarray(space.op_codes[sample[:1]], dtype=np.int8),
+        columns={
+            "matrix": np.asarray(space.matrices[sample[:1]], dtype=np.uint8),
+            "op_codes": np.asarray(space.op_codes[sample[:1]], dtype=np.int8),
+        },
         trainable_parameters=params[sample[:1]].astype(np.int64),
         metrics={metric: np.full((1, len(BUDGETS), 1), 0.5) for metric in METRICS},
     )

@@ -75,8 +75,7 @@ def make_contents(space: object, budgets: tuple[int, ...], repeats: int, seed: i
         hashes=np.asarray(space.hash_bytes),  # type: ignore[attr-defined]
         budgets=budgets,
         repeats=repeats,
-        matrices=np.asarray(space.matrices),  # type: ignore[attr-defined]
-        op_codes=np.asarray(space.op_codes),  # type: ignore[attr-defined]
+        columns={"matrix": np.asarray(space.matrices), "op_codes": np.asarray(space.op_codes)},  # type: ignore[attr-defined]
         trainable_parameters=count_parameters_many(space.matrices, space.op_codes),  # type: ignore[attr-defined]
         source=np.full(n, SOURCE_SURROGATE, dtype=np.uint8),
         metrics=metrics,
@@ -126,9 +125,9 @@ def record_payloads(contents: TableContents, rng: np.random.Generator) -> Iterat
     values = {name: contents.metrics[name].tolist() for name in METRICS}
     noise = rng.uniform(0.0, 1.0, (len(hashes), 2)).tolist()
     for i, module_hash in enumerate(hashes):
-        codes = contents.op_codes[i]
+        codes = contents.columns["op_codes"][i]
         size = int(np.count_nonzero(codes))
-        adjacency = "".join("1" if v else "0" for v in contents.matrices[i, :size, :size].ravel())
+        adjacency = "".join("1" if v else "0" for v in contents.columns["matrix"][i, :size, :size].ravel())
         operations = ",".join(_OP_NAMES[int(c)] for c in codes[:size])
         intensity = 100.0 + 100.0 * noise[i][0]
         watts = 150.0 + 100.0 * noise[i][1]

@@ -10,7 +10,7 @@ from ecnas.errors import (
     TableFormatError,
     TableNotFoundError,
 )
-from ecnas.space import CellSpec
+from ecnas.spaces.nb101.cells import CellSpec
 
 __version__ = "0.1.0"
 

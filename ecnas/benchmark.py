@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.lookup import HashIndex, StructureIndex, hash_words
-from ecnas.space import CellSpec
+from ecnas.spaces import SearchSpace
+from ecnas.spaces.nb101.lookup import HashIndex, hash_words
 from ecnas.table import (
     METRICS,
     SOURCE_NAMES,
@@ -26,6 +26,7 @@ from ecnas.table import (
     provenance_summary,
     read_dataset,
     table_attributes,
+    table_space,
 )
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ _TIME = METRICS.index("training_time")
 _VALID = METRICS.index("validation_accuracy")
 _SOURCE_LIST = [SOURCE_NAMES[k] for k in sorted(SOURCE_NAMES)]
 _SOURCE_LABELS = np.array(_SOURCE_LIST)
-#: Cells looked up by md5 hash (~0.1 ms each) before the structure index (~0.15 s to build for the whole
-#: space, then ~10 µs per cell) is built: one-off queries stay cheap, long runs amortise the index.
+#: Configurations keyed one by one (NB101: md5 rounds, ~0.1 ms each) before the space's structure index (NB101:
+#: ~0.15 s to build for the whole space, then ~10 µs per cell) is built: one-off queries stay cheap, long runs
+#: amortise the index.
 _HASHED_BEFORE_INDEX = 1000
 
 
@@ -71,7 +73,11 @@ def default_table_path() -> Path:
 
 
 class Benchmark:
-    """Query accuracy, training time, energy and CO2 of NB101 cells from an ecnas table.
+    """Query accuracy, training time, energy and CO2 of the configurations of an ecnas table.
+
+    Configurations are understood through the table's search space (:attr:`space`): NB101 cells for
+    ``nb101`` tables (a CellSpec, a ``(matrix, ops)`` pair, a ConfigSpace configuration is validated by the
+    space first), a parameter mapping for hyperparameter spaces; a key string is looked up directly.
 
     Args:
         path: an ecnas table; ``None`` opens the embedded default table.
@@ -103,6 +109,7 @@ class Benchmark:
     def _load(self, carbon_intensity: float | None, seed: int | None) -> None:
         attributes = table_attributes(self._h5)
         self._attributes = attributes
+        self._space: SearchSpace = table_space(self._h5)
         self._budgets: tuple[int, ...] = attributes["budgets"]
         self._repeats: int = attributes["repeats"]
         self._provenance: dict[str, Any] = attributes["provenance"]
@@ -129,7 +136,7 @@ class Benchmark:
         self._mean: dict[int, np.ndarray] = {}
         self._cell_arrays: dict[str, np.ndarray] = {}
         self._hash_list: list[str] | None = None
-        self._structures: StructureIndex | None = None
+        self._structures: Any = None
         self._hashed_cells = 0
         self._hash_index: HashIndex | None = None
         self._parameters = self._cells("trainable_parameters")
@@ -158,6 +165,15 @@ class Benchmark:
     def hash_array(self) -> np.ndarray:
         """Hashes of every cell as a sorted `S32` array (cheap; for vectorised work)."""
         return self._hash_array
+
+    @property
+    def space(self) -> SearchSpace:
+        """The table's search space (:func:`ecnas.spaces.get_space` of the name the file records)."""
+        return self._space
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The space's stored columns of every row (read once, then cached; for vectorised work)."""
+        return {c.name: self._cells(c.name) for c in self._space.columns}
 
     @property
     def carbon_intensity(self) -> float:
@@ -240,31 +256,31 @@ class Benchmark:
     def _resolve_hash(self, cell: Any) -> str:
         if isinstance(cell, str):
             if not _HASH_PATTERN.fullmatch(cell):
-                raise ValueError(f"{cell!r} is not an NB101 hash (32 lowercase hex characters)")
+                raise ValueError(f"{cell!r} is not a table key (32 lowercase hex characters)")
             return cell
-        if isinstance(cell, CellSpec):
-            return cell.hash
-        if isinstance(cell, tuple) and len(cell) == 2:
-            return CellSpec(*cell).hash
-        raise TypeError(f"a cell must be a CellSpec, a hash string or a (matrix, ops) tuple, got {type(cell).__name__}")
+        return self._space.key(self._space.validate(cell))
 
-    def _structure_index(self) -> StructureIndex:
+    def _structure_index(self) -> Any:
         if self._structures is None:
-            self._structures = StructureIndex(self._cells("matrix"), self._cells("op_codes"))
+            self._structures = self._space.structure_index(self.columns())
         return self._structures
 
     def _find(self, cell: Any) -> int:
-        """Row of a cell (CellSpec, hash or ``(matrix, ops)``); -1 when the table does not hold it."""
-        if isinstance(cell, tuple) and len(cell) == 2:
-            cell = CellSpec(*cell)
-        if isinstance(cell, CellSpec) and cell.known_hash is None:
-            if self._structures is not None or self._hashed_cells >= _HASHED_BEFORE_INDEX:
-                # Spares NB101's md5 rounds whenever a stored cell is a relabelling of this one.
-                row = self._structure_index().find(cell)
-                if row >= 0:
-                    return row
-            else:
-                self._hashed_cells += 1
+        """Row of a configuration or key; -1 when the table does not hold it."""
+        if not isinstance(cell, str):
+            config = self._space.validate(cell)
+            key = self._space.known_key(config)
+            if key is None:
+                if self._structures is not None or self._hashed_cells >= _HASHED_BEFORE_INDEX:
+                    # Spares the space's key computation (NB101: md5 rounds) whenever a stored row matches.
+                    index = self._structure_index()
+                    row = index.find(config) if index is not None else -1
+                    if row >= 0:
+                        return row
+                else:
+                    self._hashed_cells += 1
+                key = self._space.key(config)
+            cell = key
         encoded = self._resolve_hash(cell).encode("ascii")
         i = int(self._hash_array.searchsorted(encoded))
         return i if i < self._num_cells and self._hash_array[i] == encoded else -1
@@ -275,18 +291,19 @@ class Benchmark:
             raise KeyError(f"cell {self._resolve_hash(cell)} is not in table {self.path.name}")
         return row
 
-    def cell(self, cell: str | CellSpec) -> CellSpec:
-        """The CellSpec of a cell in the table."""
+    def cell(self, cell: Any) -> Any:
+        """The configuration (for ``nb101`` a CellSpec) of a row of the table, by key or configuration."""
         i = self._row(cell)
-        return CellSpec.from_padded(self._cells("matrix")[i], self._cells("op_codes")[i], self._hash_array[i].decode())
+        return self._space.decode(self.columns(), i, self._hash_array[i].decode())
 
     def query(self, cell: Any, budget: int | None = None, repeat: int | str | None = None) -> dict[str, Any]:
         """Metrics of one cell at one budget.
 
         Args:
-            cell: a CellSpec, an NB101 hash, or a ``(matrix, ops)`` tuple, in any vertex order. After a
-                Benchmark's first 1,000 such cells (hashed, ~0.1 ms each), cells are found by structure
-                without computing NB101's hash (~15 µs).
+            cell: a key (NB101 hash), or a configuration the table's space validates — for ``nb101`` a
+                CellSpec or a ``(matrix, ops)`` tuple, in any vertex order. After a Benchmark's first 1,000
+                such cells (hashed, ~0.1 ms each), cells are found by structure without computing NB101's
+                hash (~15 µs).
             budget: epochs, one of :attr:`budgets`; ``None`` = the largest.
             repeat: ``None`` = mean over repeats, an int = that repeat, ``"random"`` = one available repeat
                 drawn with the benchmark's seeded generator (NB101's behaviour).
@@ -300,7 +317,7 @@ class Benchmark:
 
         Raises:
             KeyError: the cell is not in the table, or has no results at that budget/repeat.
-            InvalidCellError: ``cell`` is not a valid cell.
+            InvalidConfigError: ``cell`` is not a valid configuration of the space (InvalidCellError for NB101).
         """
         # The hot path of every optimizer: kept free of avoidable calls (p50 of a few microseconds).
         if type(cell) is str:

@@ -7,8 +7,16 @@ class EcnasError(Exception):
     """Base class of every error raised on purpose by ecnas."""
 
 
-class InvalidCellError(EcnasError, ValueError):
+class InvalidConfigError(EcnasError, ValueError):
+    """A configuration is not a valid member of its search space (the message names the space and the rule)."""
+
+
+class InvalidCellError(InvalidConfigError):
     """A cell (adjacency matrix + ops) is not a valid member of the NB101 space."""
+
+
+class SpaceCapabilityError(EcnasError, NotImplementedError):
+    """A search space cannot do what was asked (enumerate, mutate, build a model); names the space."""
 
 
 class TableFormatError(EcnasError, ValueError):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ecnas._io import array_sha256, atomic_path, jsonable
 from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
-from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, MAX_VERTICES, OUTPUT, CellSpec, labels_of_codes
+from ecnas.spaces import SearchSpace, get_space
 
 __all__ = [
     "FORMAT_NAME",
@@ -35,12 +35,16 @@ __all__ = [
     "check_cell_hashes",
     "open_table",
     "read_table",
+    "table_space",
     "verify_table",
     "write_table",
 ]
 
 FORMAT_NAME = "ecnas-table"
-FORMAT_VERSION = 1
+#: Version 2 records the search space by registry name and stores that space's columns; version 1 files
+#: (NB101 only, ``search_space = "nasbench101"``) are read as space ``nb101``.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 #: Per-budget metrics, in storage order, with their units.
 METRIC_UNITS: dict[str, str] = {
@@ -61,22 +65,23 @@ SOURCE_NAMES: dict[int, str] = {SOURCE_MEASURED: "measured", SOURCE_SURROGATE: "
 
 # Rows per HDF5 chunk; per-budget chunks so reading one budget never decompresses the others.
 _CHUNK_ROWS = 32768
-_CELL_DATASETS = ("hash", "matrix", "op_codes", "trainable_parameters", "source")
+_ROW_DATASETS = ("hash", "trainable_parameters", "source")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TableContents:
     """Everything a table holds, as numpy arrays (the in-memory form of a table file).
 
     Attributes:
-        hashes: `N` NB101 hashes (str or `S32`).
+        hashes: `N` keys of the space (32 hex characters; NB101 hashes for ``nb101``), str or `S32`.
         budgets: training budgets in epochs, ascending.
         repeats: number of repeats `R` per (cell, budget).
-        matrices: `N x 7 x 7` uint8 adjacency, zero-padded.
-        op_codes: `N x 7` int8 op codes (:data:`ecnas.space.FEATURE_OP_CODES`, 0 = padding).
+        columns: the space's per-row arrays (:attr:`ecnas.spaces.SearchSpace.columns`); for ``nb101``
+            ``matrix`` (`N x 7 x 7` uint8 adjacency, zero-padded) and ``op_codes`` (`N x 7` int8).
         trainable_parameters: `N` trainable parameters of the network that was (or would be) trained.
         source: `N` uint8 flags, see :data:`SOURCE_NAMES`.
         metrics: metric name → `N x B x R` float64 (NaN where absent); names from :data:`METRICS`.
+        space: registry name of the search space (:func:`ecnas.spaces.get_space`).
         uncertainty: metric name → `N x B` float64 spread of a surrogate's prediction (optional).
         provenance: JSON-able description of where the numbers come from.
     """
@@ -84,11 +89,11 @@ class TableContents:
     hashes: np.ndarray
     budgets: tuple[int, ...]
     repeats: int
-    matrices: np.ndarray
-    op_codes: np.ndarray
+    columns: dict[str, np.ndarray]
     trainable_parameters: np.ndarray
     source: np.ndarray
     metrics: dict[str, np.ndarray]
+    space: str = "nb101"
     uncertainty: dict[str, np.ndarray] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -104,13 +109,13 @@ def _checked_hashes(values: Any) -> np.ndarray:
     """Hashes as `S32`, after checking every one is 32 lowercase hex characters (nothing truncated)."""
     hashes = np.asarray(values)
     if hashes.ndim != 1 or hashes.size == 0:
-        raise ValueError(f"hashes must be a non-empty 1-D array of NB101 hashes, got shape {hashes.shape}")
+        raise ValueError(f"hashes must be a non-empty 1-D array of keys, got shape {hashes.shape}")
     if hashes.dtype.kind not in "SU":
         raise ValueError(f"hashes must be strings (32 hex characters), got dtype {hashes.dtype}")
     lengths = np.strings.str_len(hashes)
     if (lengths != 32).any():
         bad = hashes[np.flatnonzero(lengths != 32)[0]]
-        raise ValueError(f"hashes must be 32-character NB101 hex digests, got {bad!r}")
+        raise ValueError(f"hashes must be 32-character hex digests (a space's keys), got {bad!r}")
     try:
         encoded = hashes.astype("S32")
     except UnicodeEncodeError:
@@ -132,15 +137,18 @@ def _validated(contents: TableContents) -> TableContents:
     repeats = int(contents.repeats)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {contents.repeats}")
-    expected = {
-        "matrices": (n, MAX_VERTICES, MAX_VERTICES),
-        "op_codes": (n, MAX_VERTICES),
-        "trainable_parameters": (n,),
-        "source": (n,),
-    }
+    space = get_space(contents.space)
+    expected = {column.name: (n, *column.shape) for column in space.columns}
+    if set(contents.columns) != set(expected):
+        raise ValueError(
+            f"columns of a {space.name!r} table must be {sorted(expected)}, got {sorted(contents.columns)}"
+        )
     for name, shape in expected.items():
-        if np.shape(getattr(contents, name)) != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {np.shape(getattr(contents, name))}")
+        if np.shape(contents.columns[name]) != shape:
+            raise ValueError(f"column {name!r} must have shape {shape}, got {np.shape(contents.columns[name])}")
+    for name in ("trainable_parameters", "source"):
+        if np.shape(getattr(contents, name)) != (n,):
+            raise ValueError(f"{name} must have shape {(n,)}, got {np.shape(getattr(contents, name))}")
     unknown = set(contents.metrics) - set(METRICS)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; valid metrics are {list(METRICS)}")
@@ -167,8 +175,8 @@ def _validated(contents: TableContents) -> TableContents:
         hashes=sorted_hashes,
         budgets=budgets,
         repeats=repeats,
-        matrices=np.asarray(contents.matrices, dtype=np.uint8)[order],
-        op_codes=np.asarray(contents.op_codes, dtype=np.int8)[order],
+        columns={c.name: np.asarray(contents.columns[c.name], dtype=c.dtype)[order] for c in space.columns},
+        space=space.name,
         trainable_parameters=np.asarray(contents.trainable_parameters, dtype=np.int64)[order],
         source=source[order],
         metrics={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.metrics.items()},
@@ -206,12 +214,14 @@ def write_table(
     """
     path = Path(path)
     table = _validated(contents)
+    space = get_space(table.space)
     provenance = dict(table.provenance)
     provenance.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
         h5.attrs["format"] = FORMAT_NAME
         h5.attrs["format_version"] = FORMAT_VERSION
-        h5.attrs["search_space"] = "nasbench101"
+        h5.attrs["search_space"] = table.space
+        h5.attrs["space_columns"] = json.dumps({c.name: [c.dtype, list(c.shape)] for c in space.columns})
         h5.attrs["num_cells"] = len(table)
         h5.attrs["budgets"] = np.asarray(table.budgets, dtype=np.int64)
         h5.attrs["repeats"] = table.repeats
@@ -221,8 +231,8 @@ def write_table(
         cells = h5.create_group("cells")
         # Hex digests barely compress; left raw they open in milliseconds.
         _create(cells, "hash", table.hashes, compress=False)
-        _create(cells, "matrix", table.matrices)
-        _create(cells, "op_codes", table.op_codes)
+        for name, values in table.columns.items():
+            _create(cells, name, values)
         _create(cells, "trainable_parameters", table.trainable_parameters)
         _create(cells, "source", table.source)
         metrics = h5.create_group("metrics")
@@ -258,17 +268,20 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
         if attrs.get("format") != FORMAT_NAME:
             raise TableFormatError(f"{path}: not an ecnas table (format attribute is {attrs.get('format')!r})")
         version = int(attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise TableFormatError(f"{path}: table format version {version}; this ecnas reads version {FORMAT_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise TableFormatError(
+                f"{path}: table format version {version}; this ecnas reads versions {list(READABLE_VERSIONS)}"
+            )
         if not attrs.get("complete", False):
             raise TableFormatError(f"{path}: table was not completely written")
-        for name in _CELL_DATASETS:
+        space = table_space(h5)
+        for name in (*_ROW_DATASETS, *(c.name for c in space.columns)):
             if f"cells/{name}" not in h5:
                 raise TableFormatError(f"{path}: corrupt table, dataset cells/{name} is missing")
         for name in METRICS:
             if f"metrics/{name}" not in h5:
                 raise TableFormatError(f"{path}: corrupt table, dataset metrics/{name} is missing")
-        _check_shapes(h5, path)
+        _check_shapes(h5, path, space)
     except TableFormatError:
         h5.close()
         raise
@@ -278,12 +291,25 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
     return h5
 
 
-def _check_shapes(h5: h5py.File, path: Path) -> None:
+def table_space(h5: h5py.File) -> SearchSpace:
+    """The search space an open table file records (version 1 files: ``nb101``).
+
+    Raises:
+        TableFormatError: the space is not registered here (the message lists the registered ones).
+    """
+    name = str(h5.attrs.get("search_space", "nasbench101"))
+    try:
+        return get_space(name)
+    except ValueError as error:
+        raise TableFormatError(f"{h5.filename}: {error}; install or import the package that registers it") from None
+
+
+def _check_shapes(h5: h5py.File, path: Path, space: SearchSpace) -> None:
     """Dataset shapes must agree with the root attributes (a cheap metadata-only check)."""
     n = int(h5.attrs["num_cells"])
     budgets, repeats = len(h5.attrs["budgets"]), int(h5.attrs["repeats"])
-    expected = {f"cells/{name}": (n,) for name in ("hash", "trainable_parameters", "source")}
-    expected |= {"cells/matrix": (n, MAX_VERTICES, MAX_VERTICES), "cells/op_codes": (n, MAX_VERTICES)}
+    expected = {f"cells/{name}": (n,) for name in _ROW_DATASETS}
+    expected |= {f"cells/{c.name}": (n, *c.shape) for c in space.columns}
     expected |= {f"metrics/{name}": (n, budgets, repeats) for name in METRICS}
     for name, shape in expected.items():
         if h5[name].shape != shape:
@@ -304,7 +330,7 @@ def table_attributes(h5: h5py.File) -> dict[str, Any]:
         return {
             "format": str(h5.attrs["format"]),
             "format_version": int(h5.attrs["format_version"]),
-            "search_space": str(h5.attrs["search_space"]),
+            "search_space": table_space(h5).name,
             "num_cells": int(h5.attrs["num_cells"]),
             "budgets": tuple(int(b) for b in h5.attrs["budgets"]),
             "repeats": int(h5.attrs["repeats"]),
@@ -322,12 +348,13 @@ def read_table(path: str | os.PathLike[str]) -> TableContents:
         uncertainty = {}
         if "uncertainty" in h5:
             uncertainty = {name: read_dataset(h5, f"uncertainty/{name}") for name in h5["uncertainty"]}
+        space = table_space(h5)
         return TableContents(
             hashes=read_dataset(h5, "cells/hash"),
             budgets=attributes["budgets"],
             repeats=attributes["repeats"],
-            matrices=read_dataset(h5, "cells/matrix"),
-            op_codes=read_dataset(h5, "cells/op_codes"),
+            space=space.name,
+            columns={c.name: read_dataset(h5, f"cells/{c.name}") for c in space.columns},
             trainable_parameters=read_dataset(h5, "cells/trainable_parameters"),
             source=read_dataset(h5, "cells/source"),
             metrics={name: read_dataset(h5, f"metrics/{name}") for name in METRICS},
@@ -360,50 +387,31 @@ def verify_table(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def check_cell_hashes(path: str | os.PathLike[str]) -> int:
-    """Re-hash every row: each stored (matrix, ops) must carry NB101's hash of that cell.
+    """Re-key every row: each stored configuration must carry its space's key (NB101: the md5 hash of the cell).
 
-    Queries by structure (:class:`ecnas.lookup.StructureIndex`) rely on it, and checksums cannot tell a
-    writer that paired a cell with the wrong hash. Batched md5 rounds: ~15 s for the whole space.
+    Queries by structure (:class:`ecnas.spaces.nb101.lookup.StructureIndex`) rely on it, and checksums cannot
+    tell a writer that paired a cell with the wrong key. NB101: batched md5 rounds, ~15 s for the whole space.
 
     Returns:
         The number of rows checked.
 
     Raises:
-        TableFormatError: a row's cell is malformed or hashes to another value; names the first such row.
+        TableFormatError: a row is malformed or keys to another value; names the first such row.
     """
-    from ecnas._batch_hash import hash_candidates
-
     with open_table(path) as h5:
+        space = table_space(h5)
         hashes = read_dataset(h5, "cells/hash")
-        matrices = read_dataset(h5, "cells/matrix")
-        op_codes = read_dataset(h5, "cells/op_codes")
-    interior_codes = [FEATURE_OP_CODES[op] for op in INTERIOR_OPS]
-    sizes = np.count_nonzero(op_codes, axis=1)
-    for size in np.unique(sizes).tolist():
-        rows = np.flatnonzero(sizes == size)
-        cells = np.ascontiguousarray(matrices[rows, :size, :size])
-        codes = op_codes[rows, :size].astype(np.int64)
-        well_formed = (
-            (size >= 2)
-            & (codes[:, 0] == FEATURE_OP_CODES[INPUT])
-            & (codes[:, -1] == FEATURE_OP_CODES[OUTPUT])
-            & np.isin(codes[:, 1:-1], interior_codes).all(axis=1)
-            & (cells <= 1).all(axis=(1, 2))
-            & ~np.tril(cells).any(axis=(1, 2))
+        columns = {c.name: read_dataset(h5, f"cells/{c.name}") for c in space.columns}
+    problem = space.check_columns(columns)
+    if problem is not None:
+        row, detail = problem
+        raise TableFormatError(f"{path}: row {row} ({hashes[row].decode('ascii', 'replace')}): {detail}")
+    actual = space.keys(columns)
+    for k in np.flatnonzero(actual != hashes)[:1].tolist():
+        raise TableFormatError(
+            f"{path}: row {k} is stored under {hashes[k].decode('ascii', 'replace')} but its cell "
+            f"hashes to {actual[k].decode()}"
         )
-        for row in rows[~well_formed][:1].tolist():
-            try:
-                CellSpec.from_padded(matrices[row], op_codes[row])
-                problem = "its op codes or matrix are malformed"
-            except (InvalidCellError, KeyError) as error:
-                problem = str(error)
-            raise TableFormatError(f"{path}: row {row} ({hashes[row].decode('ascii', 'replace')}): {problem}")
-        actual = hash_candidates(cells, labels_of_codes(codes), lambda: None)
-        for k in np.flatnonzero(actual != hashes[rows])[:1].tolist():
-            raise TableFormatError(
-                f"{path}: row {rows[k]} is stored under {hashes[rows[k]].decode('ascii', 'replace')} but its cell "
-                f"hashes to {actual[k].decode()}"
-            )
     return len(hashes)
 
 

@@ -29,7 +29,8 @@ def test_self_describing_attributes(tmp_path):
     path, _ = write_synthetic(tmp_path / "t.h5")
     with h5py.File(path) as h5:
         assert h5.attrs["format"] == "ecnas-table"
-        assert h5.attrs["format_version"] == 1
+        assert h5.attrs["format_version"] == 2  # v2: the space is recorded by name (v1 files still open)
+        assert h5.attrs["search_space"] == "nb101"
         assert h5["metrics/energy_kwh"].attrs["unit"] == "kWh"
         assert h5["metrics/energy_kwh"].fletcher32
 
@@ -151,8 +152,8 @@ def test_check_cell_hashes_finds_a_cell_stored_under_another_hash(tmp_path):
 
 def test_check_cell_hashes_names_a_malformed_row(tmp_path):
     contents = synthetic_contents()
-    row = int(np.flatnonzero(np.count_nonzero(contents.op_codes, axis=1) == 3)[0])
-    contents.op_codes[row, 1] = 5  # an "output" op inside the cell
+    row = int(np.flatnonzero(np.count_nonzero(contents.columns["op_codes"], axis=1) == 3)[0])
+    contents.columns["op_codes"][row, 1] = 5  # an "output" op inside the cell
     write_table(tmp_path / "bad.h5", contents)
     with pytest.raises(TableFormatError, match=r"row \d+ \([0-9a-f]{32}\): .*output"):
         check_cell_hashes(tmp_path / "bad.h5")

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ecnas.build.records import records_provenance
 from ecnas.errors import InvalidCellError
-from ecnas.space import CellSpec, pad_cells
+from ecnas.spaces.nb101.cells import CellSpec, pad_cells
 from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
 
 __all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values"]

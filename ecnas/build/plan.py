@@ -28,7 +28,7 @@ import numpy as np
 
 from ecnas._io import atomic_write_text
 from ecnas.errors import EcnasError
-from ecnas.space import MAX_VERTICES, CellSpec
+from ecnas.spaces.nb101.cells import MAX_VERTICES, CellSpec
 
 __all__ = ["PLAN_FILE", "BuildPlan", "make_plan", "parse_shard", "read_hash_list", "read_plan", "write_plan"]
 
@@ -141,7 +141,7 @@ def make_plan(
     """
     if not isinstance(max_vertices, int) or not 2 <= max_vertices <= MAX_VERTICES:
         raise ValueError(f"max_vertices must be an integer in 2..{MAX_VERTICES}, got {max_vertices!r}.")
-    from ecnas.space import enumerate_space
+    from ecnas.spaces.nb101.enumeration import enumerate_space
 
     space = enumerate_space(max_vertices)
     size = len(space)

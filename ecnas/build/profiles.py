@@ -114,7 +114,7 @@ class Profile(ABC):
         """The train/validation/test splits of this profile (read from local files only)."""
 
     def network_options(self) -> dict[str, int]:
-        """Keyword arguments of :class:`ecnas.network.NB101Network` for this profile."""
+        """Keyword arguments of :class:`ecnas.spaces.nb101.network.NB101Network` for this profile."""
         return {
             "stem_channels": self.stem_channels,
             "num_stacks": self.num_stacks,

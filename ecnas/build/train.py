@@ -26,12 +26,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ecnas.network import NB101Network
+from ecnas.spaces.nb101.network import NB101Network
 
 if TYPE_CHECKING:
     from ecnas.build.data import DataSplits
     from ecnas.build.profiles import Profile
-    from ecnas.space import CellSpec
+    from ecnas.spaces.nb101.cells import CellSpec
 
 __all__ = ["TensorData", "derive_seed", "train_cell"]
 

@@ -50,7 +50,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Look up one cell, given by --hash or by --matrix and --ops."""
-    from ecnas.space import CellSpec
+    from ecnas.spaces.nb101.cells import CellSpec
 
     if (cell_hash is None) == (matrix is None):
         raise click.UsageError("give exactly one of --hash or --matrix (with --ops)")

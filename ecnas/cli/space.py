@@ -11,10 +11,10 @@ import click
 import numpy as np
 
 from ecnas._io import atomic_path
-from ecnas.space import LABEL_OF_CODE, MAX_EDGES, MAX_VERTICES
+from ecnas.spaces.nb101.cells import LABEL_OF_CODE, MAX_EDGES, MAX_VERTICES
 
 if TYPE_CHECKING:
-    from ecnas.enumeration import EnumeratedSpace
+    from ecnas.spaces.nb101.enumeration import EnumeratedSpace
 
 _BATCH = 8192
 
@@ -93,7 +93,7 @@ def enumerate_command(
     """
     from tqdm.auto import tqdm
 
-    from ecnas.enumeration import enumerate_cells
+    from ecnas.spaces.nb101.enumeration import enumerate_cells
 
     folder = output.parent
     if not folder.is_dir():

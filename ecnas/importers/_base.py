@@ -25,7 +25,7 @@ from ecnas.errors import CorruptRecordError, InvalidCellError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
 from ecnas.importers._tfrecord import iter_records
-from ecnas.space import CellSpec
+from ecnas.spaces.nb101.cells import CellSpec
 
 __all__ = [
     "EXTRAS_GROUP",
@@ -114,7 +114,7 @@ class Importer(ABC):
 
         Args:
             path: the input file.
-            keep_cells: set ``row.cell`` (the validated :class:`~ecnas.space.CellSpec`) on every row. With
+            keep_cells: set ``row.cell`` (the validated :class:`~ecnas.spaces.nb101.cells.CellSpec`) on every row. With
                 ``False`` only the first row of each cell gets it and later rows of the same cell (same
                 adjacency and ops) are checked against it, which keeps memory small for million-record files.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ecnas.errors import CorruptRecordError, InvalidCellError
-from ecnas.space import adjacency_from_string
+from ecnas.spaces.nb101.cells import adjacency_from_string
 
 __all__ = ["RawRecord", "encode_record", "parse_record"]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import CorruptRecordError
-from ecnas.space import FEATURE_OP_CODES, MAX_VERTICES
+from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, MAX_VERTICES
 
 if TYPE_CHECKING:
     import h5py
@@ -208,8 +208,7 @@ class Accumulator:
             hashes=np.array(self._hashes, dtype="S32")[order],
             budgets=budgets,
             repeats=r,
-            matrices=matrices[order],
-            op_codes=codes[order],
+            columns={"matrix": matrices[order], "op_codes": codes[order]},
             trainable_parameters=parameters[order].copy(),
             source=np.full(n, SOURCE_IMPORTED, dtype=np.uint8),
             metrics=metrics,
@@ -261,7 +260,7 @@ def provenance_base(importer: Any, path: Path, table: ImportedTable) -> dict[str
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 22), b""):
             digest.update(block)
-    op_counts = np.count_nonzero(table.contents.op_codes, axis=1)
+    op_counts = np.count_nonzero(table.contents.columns["op_codes"], axis=1)
     return {
         "format": importer.format,
         "importer": importer.name,

@@ -17,7 +17,7 @@ from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 
 from ecnas.errors import NotFittedError
-from ecnas.space import MAX_VERTICES, encode_features
+from ecnas.spaces.nb101.cells import MAX_VERTICES, encode_features
 
 if TYPE_CHECKING:
     from ecnas.optimizers._problem import TableSpace
@@ -48,7 +48,7 @@ def single_threaded_blas() -> Iterator[None]:
 def encode_cells(space: TableSpace, rows: np.ndarray) -> np.ndarray:
     """GP inputs of table rows: EC-NAS's 36 features scaled to [0, 1], columns constant over the table dropped.
 
-    :func:`ecnas.space.encode_features`, then adjacency entries stay 0/1, op codes are divided by 5,
+    :func:`ecnas.spaces.nb101.cells.encode_features`, then adjacency entries stay 0/1, op codes are divided by 5,
     parameters by the table's largest count.
 
     Returns:

@@ -15,7 +15,7 @@ import moocore
 import numpy as np
 
 from ecnas import indicators
-from ecnas.space import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, OUTPUT
+from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, OUTPUT
 
 if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import InvalidCellError
-from ecnas.space import MAX_EDGES, CellSpec
+from ecnas.spaces.nb101.cells import MAX_EDGES, CellSpec
 from ecnas.table import METRICS, open_table, read_dataset
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class TableSpace:
     Attributes:
         hashes: `N` sorted `S32` hashes (row order of the table).
         matrices: `N x 7 x 7` uint8 adjacency, zero-padded.
-        op_codes: `N x 7` int8 op codes (:data:`ecnas.space.FEATURE_OP_CODES`, 0 = padding).
+        op_codes: `N x 7` int8 op codes (:data:`ecnas.spaces.nb101.cells.FEATURE_OP_CODES`, 0 = padding).
         num_vertices: `N` vertices of each pruned cell.
         parameters: `N` trainable parameters.
         budgets: the table's budgets.

@@ -29,7 +29,7 @@ from pymoo.core.sampling import Sampling
 from ecnas.optimizers._operators import op_names, padded_cell
 from ecnas.optimizers._problem import HISTORY_METRICS, TableProblem, describe_table, reference_point
 from ecnas.optimizers._result import Result
-from ecnas.space import INTERIOR_OPS
+from ecnas.spaces.nb101.cells import INTERIOR_OPS
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ecnas.errors import InvalidCellError
-from ecnas.space import NUM_FEATURES, CellSpec, adjacency_from_string
+from ecnas.spaces.nb101.cells import NUM_FEATURES, CellSpec, adjacency_from_string
 
 __all__ = ["MeasuredCells", "cell_features", "read_measurements_csv"]
 
@@ -22,7 +22,7 @@ class MeasuredCells:
 
     Attributes:
         specs: the cells.
-        features: `n x 36` :meth:`~ecnas.space.CellSpec.features` rows.
+        features: `n x 36` :meth:`~ecnas.spaces.nb101.cells.CellSpec.features` rows.
         targets: `n` measured values.
         trainable_parameters: `n` parameter counts as the file states them (NaN-free ints).
     """
@@ -66,7 +66,7 @@ def read_measurements_csv(
         path: the CSV file.
         target: column holding the value to fit.
         check_parameters: require the file's parameter counts to equal the NB101 network's
-            (:func:`ecnas.channels.count_parameters`), which the features use.
+            (:func:`ecnas.spaces.nb101.channels.count_parameters`), which the features use.
 
     Returns:
         The cells, their features and target values.

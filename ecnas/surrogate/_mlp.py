@@ -29,7 +29,7 @@ import torch
 
 from ecnas._validation import check_int
 from ecnas.errors import NotFittedError
-from ecnas.space import NUM_FEATURES
+from ecnas.spaces.nb101.cells import NUM_FEATURES
 from ecnas.surrogate import _network as N
 from ecnas.surrogate import _transforms as T
 from ecnas.surrogate._metrics import regression_metrics
@@ -203,7 +203,7 @@ class MLPSurrogate:
         """Train the ensemble.
 
         Args:
-            features: `n x 36` rows of :meth:`ecnas.space.CellSpec.features`.
+            features: `n x 36` rows of :meth:`ecnas.spaces.nb101.cells.CellSpec.features`.
             targets: `n` finite values of the metric, in its own unit (e.g. kWh).
 
         Returns:
@@ -326,7 +326,7 @@ class MLPSurrogate:
         """Predicted metric per row: the ensemble mean (and, with ``return_std``, its spread).
 
         Args:
-            features: `n x 36` rows of :meth:`ecnas.space.CellSpec.features`.
+            features: `n x 36` rows of :meth:`ecnas.spaces.nb101.cells.CellSpec.features`.
             return_std: also return the members' standard deviation (0 for a single network).
 
         Returns:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ecnas._io import array_sha256, atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.space import NUM_FEATURES
+from ecnas.spaces.nb101.cells import NUM_FEATURES
 
 if TYPE_CHECKING:
     from ecnas.surrogate._mlp import MLPSurrogate

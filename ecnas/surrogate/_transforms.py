@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecnas.space import NUM_FEATURES
+from ecnas.spaces.nb101.cells import NUM_FEATURES
 
 __all__ = [
     "INPUT_SCALINGS",

@@ -33,7 +33,7 @@ from ecnas.importers import (
     read_extras,
     write_records,
 )
-from ecnas.space import CellSpec
+from ecnas.spaces.nb101.cells import CellSpec
 
 __all__ = ["CHECKS", "register_sample_writer", "sample_file"]
 

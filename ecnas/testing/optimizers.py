@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ecnas.space import FEATURE_OP_CODES, INTERIOR_OPS, MAX_VERTICES, pad_cells
+from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, INTERIOR_OPS, MAX_VERTICES, pad_cells
 
 __all__ = [
     "CHEAP_OPTIONS",
@@ -83,7 +83,7 @@ def synthetic_contents(
     Vectorised: the whole 7-vertex space (423,624 cells) takes a few seconds.
 
     Args:
-        cells: an :class:`~ecnas.enumeration.EnumeratedSpace` or an iterable of :class:`~ecnas.CellSpec`
+        cells: an :class:`~ecnas.spaces.nb101.enumeration.EnumeratedSpace` or an iterable of :class:`~ecnas.CellSpec`
             (default: every cell with at most ``max_vertices`` vertices).
         max_vertices: size of the enumerated space when ``cells`` is None.
         budgets: budgets in epochs, ascending.
@@ -93,11 +93,11 @@ def synthetic_contents(
     Returns:
         :class:`ecnas.table.TableContents`.
     """
-    from ecnas.channels import count_parameters_many
+    from ecnas.spaces.nb101.channels import count_parameters_many
     from ecnas.table import METRICS, SOURCE_SURROGATE, TableContents
 
     if cells is None:
-        from ecnas.space import enumerate_space
+        from ecnas.spaces.nb101.enumeration import enumerate_space
 
         cells = enumerate_space(max_vertices)
     hashes, matrices, op_codes = _arrays(cells)
@@ -136,8 +136,7 @@ def synthetic_contents(
         hashes=hashes,
         budgets=tuple(int(x) for x in budgets),
         repeats=repeats,
-        matrices=matrices,
-        op_codes=op_codes,
+        columns={"matrix": matrices, "op_codes": op_codes},
         trainable_parameters=params,
         source=np.full(n, SOURCE_SURROGATE, np.uint8),
         metrics=metrics,

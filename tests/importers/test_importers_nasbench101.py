@@ -280,6 +280,6 @@ def test_streaming_read_equals_tabulated_rows(nb101_file: Path) -> None:
     np.testing.assert_array_equal(streamed.record_index, tabulated.record_index)
     for name, values in streamed.evaluations.items():
         np.testing.assert_array_equal(values, tabulated.evaluations[name])
-    np.testing.assert_array_equal(streamed.contents.matrices, tabulated.contents.matrices)
-    np.testing.assert_array_equal(streamed.contents.op_codes, tabulated.contents.op_codes)
+    np.testing.assert_array_equal(streamed.contents.columns["matrix"], tabulated.contents.columns["matrix"])
+    np.testing.assert_array_equal(streamed.contents.columns["op_codes"], tabulated.contents.columns["op_codes"])
     assert streamed.num_records == len(rows) == len(LAYOUT)

@@ -12,7 +12,7 @@ import pytest
 
 import ecnas
 from ecnas.errors import InvalidCellError
-from ecnas.space import (
+from ecnas.spaces.nb101.cells import (
     CONV1X1,
     CONV3X3,
     FEATURE_OP_CODES,

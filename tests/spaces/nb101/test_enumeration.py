@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import ecnas._batch_hash as _batch_hash
-import ecnas.enumeration as enumeration
+import ecnas.spaces.nb101._batch_hash as _batch_hash
+import ecnas.spaces.nb101.enumeration as enumeration
 from ecnas.cli import main
-from ecnas.enumeration import EnumeratedSpace, enumerate_cells
-from ecnas.space import FEATURE_OP_CODES, CellSpec, enumerate_space, hash_cell
+from ecnas.spaces.nb101.enumeration import EnumeratedSpace, enumerate_cells
+from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, CellSpec, hash_cell
+from ecnas.spaces.nb101.enumeration import enumerate_space
 from tests.conftest import reference_file
 
 
@@ -155,7 +156,7 @@ def test_index_of_and_cell_errors():
 
 
 def test_features_match_cellspec():
-    from ecnas.channels import count_parameters
+    from ecnas.spaces.nb101.channels import count_parameters
 
     space = enumerate_cells(4)
     params = np.array([count_parameters(spec) for spec in space])
@@ -228,7 +229,7 @@ def test_disk_cache_roundtrip_and_recovery(tmp_path, monkeypatch, caplog):
     arrays["op_codes"][10, 1] = 4 if arrays["op_codes"][10, 1] != 4 else 3
     np.savez(path, **arrays)
     monkeypatch.setattr(enumeration, "_MEMO", {})
-    with caplog.at_level(logging.WARNING, logger="ecnas.enumeration"):
+    with caplog.at_level(logging.WARNING, logger="ecnas.spaces.nb101.enumeration"):
         again = enumerate_cells(5)
     assert "checksum" in caplog.text
     assert again.hashes == computed.hashes
@@ -254,7 +255,7 @@ def test_cache_hash_spot_check_catches_wrong_cells(tmp_path, monkeypatch, caplog
         checksum=np.array(enumeration._checksum(arrays), dtype="S32"),
         **arrays,
     )
-    with caplog.at_level(logging.WARNING, logger="ecnas.enumeration"):
+    with caplog.at_level(logging.WARNING, logger="ecnas.spaces.nb101.enumeration"):
         assert enumeration._load_cache(path, 4, 9) is None
     assert "does not hash to its stored hash" in caplog.text
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ecnas.space import INTERIOR_OPS, md5_digest
+from ecnas.spaces.nb101.cells import INTERIOR_OPS, md5_digest
 
 __all__ = ["hash_candidates"]
 
