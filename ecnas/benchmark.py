@@ -110,6 +110,7 @@ class Benchmark:
         attributes = table_attributes(self._h5)
         self._attributes = attributes
         self._space: SearchSpace = table_space(self._h5)
+        self._key_name = "an NB101 hash" if self._space.name == "nb101" else f"a key of space {self._space.name!r}"
         self._budgets: tuple[int, ...] = attributes["budgets"]
         self._repeats: int = attributes["repeats"]
         self._provenance: dict[str, Any] = attributes["provenance"]
@@ -256,7 +257,7 @@ class Benchmark:
     def _resolve_hash(self, cell: Any) -> str:
         if isinstance(cell, str):
             if not _HASH_PATTERN.fullmatch(cell):
-                raise ValueError(f"{cell!r} is not a table key (32 lowercase hex characters)")
+                raise ValueError(f"{cell!r} is not {self._key_name} (32 lowercase hex characters)")
             return cell
         return self._space.key(self._space.validate(cell))
 
@@ -379,7 +380,7 @@ class Benchmark:
         lengths = np.strings.str_len(strings) if strings.size else np.zeros(0, int)
         if strings.ndim != 1 or (lengths != 32).any():
             bad = strings.ravel()[np.flatnonzero(lengths != 32)[0]] if strings.ndim == 1 else strings
-            raise ValueError(f"{bad!r} is not an NB101 hash (32 lowercase hex characters)")
+            raise ValueError(f"{bad!r} is not {self._key_name} (32 lowercase hex characters)")
         if self._hash_index is None:  # built on the first batch (~20 ms for the whole space), not at open
             self._hash_index = HashIndex(self._hash_array)
         rows = self._hash_index.find(strings)
@@ -388,7 +389,7 @@ class Benchmark:
             malformed = ~hash_words(strings[missing])[1]
             if malformed.any():
                 bad = strings[missing][malformed][0]
-                raise ValueError(f"{bad!r} is not an NB101 hash (32 lowercase hex characters)")
+                raise ValueError(f"{bad!r} is not {self._key_name} (32 lowercase hex characters)")
         return rows, (strings if strings.dtype.kind == "U" else None)
 
     def query_many(
