@@ -177,6 +177,23 @@ class Benchmark:
         return {c.name: self._cells(c.name) for c in self._space.columns}
 
     @property
+    def trainable_parameters(self) -> np.ndarray:
+        """`N` trainable parameters of every row (row order of :attr:`hash_array`)."""
+        return self._parameters
+
+    def recorded(self, budget: int, metrics: Sequence[str]) -> np.ndarray:
+        """Boolean mask of rows with a recorded value (any repeat) of every metric at ``budget``.
+
+        Says which entries exist, not what they are: it does not count as a query.
+        """
+        b = self._budget_index(budget)
+        raw = self._raw_block(b)
+        present = np.ones(self._num_cells, dtype=bool)
+        for metric in metrics:
+            present &= np.isfinite(raw[:, METRICS.index(metric), :]).any(axis=1)
+        return present
+
+    @property
     def carbon_intensity(self) -> float:
         """gCO2/kWh used to price ``co2eq_g``."""
         return self._intensity

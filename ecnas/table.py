@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from ecnas._io import array_sha256, atomic_path, jsonable
-from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
+from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.spaces import SearchSpace, get_space
 
 __all__ = [

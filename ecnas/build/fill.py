@@ -180,8 +180,8 @@ def fill_table(
         ValueError: a measured cell is not in the space (``max_vertices`` too small) or bad arguments.
     """
     from ecnas.spaces.nb101.channels import count_parameters_many
-    from ecnas.spaces.nb101.lookup import HashIndex
     from ecnas.spaces.nb101.enumeration import enumerate_space
+    from ecnas.spaces.nb101.lookup import HashIndex
     from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
 
     surrogate_path = Path(surrogate_path)
@@ -230,7 +230,10 @@ def fill_table(
         hashes=hash_bytes,
         budgets=budgets,
         repeats=repeats,
-        columns={"matrix": np.asarray(space.matrices, dtype=np.uint8), "op_codes": np.asarray(space.op_codes, dtype=np.int8)},
+        columns={
+            "matrix": np.asarray(space.matrices, dtype=np.uint8),
+            "op_codes": np.asarray(space.op_codes, dtype=np.int8),
+        },
         trainable_parameters=np.asarray(trained_params, dtype=np.int64),
         source=source,
         metrics=metrics,

@@ -248,7 +248,7 @@ class Optimizer(abc.ABC):
             column = None if metrics is None else metrics.get(name)
             history[name].extend([math.nan] * n if column is None else np.asarray(column, dtype=float).tolist())
         for budget in np.unique(budgets):
-            self._evaluated_mask(int(budget))[rows[budgets == budget]] = True
+            self.evaluated_mask(int(budget))[rows[budgets == budget]] = True
         self._seen[rows] = True
         self._tell(rows, budgets, values)
 
@@ -284,12 +284,22 @@ class Optimizer(abc.ABC):
             elapsed_s=time.perf_counter() - self._started,
         )
 
+    # ------------------------------------------------------------------ state the operators read
+    @property
+    def rng(self) -> np.random.Generator:
+        """The run's generator (seeded from :attr:`seed`); operators draw from it, never from a global one."""
+        return self._rng
+
+    def seen_mask(self) -> np.ndarray:
+        """Boolean mask over rows: evaluated at any budget (a live view; do not modify)."""
+        return self._seen
+
     # ------------------------------------------------------------------ helpers for subclasses
     def _search_budgets(self) -> tuple[int, ...]:
         """Budgets a proposed cell may be evaluated at (multi-fidelity algorithms: every rung)."""
         return (self.budget,)
 
-    def _available_mask(self) -> np.ndarray:
+    def search_mask(self) -> np.ndarray:
         """Rows of the search space: table cells with results at every budget of :meth:`_search_budgets`."""
         if self._space_mask is None:
             mask = np.ones(len(self.space), dtype=bool)
@@ -300,22 +310,18 @@ class Optimizer(abc.ABC):
             self._space_rows = np.flatnonzero(mask)
         return self._space_mask
 
-    def _available_rows(self) -> np.ndarray:
-        """Rows of :meth:`_available_mask`, sorted."""
-        self._available_mask()
+    def search_rows(self) -> np.ndarray:
+        """Rows of :meth:`search_mask`, sorted."""
+        self.search_mask()
         assert self._space_rows is not None
         return self._space_rows
 
-    def _evaluated_mask(self, budget: int) -> np.ndarray:
+    def evaluated_mask(self, budget: int) -> np.ndarray:
         """Boolean mask over rows: evaluated at ``budget`` (a live view; do not modify)."""
         mask = self._evaluated.get(budget)
         if mask is None:
             mask = self._evaluated[budget] = np.zeros(len(self.space), dtype=bool)
         return mask
-
-    def _is_seen(self, row: int) -> bool:
-        """True when the run has evaluated ``row`` at any budget."""
-        return bool(self._seen[row])
 
     # ------------------------------------------------------------------ hooks
     @abc.abstractmethod

@@ -79,6 +79,8 @@ class SearchSpace(abc.ABC, Generic[C]):
     can_enumerate: ClassVar[bool] = False
     #: :meth:`mutate` is implemented (the evolutionary optimizers need it).
     can_mutate: ClassVar[bool] = False
+    #: The box encoding takes integer values only (pymoo ``vtype=int``); else real values.
+    vector_integer: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ identity
     @abc.abstractmethod
@@ -94,8 +96,11 @@ class SearchSpace(abc.ABC, Generic[C]):
         """The table key of a validated config: 32 lowercase hex characters."""
 
     def known_key(self, config: C) -> str | None:
-        """The key if it is free to get (already computed), else None; lets a lookup try :meth:`structure_index`
-        before paying for :meth:`key`. Default: :meth:`key` (cheap keys are always "known")."""
+        """The key if it is free to get (already computed), else None.
+
+        Lets a lookup try :meth:`structure_index` before paying for :meth:`key`. Default: :meth:`key` (cheap
+        keys are always "known").
+        """
         return self.key(config)
 
     def default(self) -> C:
@@ -132,8 +137,10 @@ class SearchSpace(abc.ABC, Generic[C]):
         return None
 
     def structure_index(self, columns: Mapping[str, np.ndarray]) -> Any:
-        """An index with ``find(config) -> row`` (-1 when absent) over stored rows that finds a configuration
-        without computing its key, or None when keys are cheap (the default)."""
+        """An index with ``find(config) -> row`` (-1 when absent) over stored rows, or None (the default).
+
+        It finds a configuration without computing its key; only spaces with costly keys need one.
+        """
         return None
 
     def for_table(self, columns: Mapping[str, np.ndarray]) -> SearchSpace[C]:
@@ -149,6 +156,13 @@ class SearchSpace(abc.ABC, Generic[C]):
     @abc.abstractmethod
     def features(self, columns: Mapping[str, np.ndarray], parameters: np.ndarray) -> np.ndarray:
         """`n x num_features` float64 surrogate inputs of stored rows (``parameters``: `n` trainable counts)."""
+
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Natural ``(low, high)`` of every feature (NaN where it depends on the data), or None if unknown.
+
+        Models scale features by them (:meth:`ecnas.optimizers.TableSpace.model_inputs`).
+        """
+        return None
 
     def num_parameters(self, configs: Sequence[C]) -> np.ndarray:
         """`n` trainable parameters of the model each config trains (int64); -1 where unknown."""
@@ -220,7 +234,7 @@ class SearchSpace(abc.ABC, Generic[C]):
                 self.from_configspace(configuration)
             else:
                 self.validate(configuration)
-        except Exception:  # noqa: BLE001 - the contract is "False, never an exception"
+        except Exception:
             return False
         return True
 

@@ -271,6 +271,10 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
         """Numeric parameters one column each, categoricals one-hot."""
         return int(self._offsets[-1])
 
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every feature lies in [0, 1]."""
+        return np.zeros(self.num_features), np.ones(self.num_features)
+
     def features(self, columns: Mapping[str, np.ndarray], parameters: np.ndarray) -> np.ndarray:
         """Numeric values on [0, 1] (log scale where ``log``), categoricals one-hot; ``parameters`` unused."""
         n = len(columns[self.parameters[0].name])

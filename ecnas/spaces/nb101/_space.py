@@ -71,8 +71,9 @@ class NB101Space(SearchSpace[CellSpec]):
 
     # ------------------------------------------------------------------ identity
     def validate(self, raw: Any) -> CellSpec:
-        """A CellSpec from a CellSpec, a ``(matrix, ops)`` pair, a ``{"matrix", "ops"}`` mapping or an
-        ``edge_k``/``op_node_k`` ConfigSpace configuration.
+        """A CellSpec from a CellSpec, a ``(matrix, ops)`` pair, a mapping or a ConfigSpace configuration.
+
+        Mappings hold ``matrix`` and ``ops``, or ``edge_k``/``op_node_k`` values.
 
         Raises:
             InvalidCellError: not a valid NB101 cell within this space's limits.
@@ -181,6 +182,13 @@ class NB101Space(SearchSpace[CellSpec]):
         """28 upper-triangle entries, 7 op codes, parameters in millions (:func:`encode_features`)."""
         return encode_features(columns["matrix"], columns["op_codes"], parameters)
 
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Adjacency entries in [0, 1], op codes in [0, 5]; the parameter count has no natural bound (NaN)."""
+        n_upper = MAX_VERTICES * (MAX_VERTICES + 1) // 2
+        largest_code = float(max(FEATURE_OP_CODES.values()))
+        high = np.concatenate([np.ones(n_upper), np.full(MAX_VERTICES, largest_code), [np.nan]])
+        return np.zeros(NUM_FEATURES), high
+
     def num_parameters(self, configs: Sequence[CellSpec]) -> np.ndarray:
         """Trainable parameters of NB101's default network (vectorised arithmetic)."""
         from ecnas.spaces.nb101.channels import count_parameters_many
@@ -227,8 +235,10 @@ class NB101Space(SearchSpace[CellSpec]):
         return matrix, labels
 
     def mutate(self, config: CellSpec, rng: np.random.Generator, *, rate: float = 1.0) -> CellSpec | None:
-        """NB101's ``mutate_spec``: each possible edge flips with probability ``rate / V``, each interior op is
-        redrawn with probability ``rate / (V - 2)``, on the cell padded to :attr:`max_vertices` vertices.
+        """NB101's ``mutate_spec`` on the cell padded to :attr:`max_vertices` vertices.
+
+        Each possible edge flips with probability ``rate / V``, each interior op is redrawn with probability
+        ``rate / (V - 2)``.
 
         Returns:
             The child (the parent itself when nothing changed), or None when the child is not a valid cell.
