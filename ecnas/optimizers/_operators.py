@@ -2,7 +2,9 @@
 
 Mutation is the table's search space's own (:meth:`ecnas.spaces.SearchSpace.mutate`; for NB101, NAS-Bench-101's
 ``mutate_spec``). A child that is invalid, valid but absent from the table (or without results), or already
-evaluated is rejected and redrawn — never scored — and counted in the optimizer's ``rejections``.
+evaluated is rejected and redrawn — never scored — and counted in the optimizer's ``rejections``. A table that
+holds only a sample of a larger space (e.g. a continuous hyperparameter space) maps a valid child absent from
+it to the closest stored configuration not yet evaluated (:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
 """
 
 from __future__ import annotations
@@ -104,6 +106,15 @@ def mutate(
             rejections["invalid"] += 1
             continue
         row = space.config_row(child)
+        if row < 0 and not space.holds_every_configuration:
+            # A sampled table of a larger space: evaluate the closest stored, still free configuration.
+            free = available & ~blocked
+            free[parent] = False
+            if exclude:
+                free[np.fromiter(exclude, dtype=np.int64)] = False
+            row = space.nearest_row(child, free)
+            if row >= 0:
+                return row
         if row < 0 or not available[row]:
             rejections["not_in_table"] += 1
         elif blocked[row] or row in exclude or row == parent:

@@ -136,6 +136,7 @@ class TableSpace:
         self._available_mask: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self._input_columns: np.ndarray | None = None
         self._input_scale: np.ndarray | None = None
+        self._vectors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -199,6 +200,33 @@ class TableSpace:
             self._input_scale = scale[self._input_columns]
         rows = np.asarray(rows, dtype=np.int64)
         return self._features(rows)[:, self._input_columns] / self._input_scale
+
+    @property
+    def holds_every_configuration(self) -> bool:
+        """True when the table can hold its whole space (an enumerable space, e.g. NB101).
+
+        False when it holds a sample of a larger (e.g. continuous) space, where a proposal is almost never stored.
+        """
+        return self.search_space.can_enumerate
+
+    def nearest_row(self, config: Any, allowed: np.ndarray) -> int:
+        """The allowed row closest to ``config`` in the space's box encoding (scaled to the unit cube); -1 if none.
+
+        For tables that hold a sample of a larger space: a proposal is evaluated as its nearest stored
+        configuration, as tabular benchmarks of continuous spaces do.
+        """
+        if self._vectors is None:
+            low, high = self.search_space.vector_bounds()
+            span = np.where(high > low, high - low, 1.0)
+            vectors = np.array([self.search_space.to_vector(self.cell(row)) for row in range(len(self))])
+            self._vectors = (vectors - low) / span
+            self._vector_low, self._vector_span = low, span
+        candidates = np.flatnonzero(allowed)
+        if candidates.size == 0:
+            return -1
+        point = (self.search_space.to_vector(config) - self._vector_low) / self._vector_span
+        distance = ((self._vectors[candidates] - point) ** 2).sum(axis=1)
+        return int(candidates[int(np.argmin(distance))])
 
     def config_row(self, config: Any) -> int:
         """Row of a validated configuration, -1 when the table lacks it."""

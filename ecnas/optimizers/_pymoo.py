@@ -4,7 +4,9 @@ Encoding: the box encoding of the table's search space (:meth:`ecnas.spaces.Sear
 NB101 (integer variables): the upper triangle of a ``V x V`` adjacency matrix (``V`` = the table's largest
 cell), row by row, as 0/1 variables, then the ``V - 2`` interior ops as 0/1/2 (``conv3x3``, ``conv1x1``,
 ``maxpool``); real-valued variables are rounded and clipped, so pymoo's default real operators work too. For a
-hyperparameter space: the unit cube, one real variable per parameter.
+hyperparameter space: the unit cube, one real variable per parameter; since such a table holds only a sample of
+its space, a vector is evaluated as the closest stored configuration
+(:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
 
 A vector that decodes to an invalid configuration, or to a valid cell the table lacks (or has no results for), is
 infeasible: its constraint value is 1 and its objectives are the table's hypervolume reference point — it is
@@ -77,6 +79,8 @@ class TablePymooProblem(Problem):
             self.rejections["invalid"] += 1
             return -1
         row = self.space.config_row(config)
+        if row < 0 and not self.space.holds_every_configuration:
+            row = self.space.nearest_row(config, self.table_problem.available_mask(self.budget))
         if row < 0 or not self.table_problem.available_mask(self.budget)[row]:
             self.rejections["not_in_table"] += 1
             return -1

@@ -103,6 +103,25 @@ class SearchSpace(abc.ABC, Generic[C]):
         """
         return self.key(config)
 
+    def relabel(self, config: C, rng: np.random.Generator) -> C:
+        """An equal configuration in another representation (NB101: another vertex order); default: itself.
+
+        The contract suite checks that :meth:`key` does not change under it.
+        """
+        return config
+
+    @abc.abstractmethod
+    def config_to_json(self, config: C) -> dict[str, Any]:
+        """The JSON fields that describe ``config`` in build plans and records (NB101: ``matrix`` and ``ops``)."""
+
+    @abc.abstractmethod
+    def config_from_json(self, fields: Mapping[str, Any]) -> C:
+        """The config of :meth:`config_to_json` fields (validated).
+
+        Raises:
+            InvalidConfigError: the fields do not describe a valid configuration.
+        """
+
     def default(self) -> C:
         """The space's default configuration (e.g. a paper's default)."""
         raise self.unsupported("has no default configuration")

@@ -209,6 +209,16 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
         """md5 of the canonical JSON of the values, in parameter order."""
         return config.key
 
+    def config_to_json(self, config: ParamConfig) -> dict[str, Any]:
+        """``{"config": {name: value}}``."""
+        return {"config": dict(config)}
+
+    def config_from_json(self, fields: Mapping[str, Any]) -> ParamConfig:
+        """The config of ``fields["config"]``."""
+        if not isinstance(fields, Mapping) or not isinstance(fields.get("config"), Mapping):
+            raise InvalidConfigError(f"a {self.name!r} configuration record needs a 'config' mapping")
+        return self.validate(fields["config"])
+
     def default(self) -> ParamConfig:
         """Every parameter at its default."""
         return self.validate({p.name: p.default for p in self.parameters})

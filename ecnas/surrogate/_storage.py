@@ -24,7 +24,6 @@ import numpy as np
 
 from ecnas._io import array_sha256, atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.spaces.nb101.cells import NUM_FEATURES
 
 if TYPE_CHECKING:
     from ecnas.surrogate._mlp import MLPSurrogate
@@ -132,8 +131,8 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
         raise TableFormatError(f"{where}: stored parameters are invalid: {error}") from None
     members = int(_attr(group, "n_members", where))
     n_features = int(_attr(group, "n_features_in", where))
-    if n_features != NUM_FEATURES:
-        raise TableFormatError(f"{where}: n_features_in is {n_features}, expected {NUM_FEATURES}")
+    if n_features < 1:
+        raise TableFormatError(f"{where}: n_features_in is {n_features}, expected a positive feature count")
     from ecnas.surrogate._network import layer_sizes
 
     layers = []

@@ -105,6 +105,20 @@ class NB101Space(SearchSpace[CellSpec]):
 
         return StructureIndex(columns["matrix"], columns["op_codes"])
 
+    def relabel(self, config: CellSpec, rng: np.random.Generator) -> CellSpec:
+        """The same cell with its vertices in a random topological order (:meth:`CellSpec.shuffled`)."""
+        return config.shuffled(rng)
+
+    def config_to_json(self, config: CellSpec) -> dict[str, Any]:
+        """``{"matrix": [[...]], "ops": [...]}`` of the pruned cell (the fields NB101 build records carry)."""
+        return {"matrix": config.matrix.astype(int).tolist(), "ops": list(config.ops)}
+
+    def config_from_json(self, fields: Mapping[str, Any]) -> CellSpec:
+        """The cell of ``matrix`` and ``ops`` fields."""
+        if not isinstance(fields, Mapping) or "matrix" not in fields or "ops" not in fields:
+            raise InvalidCellError("an nb101 configuration record needs 'matrix' and 'ops' fields")
+        return self.validate((fields["matrix"], fields["ops"]))
+
     def default(self) -> CellSpec:
         """The cell of NB101's example: input → conv3x3 → conv3x3 → output with a maxpool branch."""
         matrix = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
@@ -292,9 +306,12 @@ class NB101Space(SearchSpace[CellSpec]):
         return np.concatenate([matrix[self._upper], labels]).astype(np.float64)
 
     def from_vector(self, x: np.ndarray) -> CellSpec | None:
-        """The cell of a (rounded, clipped) vector; None when it is not a valid cell."""
+        """The cell of a (rounded, clipped) vector; None when it is not a valid cell (or not a finite vector)."""
         low, high = self.vector_bounds()
-        values = np.clip(np.rint(np.asarray(x, dtype=np.float64)), low, high).astype(np.int64)
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        if x.shape != low.shape or not np.isfinite(x).all():
+            return None
+        values = np.clip(np.rint(x), low, high).astype(np.int64)
         matrix = np.zeros((self.max_vertices, self.max_vertices), dtype=np.int8)
         n_edges = self._upper[0].size
         matrix[self._upper] = values[:n_edges]
