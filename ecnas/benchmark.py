@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.metrics import OBJECTIVES, check_objectives
 from ecnas.spaces import SearchSpace
 from ecnas.spaces.nb101.lookup import HashIndex, hash_words
 from ecnas.table import (
@@ -140,6 +141,7 @@ class Benchmark:
         self._structures: Any = None
         self._hashed_cells = 0
         self._hash_index: HashIndex | None = None
+        self._fronts: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._parameters = self._cells("trainable_parameters")
         self._sources = self._cells("source")
         self.reset_counters()
@@ -430,7 +432,16 @@ class Benchmark:
             first = cells[int(missing[0])]
             name = first.decode(errors="replace") if isinstance(first, bytes) else self._resolve_hash(first)
             raise KeyError(f"{missing.size} of {idx.size} cells are not in table {self.path.name}, e.g. {name}")
-        b = self._budget_index(budget)
+        result = self._columns(idx, self._budget_index(budget), repeat, as_text)
+        self.counters["queries"] += int(idx.size)
+        self.counters["training_time_s"] += float(np.sum(result["training_time"]))
+        self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
+        return result
+
+    def _columns(
+        self, idx: np.ndarray, b: int, repeat: int | str | None, as_text: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Result columns of rows ``idx`` at budget index ``b`` (not counted as queries)."""
         if repeat is None:
             rows = self._mean_block(b)[idx]
             repeats = np.full(idx.size, -1)
@@ -452,10 +463,42 @@ class Benchmark:
         result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
         result["source"] = _SOURCE_LABELS[self._sources[idx]]
         result["energy_method"] = np.full(idx.size, self._energy_method)
-        self.counters["queries"] += int(idx.size)
-        self.counters["training_time_s"] += float(np.sum(result["training_time"]))
-        self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
         return result
+
+    def pareto_front(self, objectives: Sequence[str] | str | None = None, budget: int | None = None) -> dict[str, Any]:
+        """The exact Pareto front of the whole table: every non-dominated row at ``budget`` (cached).
+
+        Rows without a recorded value of some objective are not candidates. Rows with equal objective vectors
+        on the front are all kept. Reading the table for it does not count as queries.
+
+        Args:
+            objectives: minimised objective names (:data:`ecnas.metrics.OBJECTIVES`); None = validation error
+                and energy.
+            budget: epochs, one of :attr:`budgets`; None = the largest.
+
+        Returns:
+            ``hash`` (`k` keys), ``F`` (`k x m` objective values, sorted by the first objective),
+            ``objectives`` and ``budget``.
+        """
+        import moocore
+
+        names = check_objectives(objectives)
+        b = self._budget_index(budget)
+        cache_key = (names, b, self._co2_per_kwh)
+        if cache_key not in self._fronts:
+            columns = self._columns(np.arange(self._num_cells), b, None)
+            F = np.column_stack([OBJECTIVES[name].values(columns) for name in names])
+            finite = np.flatnonzero(np.isfinite(F).all(axis=1))
+            keep = finite[np.asarray(moocore.is_nondominated(F[finite], keep_weakly=True), dtype=bool)]
+            keep = keep[np.lexsort(F[keep].T[::-1])]
+            self._fronts[cache_key] = {
+                "hash": self._hash_array[keep].astype("U32"),
+                "F": F[keep],
+                "objectives": names,
+                "budget": self._budgets[b],
+            }
+        front = self._fronts[cache_key]
+        return {"hash": front["hash"].copy(), "F": front["F"].copy(), "objectives": names, "budget": front["budget"]}
 
     def sample(self, n: int, seed: int | None = None) -> list[str]:
         """``n`` distinct hashes drawn uniformly (seeded; ``seed=None`` uses the benchmark's generator)."""

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ecnas.build.fit import METRICS, measured_values
+from ecnas.build.fit import measured_values
+from ecnas.metrics import FRACTIONS, METRICS
 from ecnas.surrogate import MeasuredValues, SurrogateBundle
 
 __all__ = ["fill_table", "predict_space"]
 
-_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_ACCURACIES = FRACTIONS
 _INTERNAL_KEYS = ("budget_scaling",)
 
 

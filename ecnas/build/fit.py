@@ -18,18 +18,18 @@ from tqdm.auto import tqdm
 
 from ecnas.build.records import records_provenance
 from ecnas.errors import InvalidCellError
+from ecnas.metrics import FRACTIONS, METRICS
 from ecnas.spaces.nb101.cells import CellSpec, pad_cells
 from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
 
 __all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values"]
 
 #: Metrics a build measures (the table's per-budget metrics).
-METRICS: tuple[str, ...] = tuple(BUDGET_SCALING)
 #: Fewest measured cells a (metric, budget) needs to get a model.
 MIN_CELLS_TO_FIT = 8
 #: Fewest measured cells for a held-out quality estimate (below: the model is fitted, not scored).
 MIN_CELLS_HOLDOUT = 25
-_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_ACCURACIES = FRACTIONS
 
 
 def _cell_spec(record: Mapping[str, Any], index: int) -> CellSpec:

@@ -25,6 +25,7 @@ from ecnas.errors import CorruptRecordError, InvalidCellError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
 from ecnas.importers._tfrecord import iter_records
+from ecnas.metrics import FRACTIONS, NONNEGATIVE
 from ecnas.spaces.nb101.cells import CellSpec
 
 __all__ = [
@@ -38,8 +39,8 @@ __all__ = [
     "register_importer",
 ]
 
-_NONNEGATIVE = ("training_time", "energy_kwh", "total_energy_kwh")
-_FRACTIONS = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_NONNEGATIVE = NONNEGATIVE
+_FRACTIONS = FRACTIONS
 
 
 @dataclass

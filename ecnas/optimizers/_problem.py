@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.table import METRICS
+from ecnas.metrics import DEFAULT_OBJECTIVES, METRICS, OBJECTIVES, Objective, check_objectives
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -37,46 +36,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Objective:
-    """One minimised objective computed from a query result.
-
-    Attributes:
-        name: Identifier used in ``objectives=`` and in result files.
-        metric: Key of :meth:`ecnas.Benchmark.query_many`'s result it is computed from.
-        complement: True for ``1 - metric`` (accuracies become errors).
-        label: Axis label for plots.
-        bound: A natural upper bound for a hypervolume reference point (1.0 for errors), else None.
-    """
-
-    name: str
-    metric: str
-    complement: bool
-    label: str
-    bound: float | None = None
-
-    def values(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """Objective values from query columns."""
-        raw = np.asarray(columns[self.metric], dtype=np.float64)
-        return 1.0 - raw if self.complement else raw
-
-
-#: Every objective an optimizer can minimise, by name.
-OBJECTIVES: dict[str, Objective] = {
-    o.name: o
-    for o in (
-        Objective("validation_error", "validation_accuracy", True, "1 − $P_v$", 1.0),
-        Objective("test_error", "test_accuracy", True, "1 − $P_t$", 1.0),
-        Objective("train_error", "train_accuracy", True, "1 − train accuracy", 1.0),
-        Objective("energy_kwh", "energy_kwh", False, "E (kWh)"),
-        Objective("total_energy_kwh", "total_energy_kwh", False, "total E (kWh)"),
-        Objective("training_time", "training_time", False, "T (s)"),
-        Objective("co2eq_g", "co2eq_g", False, "CO2 (g)"),
-        Objective("trainable_parameters", "trainable_parameters", False, "|θ|"),
-    )
-}
-#: EC-NAS's objectives: (1 − validation accuracy, training energy in kWh), both minimised.
-DEFAULT_OBJECTIVES: tuple[str, ...] = ("validation_error", "energy_kwh")
 #: Query columns every history keeps, whatever the objectives (EC-NAS Table 2 needs |θ|, T, P_v, E).
 HISTORY_METRICS: tuple[str, ...] = (
     "trainable_parameters",
@@ -85,25 +44,6 @@ HISTORY_METRICS: tuple[str, ...] = (
     "test_accuracy",
     "energy_kwh",
 )
-
-
-def check_objectives(objectives: Sequence[str] | None) -> tuple[str, ...]:
-    """Validate objective names; ``None`` gives :data:`DEFAULT_OBJECTIVES`.
-
-    Raises:
-        ValueError: unknown, repeated or too few names; the message lists the valid ones.
-    """
-    if objectives is None:
-        return DEFAULT_OBJECTIVES
-    if isinstance(objectives, str):
-        objectives = [part.strip() for part in objectives.split(",") if part.strip()]
-    names = tuple(str(name) for name in objectives)
-    unknown = [name for name in names if name not in OBJECTIVES]
-    if unknown:
-        raise ValueError(f"unknown objective(s) {unknown}; valid objectives are {sorted(OBJECTIVES)}")
-    if len(names) < 2 or len(set(names)) != len(names):
-        raise ValueError(f"objectives must name at least two distinct objectives, got {list(names)}")
-    return names
 
 
 class TableSpace:
@@ -255,10 +195,9 @@ class TableProblem:
     @property
     def metrics(self) -> tuple[str, ...]:
         """Table metrics the objectives are computed from."""
-        needed = {"co2eq_g": "energy_kwh", "trainable_parameters": None}
-        out = []
+        out: list[str] = []
         for objective in self._objectives:
-            metric = needed.get(objective.metric, objective.metric)
+            metric = objective.stored_metric
             if metric is not None and metric not in out:
                 out.append(metric)
         return tuple(out)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ecnas._io import atomic_path
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.metrics import METRIC_TABLE
 from ecnas.surrogate._mlp import MLPSurrogate
 from ecnas.surrogate._storage import _read_dataset, _write_dataset
 from ecnas.table import FORMAT_NAME as TABLE_FORMAT
@@ -40,14 +41,7 @@ BUNDLE_FORMAT = "ecnas-surrogate-bundle"
 BUNDLE_VERSION = 1
 
 #: Metric → rule for budgets without their own fit (see the module docstring).
-BUDGET_SCALING: dict[str, str] = {
-    "training_time": "linear",
-    "train_accuracy": "nearest",
-    "validation_accuracy": "nearest",
-    "test_accuracy": "nearest",
-    "energy_kwh": "linear",
-    "total_energy_kwh": "linear",
-}
+BUDGET_SCALING: dict[str, str] = {m.name: m.budget_scaling for m in METRIC_TABLE.values() if m.budget_scaling}
 
 
 @dataclass
