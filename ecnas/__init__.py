@@ -15,6 +15,7 @@ from ecnas.spaces.nb101.cells import CellSpec
 __version__ = "0.1.0"
 
 __all__ = [
+    "Benchmark",
     "CellSpec",
     "CorruptRecordError",
     "EcnasError",
@@ -26,27 +27,36 @@ __all__ = [
 ]
 
 
+_LAZY_MODULES = (
+    "space",
+    "enumeration",
+    "channels",
+    "network",
+    "table",
+    "tables",
+    "benchmark",
+    "energy",
+    "surrogate",
+    "build",
+    "optimizers",
+    "indicators",
+    "plots",
+    "importers",
+)
+
+
+def __dir__() -> list[str]:
+    # Lazily loaded names are listed too: dir(ecnas) shows Benchmark before it is first used.
+    return sorted({*globals(), *__all__, *_LAZY_MODULES})
+
+
 def __getattr__(name: str) -> object:
     # Heavy modules (h5py, torch) load only when their names are first used.
     if name == "Benchmark":
         from ecnas.benchmark import Benchmark
 
         return Benchmark
-    if name in {
-        "space",
-        "enumeration",
-        "channels",
-        "network",
-        "table",
-        "benchmark",
-        "energy",
-        "surrogate",
-        "build",
-        "optimizers",
-        "indicators",
-        "plots",
-        "importers",
-    }:
+    if name in _LAZY_MODULES:
         import importlib
 
         return importlib.import_module(f"ecnas.{name}")

@@ -29,6 +29,7 @@ from ecnas.table import (
     table_attributes,
     table_space,
 )
+from ecnas.tables import resolve_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +82,8 @@ class Benchmark:
     space first), a parameter mapping for hyperparameter spaces; a key string is looked up directly.
 
     Args:
-        path: an ecnas table; ``None`` opens the embedded default table.
+        path: an ecnas table, or the name of an embedded table (``"ecnas-5v"``, ``"ecnas-4v-rtx3090"``; see
+            :func:`ecnas.tables.table_names`); ``None`` opens the embedded default table.
         carbon_intensity: gCO2/kWh used to price CO2; ``None`` uses the intensity recorded in the table.
         seed: seed of the generator behind ``repeat="random"`` and :meth:`sample`.
 
@@ -99,7 +101,8 @@ class Benchmark:
     ) -> None:
         if carbon_intensity is not None and not _is_nonnegative_number(carbon_intensity):
             raise ValueError(f"carbon_intensity must be a finite number >= 0 (gCO2/kWh), got {carbon_intensity!r}")
-        self.path = Path(path) if path is not None else default_table_path()
+        # An embedded table's name ("ecnas-5v", see ecnas.tables) opens its file.
+        self.path = resolve_table(path) if path is not None else default_table_path()
         self._h5 = open_table(self.path)
         try:
             self._load(carbon_intensity, seed)
@@ -231,7 +234,10 @@ class Benchmark:
             "carbon_intensity": self._intensity,
             "intensity_source": self._intensity_source,
             "pue": self._pue,
-            "summary": provenance_summary(self._provenance),
+            # Says the intensity CO2 is priced with here (a Benchmark(carbon_intensity=...) overrides the table's).
+            "summary": provenance_summary(
+                {**self._provenance, "carbon_intensity": self._intensity, "intensity_source": self._intensity_source}
+            ),
             "provenance": self._provenance,
         }
 
