@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ecnas import indicators
-from ecnas._io import atomic_path, atomic_write_text, jsonable
+from ecnas._io import atomic_write_text, jsonable
 from ecnas.optimizers import Result
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "MODELS",
     "Comparison",
     "load_comparison",
+    "model_labels",
     "run_models",
     "summarise",
     "summary_markdown",
@@ -39,6 +40,29 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("r1", "A_r1 (best objective 1)"),
     ("knee", "A_rk (knee)"),
 )
+#: What the best architecture of each objective is called in summaries and figures.
+_BEST_NAMES = {
+    "validation_error": "highest accuracy",
+    "test_error": "highest test accuracy",
+    "train_error": "highest train accuracy",
+    "energy_kwh": "lowest energy",
+    "total_energy_kwh": "lowest total energy",
+    "training_time": "shortest training",
+    "co2eq_g": "lowest CO2",
+    "trainable_parameters": "fewest parameters",
+}
+
+
+def model_labels(objectives: Sequence[str]) -> dict[str, str]:
+    """Row names of the three reported architectures: the best of each objective and the knee.
+
+    For EC-NAS's objectives: ``{"r0": "highest accuracy", "r1": "lowest energy", "knee": "knee"}``.
+    """
+    names = [_BEST_NAMES.get(str(o), f"best {o}") for o in list(objectives)[:2]]
+    names += [f"best objective {j}" for j in range(len(names), 2)]
+    return {"r0": names[0], "r1": names[1], "knee": "knee"}
+
+
 #: Table-2 columns: (key, header, history column, scale, format).
 COLUMNS: tuple[tuple[str, str, str, float, str], ...] = (
     ("params_m", "|θ| (M)", "trainable_parameters", 1e-6, ".2f"),
@@ -149,21 +173,52 @@ def _pm(mean: float, std: float, spec: str) -> str:
     return f"{mean:{spec}} ± {std:{spec}}"
 
 
+def _display_columns(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, float, str]]:
+    """Table-2 columns as ``(key, header, factor, format)``, in units chosen from the rows.
+
+    |θ| in k or M and E in J, Wh or kWh, so that small networks never print ``0.00 ± 0.00``.
+    """
+    from ecnas.units import energy_unit, parameter_unit
+
+    columns = []
+    for key, header, _, _, spec in COLUMNS:
+        factor = 1.0
+        if key == "params_m":
+            unit = parameter_unit([row[f"{key}_mean"] * 1e6 for row in rows])
+            header, factor, spec = f"|θ| ({unit.name})", unit.factor * 1e6, "sig"
+        elif key == "time_s":
+            spec = "sig"  # sub-second training times (tiny table) keep their digits
+        elif key == "energy_kwh":
+            unit = energy_unit([row[f"{key}_mean"] for row in rows])
+            header, factor = f"E ({unit.name})", unit.factor
+        columns.append((key, header, factor, spec))
+    return columns
+
+
 def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> str:
     """Markdown: the Table-2 rows, then hypervolume and search cost per algorithm."""
     table = config.get("table", {})
     objectives = config.get("objectives", ["objective 0", "objective 1"])
     seeds = config.get("seeds", [])
+    evaluations = sorted({round(stats["evaluations_mean"]) for stats in summary["algorithms"].values()})
+    budget_text = (
+        f"{evaluations[0]} table queries per run for every algorithm"
+        if len(evaluations) == 1
+        else f"table queries per run differ between algorithms ({evaluations}): costs are not equal"
+    )
     lines = [
         f"Table: {table.get('name', '?')} ({table.get('num_cells', '?')} cells), budget {config.get('budget')} "
-        f"epochs, objectives {objectives} (minimised), {len(seeds)} seed(s); mean ± std over seeds.",
+        f"epochs, objectives {objectives} (minimised), {len(seeds)} seed(s), {budget_text}; mean ± std over seeds.",
         "",
-        "| Model | Strategy | " + " | ".join(header for _, header, _, _, _ in COLUMNS) + " |",
-        "|---|---|" + "---:|" * len(COLUMNS),
     ]
-    labels = dict(MODELS)
+    columns = _display_columns(summary["rows"])
+    lines += [
+        "| Architecture | Strategy | " + " | ".join(header for _, header, _, _ in columns) + " |",
+        "|---|---|" + "---:|" * len(columns),
+    ]
+    labels = model_labels(objectives)
     for row in summary["rows"]:
-        cells = [_pm(row[f"{key}_mean"], row[f"{key}_std"], spec) for key, _, _, _, spec in COLUMNS]
+        cells = [_pm(row[f"{key}_mean"] * f, row[f"{key}_std"] * f, spec) for key, _, f, spec in columns]
         lines.append(f"| {labels[row['model']]} | {row['algorithm']} | " + " | ".join(cells) + " |")
     ref = config.get("ref_point")
     lines += [
@@ -221,78 +276,15 @@ def _runs_csv(summary: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def _save_figure(ax: Any, path: Path) -> Path:
-    with atomic_path(path, suffix=path.suffix) as temporary:
-        ax.figure.savefig(temporary, dpi=120)
-    return path
-
-
 def write_figures(comparison: Comparison) -> dict[str, Path]:
-    """Write the five figures of a comparison into its output directory.
+    """Write the five figures of a comparison into its output directory (see :mod:`ecnas.comparison_figures`).
 
     Returns:
         File name → path.
     """
-    from ecnas import plots
-    from ecnas.optimizers import OBJECTIVES
+    from ecnas.comparison_figures import write_figures as write
 
-    out, ref = comparison.out, np.asarray(comparison.ref_point)
-    results = comparison.results
-    labels = tuple(OBJECTIVES[name].label for name in comparison.config["objectives"])
-    files: dict[str, Path] = {}
-    ax = plots.plot_attainment(
-        {name: [r.front for r in runs] for name, runs in results.items()}, upper=ref, labels=labels
-    )
-    ax.set_title(f"Median attainment and inter-quartile band ({len(comparison.config['seeds'])} seeds)")
-    files["attainment.png"] = _save_figure(ax, out / "attainment.png")
-
-    name = next(iter(results))
-    runs = results[name]
-    hv = [r.hypervolume(ref) for r in runs]
-    chosen = runs[int(np.argsort(hv)[(len(hv) - 1) // 2])]
-    at_budget = chosen.history["budget"] == chosen.budget
-    if at_budget.any():
-        ax = plots.plot_front(chosen.history["F"][at_budget], labels=labels)
-        ax.set_title(f"{name}, seed {chosen.seed} (median hypervolume)")
-        files["front.png"] = _save_figure(ax, out / "front.png")
-
-    pooled: dict[str, dict[str, list[float]]] = {model: {} for model, _ in MODELS}
-    for runs in results.values():
-        for result in runs:
-            picks = run_models(result)
-            if picks is None:
-                continue
-            for model, index in picks.items():
-                for metric in ("training_time", "validation_accuracy", "energy_kwh", "trainable_parameters"):
-                    pooled[model].setdefault(metric, []).append(float(result.history[metric][index]))
-    rows = {
-        label: {metric: float(np.nanmean(values)) for metric, values in pooled[model].items()}
-        for model, label in MODELS
-        if pooled[model]
-    }
-    if rows and all(np.isfinite(list(row.values())).all() for row in rows.values()):
-        ax = plots.plot_radar(rows)
-        ax.set_title("Extremes and knee, mean over all runs", pad=24)
-        files["radar.png"] = _save_figure(ax, out / "radar.png")
-
-    traces = {name: [r.hypervolume_trace(ref) for r in runs] for name, runs in results.items()}
-    if all(t.size for runs in traces.values() for t in runs):
-        ax = plots.plot_hypervolume(traces, "evaluations", log_x=True)
-        ax.set_title("Hypervolume against evaluations (median, IQR)")
-        files["hypervolume_evaluations.png"] = _save_figure(ax, out / "hypervolume_evaluations.png")
-    known = all(np.isfinite(r.history["energy_kwh"]).all() for runs in results.values() for r in runs)
-    if known and all(t.size for runs in traces.values() for t in runs):  # skipped for tables without energy
-        energy = {
-            name: [
-                {"hypervolume": t, "energy_kwh": r.history["energy_kwh"]}
-                for t, r in zip(traces[name], runs, strict=True)
-            ]
-            for name, runs in results.items()
-        }
-        ax = plots.plot_hypervolume(energy, "energy", log_x=True)
-        ax.set_title("Hypervolume against simulated energy spent (median, IQR)")
-        files["hypervolume_energy.png"] = _save_figure(ax, out / "hypervolume_energy.png")
-    return files
+    return write(comparison)
 
 
 def write_outputs(comparison: Comparison, plots: bool) -> None:

@@ -45,7 +45,7 @@ def assert_png_not_blank(ax: object, path: Path) -> None:
 def test_attainment_png(tmp_path: Path) -> None:
     ax = plots.plot_attainment({"SEMOA": synthetic_runs(0), "RS": synthetic_runs(1, shift=0.1)})
     assert ax.get_xlabel() == "1 − $P_v$" and ax.get_ylabel() == "E (kWh)"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SEMOA (50%)", "RS (50%)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SEMOA (50% attainment)", "RS (50% attainment)"]
     assert_png_not_blank(ax, tmp_path / "attainment.png")
 
 
@@ -72,7 +72,8 @@ def test_hypervolume_png(tmp_path: Path, x: str) -> None:
         for seed, name in enumerate(["SEMOA", "RS"])
     }
     ax = plots.plot_hypervolume(traces, x=x)
-    assert ax.get_xlabel() == ("Evaluations" if x == "evaluations" else "Simulated energy spent E (kWh)")
+    expected = "Evaluations (table queries)" if x == "evaluations" else "Simulated energy spent E (kWh)"
+    assert ax.get_xlabel() == expected
     assert_png_not_blank(ax, tmp_path / f"hv_{x}.png")
 
 
