@@ -70,9 +70,13 @@ def _limit_threads() -> None:
 
 def _run_task(task: dict[str, Any]) -> str:
     """Run one (algorithm, seed) and save it; top-level so that spawned workers can import it."""
+    import importlib
+
     from ecnas.benchmark import Benchmark
     from ecnas.optimizers import get_optimizer
 
+    if task.get("module"):  # a plug-in optimizer registers itself when its module is imported (spawned workers)
+        importlib.import_module(task["module"])
     with Benchmark(task["table"]) as bench:
         optimizer = get_optimizer(task["algorithm"])(
             bench,
@@ -216,6 +220,7 @@ def compare(
                     "settings": expected_settings[name],
                     "table_created": table_info["created"],
                     "path": str(out / "runs" / name / f"seed{seed}.json"),
+                    "module": get_optimizer(name).__module__,
                 }
             )
     loaded: dict[tuple[str, int], Result] = {}

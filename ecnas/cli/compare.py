@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ecnas.cli._common import budget_for
+from ecnas.cli._plugins import plugin_option
 from ecnas.cli.search import objectives_option, options_from, validate_algorithms
 
 
@@ -43,6 +44,7 @@ from ecnas.cli.search import objectives_option, options_from, validate_algorithm
     help="Table queries per run for every algorithm (default: each algorithm's own).",
 )
 @objectives_option
+@plugin_option
 @click.option(
     "-O",
     "--option",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ecnas._io import jsonable
+from ecnas.cli._plugins import plugin_option
 from ecnas.errors import EcnasError
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def _list_algorithms(ctx: click.Context, _: click.Parameter, value: bool) -> Non
 )
 @click.option("--max-evaluations", type=int, default=None, help="Table queries allowed (default: the optimizer's).")
 @objectives_option
+@plugin_option
 @click.option(
     "-O",
     "--option",
@@ -152,6 +154,7 @@ def command(
     """Run the search."""
     from ecnas.cli._common import budget_for, open_benchmark
     from ecnas.optimizers import get_optimizer, optimizer_options, reference_point
+    from ecnas.units import energy_unit, format_value, parameter_unit
 
     validate_algorithms([name], "NAME")
     if seed < 0:
@@ -197,20 +200,28 @@ def command(
         f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
         f"cells at {budget} epochs"
     )
-    header = f"{'hash':32s}  {'|θ| (M)':>8s}  {'T (s)':>9s}  {'P_v':>6s}  {'E (kWh)':>9s}  " + "  ".join(
-        f"{o:>16s}" for o in result.objectives
+    # Each quantity once: the objectives that are already columns (P_v, E, T, |θ|) are not repeated.
+    shown = {"validation_error", "energy_kwh", "training_time", "trainable_parameters"}
+    extra = [o for o in result.objectives if o not in shown]
+    energy = energy_unit([row["energy_kwh"] for row in rows])
+    params = parameter_unit([row["trainable_parameters"] for row in rows])
+    header = (
+        f"{'hash':32s}  {'|θ| (' + params.name + ')':>9s}  {'T (s)':>9s}  {'P_v':>6s}  "
+        f"{'E (' + energy.name + ')':>9s}" + "".join(f"  {o:>16s}" for o in extra)
     )
     click.echo(header)
     for row in rows:
         click.echo(
-            f"{row['hash']:32s}  {row['trainable_parameters'] / 1e6:8.2f}  {row['training_time']:9.1f}  "
-            f"{row['validation_accuracy']:6.3f}  {row['energy_kwh']:9.3g}  "
-            + "  ".join(f"{row[o]:16.6g}" for o in result.objectives)
+            f"{row['hash']:32s}  {format_value(float(params(row['trainable_parameters']))):>9s}  "
+            f"{format_value(row['training_time']):>9s}  {row['validation_accuracy']:6.3f}  "
+            f"{format_value(float(energy(row['energy_kwh']))):>9s}" + "".join(f"  {row[o]:16.6g}" for o in extra)
         )
     cost = result.search_cost
     click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[float(f'{v:.4g}') for v in ref]})")
+    spent = energy_unit([cost["energy_kwh"]])
     click.echo(
-        f"search cost: {cost['training_time_s'] / 3600:.3g} h simulated training, {cost['energy_kwh']:.4g} kWh "
+        f"search cost: {cost['training_time_s'] / 3600:.3g} h simulated training, "
+        f"{format_value(float(spent(cost['energy_kwh'])))} {spent.name} "
         f"({bench.info()['provenance'].get('energy_method', 'energy method unknown')})"
     )
     click.echo(f"rejected proposals: {result.rejections}")

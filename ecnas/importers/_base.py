@@ -24,7 +24,7 @@ import numpy as np
 from ecnas.errors import CorruptRecordError, InvalidCellError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
-from ecnas.importers._tfrecord import iter_records
+from ecnas.importers._tfrecord import iter_records, not_a_tfrecord
 from ecnas.metrics import FRACTIONS, NONNEGATIVE
 from ecnas.spaces.nb101.cells import CellSpec
 
@@ -128,6 +128,9 @@ class Importer(ABC):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (give the path of an {self.format} TFRecord file)")
+        reason = not_a_tfrecord(path)
+        if reason is not None:  # another format altogether, not a corrupt TFRecord
+            raise CorruptRecordError(reason)
         specs: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
         # hash → (adjacency|ops of a record already validated, its parameter count, record index, offset)
         seen: dict[str, tuple[str, int | None, int, int]] = {}

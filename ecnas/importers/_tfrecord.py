@@ -19,7 +19,7 @@ from ecnas._io import atomic_path
 from ecnas.errors import CorruptRecordError
 from ecnas.importers._crc32c import crc32c_many, mask, masked_crc32c
 
-__all__ = ["HEADER_SIZE", "frame_record", "iter_records", "write_records"]
+__all__ = ["HEADER_SIZE", "frame_record", "iter_records", "not_a_tfrecord", "write_records"]
 
 HEADER_SIZE = 12  # uint64 length + uint32 masked CRC of the length
 FOOTER_SIZE = 4  # uint32 masked CRC of the data
@@ -165,3 +165,39 @@ def write_records(path: str | os.PathLike[str], records: Iterable[bytes], *, bat
         if chunk:
             flush()
     return count
+
+
+_SIGNATURES = (
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (an ecnas table? open it with `ecnas info FILE`)"),
+    (b"\x1f\x8b", "gzip-compressed (decompress it first, e.g. `gunzip FILE`)"),
+    (b"PK\x03\x04", "a zip archive (extract the .tfrecord file first)"),
+    (b"BZh", "bzip2-compressed (decompress it first)"),
+)
+
+
+def not_a_tfrecord(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` is not a TFRecord file, judged from its first record header; None when it may be one.
+
+    A TFRecord file starts with a 12-byte header whose last 4 bytes are the masked CRC-32C of the first 8;
+    any other file fails that check at offset 0 (a later failure means corruption, not another format).
+    """
+    path = Path(path)
+    with open(path, "rb") as stream:
+        head = stream.read(HEADER_SIZE)
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return f"{path} is {what}, not a TFRecord file"
+    if len(head) < HEADER_SIZE:
+        return None  # empty or shorter than one header: iter_records reports it as such
+    _, crc = _HEADER.unpack(head)
+    if masked_crc32c(head[:8]) == crc:
+        return None
+    try:
+        head.decode("ascii")
+        kind = " (it starts with text: CSV, JSON or similar?)"
+    except UnicodeDecodeError:
+        kind = ""
+    return (
+        f"{path} is not a TFRecord file{kind}: its first 12 bytes are not a record header (length + masked "
+        "CRC-32C); give a NAS-Bench-101 or EC-NAS .tfrecord file"
+    )
