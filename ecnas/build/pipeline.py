@@ -15,13 +15,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ecnas._io import atomic_write_text
 from ecnas.build.plan import BuildPlan, make_plan, read_plan, write_plan
 from ecnas.build.profiles import get_profile
 from ecnas.build.records import load_records, records_provenance
 from ecnas.build.status import MERGED_FILE, merge_records
 
-__all__ = ["SURROGATE_FILE", "TIMINGS_FILE", "fill_stage", "fit_stage", "plan_build", "run_build"]
+__all__ = [
+    "SURROGATE_FILE",
+    "TIMINGS_FILE",
+    "all_measured",
+    "fill_stage",
+    "fit_stage",
+    "measured_table",
+    "plan_build",
+    "run_build",
+]
 
 SURROGATE_FILE = "surrogates.h5"
 TIMINGS_FILE = "build.json"
@@ -94,14 +105,21 @@ def measure_stage(
 
 def fit_stage(
     workdir: str | os.PathLike[str], *, fit_options: Mapping[str, Any] | None = None, progress: bool = True
-) -> Path:
-    """Merge the records and fit the surrogates into ``workdir/surrogates.h5``."""
+) -> Path | None:
+    """Merge the records and fit the surrogates into ``workdir/surrogates.h5``.
+
+    Returns:
+        The surrogate file, or None when every cell of the space is measured at every budget: nothing is left
+        to predict, so no surrogate is fitted (:func:`fill_stage` then writes the measurements alone).
+    """
     from ecnas.build.fit import fit_surrogates
 
     directory = Path(workdir)
     plan = read_plan(directory)
     merge_records(directory)
     records = load_records(directory / MERGED_FILE)
+    if all_measured(plan, records):
+        return None
     options = dict(fit_options or {})
     options.setdefault("seed", plan.seed)
     fit_surrogates(
@@ -208,6 +226,8 @@ def fill_stage(
     plan = read_plan(directory)
     records = load_records(directory / MERGED_FILE) if (directory / MERGED_FILE).is_file() else None
     extra = {"created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **dict(provenance or {})}
+    if records and all_measured(plan, records):
+        return measured_table(directory, plan, records, out, extra)  # exact values: nothing predicted or compacted
     table = fill_table(
         directory / SURROGATE_FILE,
         out,
@@ -275,3 +295,66 @@ def run_build(
     measure_stage(directory, workers=workers, threads=threads, progress=progress)
     fit_stage(directory, fit_options=fit_options, progress=progress)
     return fill_stage(directory, out, progress=progress)
+
+
+def all_measured(plan: BuildPlan, records: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every cell of the plan's space has a measurement of every measured metric at every budget."""
+    from ecnas.build.fit import measured_values
+
+    if len({r["hash"] for r in records}) < plan.space_size:
+        return False
+    measured, _ = measured_values(records, tuple(sorted(plan.profile_options["budgets"])))
+    if len(measured) != plan.space_size:
+        return False
+    present = [np.isfinite(values).any(axis=2) for values in measured.metrics.values()]
+    return all(p.all() for p in present if p.any())
+
+
+def measured_table(
+    directory: Path,
+    plan: BuildPlan,
+    records: Sequence[Mapping[str, Any]],
+    out: str | os.PathLike[str],
+    extra: Mapping[str, Any],
+) -> Path:
+    """Write the table of a build that measured every cell: the records' values, all flagged measured."""
+    from ecnas.build.fit import measured_values
+    from ecnas.spaces.nb101.enumeration import enumerate_space
+    from ecnas.spaces.nb101.lookup import HashIndex
+    from ecnas.table import SOURCE_MEASURED, TableContents, write_table
+
+    budgets = tuple(sorted(plan.profile_options["budgets"]))
+    measured, _ = measured_values(records, budgets)
+    space = enumerate_space(max_vertices=plan.max_vertices)
+    hashes = np.asarray(space.hash_bytes, dtype="S32")
+    rows = HashIndex(hashes).find(measured.hashes)
+    if (rows < 0).any():
+        raise ValueError(f"measured cells outside the space of max_vertices={plan.max_vertices}")
+    n = len(hashes)
+    metrics = {}
+    for name, values in measured.metrics.items():
+        metrics[name] = np.full((n, *values.shape[1:]), np.nan)
+        metrics[name][rows] = values
+    parameters = np.zeros(n, dtype=np.int64)
+    parameters[rows] = measured.trainable_parameters
+    provenance = {
+        **records_provenance(records),
+        **_build_provenance(directory, plan, records),
+        "sample_fraction": 1.0,
+        "num_measured_cells": n,
+        "surrogate": None,
+        "note": f"Every one of the {n} cells of the space was trained and measured: no surrogate was fitted, "
+        "nothing is predicted.",
+        **dict(extra),
+    }
+    contents = TableContents(
+        hashes=hashes,
+        budgets=budgets,
+        repeats=measured.repeats,
+        columns={"matrix": np.asarray(space.matrices, dtype=np.uint8), "op_codes": np.asarray(space.op_codes, np.int8)},
+        trainable_parameters=parameters,
+        source=np.full(n, SOURCE_MEASURED, dtype=np.uint8),
+        metrics=metrics,
+        provenance=provenance,
+    )
+    return write_table(out, contents)

@@ -283,6 +283,9 @@ def fit(workdir: str | None, records_path: str | None, out: str | None, seed: in
 
     options = {} if seed is None else {"seed": seed}
     path = fit_stage(workdir, fit_options=options, progress=not no_progress)
+    if path is None:
+        click.echo("every cell of the space is measured at every budget: no surrogate fitted (fill writes them as is)")
+        return
     click.echo(f"surrogates written: {path}")
 
 

@@ -56,6 +56,9 @@ def test_tiny_build_of_the_4_vertex_space(tmp_path: Path) -> None:
     assert provenance["energy_method"].startswith(("estimated", "measured", "mixed"))
     assert provenance["carbon_intensity"] == 250.0
     assert provenance["builder"]["measured_cells"] == 91 and provenance["builder"]["workers"] == 2
+    # every cell measured: no surrogate fitted, nothing predicted
+    assert not (workdir / "surrogates.h5").exists() and provenance["surrogate"] is None
+    assert info["rows_by_source"]["measured"] == 91 and "uncertainty" not in bench._h5
     by_hash = {(r["hash"], r["budget"]): r for r in records}
     columns = bench.query_many(bench.hashes, budget=2)
     assert set(np.asarray(columns["source"]).tolist()) == {"measured"} or set(

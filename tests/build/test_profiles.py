@@ -110,6 +110,7 @@ def test_shipped_recipes_are_valid(recipe: Path) -> None:
 def test_default_recipe_is_the_tiny_7v_build() -> None:
     recipe = load_recipe(BUILDERS / "tiny-default.toml")
     assert (recipe.profile, recipe.max_vertices, recipe.sample_fraction) == ("tiny", 7, 0.01)
+    assert not str(recipe.out).startswith("data/")  # a rebuild never overwrites the shipped table by default
     assert get_profile("tiny", recipe.profile_options) == get_profile("tiny")
 
 
