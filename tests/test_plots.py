@@ -44,14 +44,17 @@ def assert_png_not_blank(ax: object, path: Path) -> None:
 
 def test_attainment_png(tmp_path: Path) -> None:
     ax = plots.plot_attainment({"SEMOA": synthetic_runs(0), "RS": synthetic_runs(1, shift=0.1)})
-    assert ax.get_xlabel() == "1 − $P_v$" and ax.get_ylabel() == "E (kWh)"
+    assert ax.get_xlabel() == "1 − $P_v$" and ax.get_ylabel() == "E (Wh)"  # 0.02–0.8 kWh: shown in Wh
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SEMOA (50% attainment)", "RS (50% attainment)"]
     assert_png_not_blank(ax, tmp_path / "attainment.png")
 
 
 def test_front_png(tmp_path: Path) -> None:
     F = np.vstack(synthetic_runs(2, n_runs=3))
-    ax = plots.plot_front(F)
+    ax = plots.plot_front(F * [1.0, 1e-7])  # tiny-table energies: J, not a 1e-7 axis multiplier
+    ax.figure.canvas.draw()
+    assert ax.get_ylabel() == "E (J)" and ax.yaxis.get_offset_text().get_text() == ""
+    assert 0.05 < ax.get_ylim()[1] < 1.0  # 0.02–0.8 kWh x 1e-7 = 0.007–0.29 J
     assert_png_not_blank(ax, tmp_path / "front.png")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from ecnas import indicators
 from ecnas.indicators import _as_points
 from ecnas.plots._common import EXTREME_STYLE, check_runs, data_limits, line_style, new_axes, scaled
+from ecnas.units import energy_unit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,6 +55,16 @@ def attainment_data(
     return {"upper": bound, "surfaces": surfaces, "curves": curves, "points": stacked}
 
 
+def _default_units(
+    points: np.ndarray, labels: tuple[str, str], scale: Sequence[float] | None
+) -> tuple[tuple[str, str], Sequence[float] | None]:
+    """With the default EC-NAS labels and no ``scale``, show energy (kWh) in J, Wh or kWh chosen from the data."""
+    if scale is not None or tuple(labels) != OBJECTIVE_LABELS or not points.size:
+        return labels, scale
+    unit = energy_unit(points[:, 1])
+    return (labels[0], f"E ({unit.name})"), (1.0, unit.factor)
+
+
 def _draw_reference(ax: Axes, reference: object, scale: Sequence[float] | None, upper: np.ndarray) -> np.ndarray:
     front = _as_points(reference, "reference", n_obj=2, min_rows=1)
     front = front[np.lexsort((front[:, 1], front[:, 0]))]
@@ -93,7 +104,8 @@ def plot_attainment(
         median: Percentile drawn as a line.
         band: Percentiles bounding the shaded band, or None for no band.
         upper: Upper-right corner closing the curves (default: data maximum).
-        labels: Axis labels (objective 0, objective 1), in display units.
+        labels: Axis labels (objective 0, objective 1), in display units. With the default labels and no
+            ``scale``, energy is shown in J, Wh or kWh chosen from the data.
         reference: Optional `k x 2` true front of the table, drawn dashed black.
         scale: Per-objective factors to display units (e.g. ``(1, 3.6e6)`` for kWh → J); None = as given.
         ax: Axes to draw into; a new Agg figure when None.
@@ -103,6 +115,7 @@ def plot_attainment(
     """
     levels = (median,) if band is None else (band[0], median, band[1])
     data = attainment_data(results_by_algorithm, percentiles=levels, upper=upper)
+    labels, scale = _default_units(data["points"], labels, scale)
     ax = ax if ax is not None else new_axes()
     corner = data["upper"]
     for i, (name, curves) in enumerate(data["curves"].items()):
@@ -181,7 +194,7 @@ def plot_front(
         F: `n x 2` objective values of every architecture the run evaluated.
         extremes: Row indices ``(r0, r1)`` (default: computed).
         knee: Row index of the knee (default: computed).
-        labels: Axis labels, in display units.
+        labels: Axis labels, in display units (default: EC-NAS's, energy in a unit chosen from the data).
         show_dominated: Also draw the dominated points (light grey).
         reference: Optional `k x 2` true front of the table, drawn dashed black.
         scale: Per-objective factors to display units; None = as given.
@@ -194,6 +207,7 @@ def plot_front(
         The Axes drawn into.
     """
     data = front_data(F, extremes, knee)
+    labels, scale = _default_units(np.asarray(F, dtype=float), labels, scale)
     ax = ax if ax is not None else new_axes()
     if show_dominated and data["dominated"].size:
         ax.scatter(*scaled(data["dominated"], scale).T, s=8, color="#C0C0C0", label="dominated")
