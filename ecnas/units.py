@@ -51,8 +51,8 @@ def energy_unit(values_kwh: Iterable[float] | np.ndarray) -> DisplayUnit:
 
 
 def parameter_unit(counts: Iterable[float] | np.ndarray) -> DisplayUnit:
-    """Parameter counts in thousands (``k``) below a million, else millions (``M``)."""
-    return DisplayUnit("k", 1e-3) if _typical(counts) < 1e6 else DisplayUnit("M", 1e-6)
+    """Parameter counts in thousands (``k``) when typically below 100,000, else millions (``M``)."""
+    return DisplayUnit("k", 1e-3) if _typical(counts) < 1e5 else DisplayUnit("M", 1e-6)
 
 
 def format_value(value: float, digits: int = 4) -> str:

@@ -63,5 +63,5 @@ def test_display_units_hand_made() -> None:
     assert energy_unit([1e-7, 2e-7]).name == "J" and energy_unit([1e-7]).factor == 3.6e6
     assert energy_unit([0.01, 0.5]).name == "Wh" and energy_unit([3.0, 40.0]).name == "kWh"
     assert energy_unit([]).name == "kWh" and energy_unit([np.nan, 0.0]).name == "kWh"
-    assert parameter_unit([5_000, 60_000]).name == "k" and parameter_unit([2e6, 3e7]).name == "M"
+    assert parameter_unit([5_000, 60_000]).name == "k" and parameter_unit([8e5, 3e7]).name == "M"
     assert format_value(0.00999943345986063) == "0.009999" and format_value(1234567.0) == "1.235e+06"
