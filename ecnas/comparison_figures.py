@@ -53,6 +53,7 @@ class FigureContext:
         true_front: `k x 2` exact front of the table at ``budget`` (raw units), or None.
         true_hypervolume: its hypervolume w.r.t. ``ref``, or None.
         radar_ranges: metric → (min, max) over the table at ``budget``, or None.
+        energy: how the table's energies at ``budget`` were obtained, e.g. ``E measured (carbontracker)``.
     """
 
     table: str
@@ -65,10 +66,11 @@ class FigureContext:
     true_front: np.ndarray | None = None
     true_hypervolume: float | None = None
     radar_ranges: dict[str, tuple[float, float]] | None = None
+    energy: str = "energy method unknown"
 
     def caption(self, view: str) -> str:
-        """The second title line: table, budget, view."""
-        return f"{self.table} · {self.budget} epochs · {view}"
+        """The title lines under the headline: table, budget, whether energy is measured or estimated; view."""
+        return f"{self.table} · {self.budget} epochs · {self.energy}\n{view}"
 
 
 def _display(objective: str, values: np.ndarray) -> tuple[float, str]:
@@ -82,6 +84,19 @@ def _display(objective: str, values: np.ndarray) -> tuple[float, str]:
         unit = parameter_unit(values)
         label = f"{label} ({unit.name})"
     return (unit.factor if unit else 1.0), label
+
+
+def _energy_method(provenance: dict[str, Any], budget: int) -> str:
+    """``E measured (...)`` / ``E estimated (...)`` at ``budget`` from a table's provenance (per budget if known)."""
+    method = str((provenance.get("energy_method_by_budget") or {}).get(str(budget)) or provenance.get("energy_method"))
+    kind, _, detail = method.partition(":")
+    if kind not in ("measured", "estimated"):
+        return f"E: {method}" if method != "None" else "energy method unknown"
+    detail = detail.split(";")[0].strip()
+    for raw, text in (("linear-scaling-from-", "linear scaling from "), ("copied-from-", "copied from ")):
+        detail = detail.replace(raw, text)
+    detail = detail.replace("-epochs", " epochs").replace("cpu-time", "CPU time")
+    return f"E {kind} ({detail})" if detail else f"E {kind}"
 
 
 def _table_name(path: str | None, fallback: str) -> str:
@@ -102,8 +117,10 @@ def figure_context(comparison: Comparison) -> FigureContext:
     ref = np.asarray(comparison.ref_point, dtype=float)
     table = config.get("table", {})
     true_front = ranges = None
+    energy = "energy method unknown"
     try:
         with Benchmark(table.get("path")) as bench:
+            energy = _energy_method(bench.info()["provenance"], budget)
             true_front = bench.pareto_front(objectives, budget)["F"]
             columns = bench.query_many(bench.hash_array, budget=budget)
             ranges = {}
@@ -131,6 +148,7 @@ def figure_context(comparison: Comparison) -> FigureContext:
         true_front=true_front,
         true_hypervolume=true_hv if true_hv and math.isfinite(true_hv) and true_hv > 0 else None,
         radar_ranges=ranges or None,
+        energy=energy,
     )
 
 

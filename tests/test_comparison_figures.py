@@ -31,6 +31,8 @@ def test_context_units_and_true_front(comparison) -> None:
     assert context.true_hypervolume == pytest.approx(indicators.hypervolume(front, context.ref))
     for runs in comparison.results.values():  # no run beats the exact front of the table
         assert all(r.hypervolume(context.ref) <= context.true_hypervolume * (1 + 1e-12) for r in runs)
+    assert context.energy == "E estimated (linear scaling from 4 epochs)"  # 108 epochs of a single-GPU table
+    assert "E estimated" in context.caption("view")
     lo, hi = context.radar_ranges["validation_accuracy"]
     assert 0 < lo < hi < 1
 

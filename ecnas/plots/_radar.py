@@ -134,7 +134,9 @@ def plot_radar(
     for i, (label, radius) in enumerate(data["radii"].items()):
         colour = palette[i % len(palette)]
         r = np.append(radius, radius[0])
-        ax.plot(closed, r, color=colour, linewidth=1.4, label=label, marker="o", markersize=3)
+        # Later rows thinner and dashed: a knee that coincides with an extreme leaves both visible.
+        width, dash = max(2.8 - 0.8 * i, 1.0), "-" if i == 0 else (0, (4, 1.5 + i))
+        ax.plot(closed, r, color=colour, linewidth=width, linestyle=dash, label=label, marker="o", markersize=3)
         ax.fill(closed, r, color=colour, alpha=0.2)
     ax.set_xticks(data["angles"])
     ax.set_xticklabels([])
