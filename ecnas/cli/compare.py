@@ -34,7 +34,8 @@ from ecnas.cli.search import objectives_option, options_from, validate_algorithm
     "--table",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="ecnas table (default: the embedded default table).",
+    help="ecnas table: a file or an embedded table's name, e.g. ecnas-5v (`ecnas info --list`); "
+    "default: the embedded default table.",
 )
 @click.option("--budget", type=int, default=None, help="Epochs of the reported fronts (default: the table's largest).")
 @click.option(

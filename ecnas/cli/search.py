@@ -100,7 +100,8 @@ def _list_algorithms(ctx: click.Context, _: click.Parameter, value: bool) -> Non
     "--table",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="ecnas table (default: the embedded default table).",
+    help="ecnas table: a file or an embedded table's name, e.g. ecnas-5v (`ecnas info --list`); "
+    "default: the embedded default table.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
 @click.option(
