@@ -192,21 +192,23 @@ def measure_shard(
         dynamic_ncols=True,
     )
     with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
+        space = plan.search_space()
         for position in todo:
-            spec = plan.cell(position)
+            spec = plan.cell(position, space)
+            described = space.config_to_json(spec)
             attempt = uuid.uuid4().hex
             records = []
             for repeat in range(profile.repeats):
-                seed = derive_seed(plan.seed, spec.hash, repeat)
+                seed = derive_seed(plan.seed, plan.hashes[position], repeat)
                 params, results = train_cell(spec, profile, data, seed=seed, meter=meter, device=device)
                 created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
                 for result in results:
                     records.append(
                         {
-                            "hash": spec.hash,
+                            "hash": plan.hashes[position],
+                            "space": plan.space,
                             "repeat": repeat,
-                            "matrix": plan.matrices[position],
-                            "ops": plan.ops[position],
+                            **described,
                             "trainable_parameters": params,
                             **result,
                             "seed": seed,

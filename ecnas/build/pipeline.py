@@ -52,6 +52,7 @@ def plan_build(
         seed=seed,
         hashes=hashes,
         energy=dict(energy or {}),
+        space=resolved.space,
     )
     return write_plan(workdir, plan)
 

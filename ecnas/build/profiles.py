@@ -63,6 +63,8 @@ class Profile(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: The search space whose models the profile trains (registry name).
+    space: ClassVar[str] = "nb101"
     in_channels: ClassVar[int] = 3
     num_classes: ClassVar[int] = 10
     dataset: ClassVar[str] = ""
@@ -114,7 +116,7 @@ class Profile(ABC):
         """The train/validation/test splits of this profile (read from local files only)."""
 
     def network_options(self) -> dict[str, int]:
-        """Keyword arguments of :class:`ecnas.spaces.nb101.network.NB101Network` for this profile."""
+        """Model options for :meth:`ecnas.spaces.SearchSpace.build_model` (NB101: :class:`NB101Network`'s)."""
         return {
             "stem_channels": self.stem_channels,
             "num_stacks": self.num_stacks,
