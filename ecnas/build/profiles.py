@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from ecnas._registry import Registry
 from ecnas.build.data import DataSplits, load_cifar10_binary, load_digits_splits
 
 __all__ = ["PROFILES", "NB101Cifar10Profile", "Profile", "TinyProfile", "get_profile", "register_profile"]
 
 #: Registered profiles by name.
-PROFILES: dict[str, type[Profile]] = {}
+PROFILES: Registry[type[Profile]] = Registry("build profile", sort_names=True)
 
 _P = TypeVar("_P", bound="type[Profile]")
 
@@ -33,10 +34,8 @@ def register_profile(name: str) -> Callable[[_P], _P]:
     """Class decorator registering a profile under ``name`` (duplicates are rejected)."""
 
     def decorate(cls: _P) -> _P:
-        if name in PROFILES:
-            raise ValueError(f"a build profile named {name!r} is already registered ({PROFILES[name].__name__}).")
+        PROFILES.add(name, cls)
         cls.name = name
-        PROFILES[name] = cls
         return cls
 
     return decorate
@@ -291,9 +290,7 @@ def get_profile(name: str, options: Mapping[str, Any] | None = None) -> Profile:
         ValueError: unknown profile name (the message lists the valid ones), unknown option (lists the
             valid options) or an invalid value (names the option).
     """
-    if name not in PROFILES:
-        raise ValueError(f"unknown build profile {name!r}; valid profiles: {sorted(PROFILES)}.")
-    cls = PROFILES[name]
+    cls = PROFILES.get(name)
     defaults = {item.name: _default(item) for item in dataclasses.fields(cls)}
     optional = {item.name for item in dataclasses.fields(cls) if "None" in str(item.type)}
     kwargs: dict[str, Any] = {}

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from ecnas._registry import Registry
 from ecnas.errors import CorruptRecordError, InvalidCellError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
@@ -248,7 +249,7 @@ def read_extras(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------------- registry
 _ImporterT = TypeVar("_ImporterT", bound=type[Importer])
-_IMPORTERS: dict[str, type[Importer]] = {}
+_IMPORTERS: Registry[type[Importer]] = Registry("importer", sort_names=True)
 
 
 def register_importer(cls: _ImporterT) -> _ImporterT:
@@ -260,15 +261,12 @@ def register_importer(cls: _ImporterT) -> _ImporterT:
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
         raise ValueError(f"{cls.__name__} needs a non-empty class attribute 'name' to be registered")
-    if name in _IMPORTERS and _IMPORTERS[name] is not cls:
-        raise ValueError(f"an importer named {name!r} is already registered ({_IMPORTERS[name].__name__})")
-    _IMPORTERS[name] = cls
-    return cls
+    return _IMPORTERS.add(name, cls)
 
 
 def available_importers() -> tuple[str, ...]:
     """Names of the registered importers, sorted."""
-    return tuple(sorted(_IMPORTERS))
+    return tuple(_IMPORTERS.names())
 
 
 def get_importer(name: str, **kwargs: Any) -> Importer:
@@ -277,6 +275,4 @@ def get_importer(name: str, **kwargs: Any) -> Importer:
     Raises:
         ValueError: unknown name; the message lists the valid ones.
     """
-    if name not in _IMPORTERS:
-        raise ValueError(f"unknown importer {name!r}; valid importers are {list(available_importers())}")
-    return _IMPORTERS[name](**kwargs)
+    return _IMPORTERS.get(name)(**kwargs)
