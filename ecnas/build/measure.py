@@ -141,7 +141,8 @@ def measure_shard(
         workdir: build directory holding ``plan.json``.
         shard: ``(i, N)``: this process measures the plan's cells ``i, i+N, …``.
         threads: torch intra-op threads (None leaves torch's default).
-        meter: energy meter; default ``ecnas.energy.auto_meter(**plan.energy)``.
+        meter: energy meter; default ``ecnas.energy.meter_from_settings(**plan.energy)`` (the recipe's
+            ``meter = "auto" | NAME`` and its settings).
         limit: stop after measuring this many cells (None = all).
         progress: show a progress bar.
 
@@ -169,9 +170,9 @@ def measure_shard(
         torch.set_num_threads(int(threads))
     device = resolve_device(profile)
     if meter is None:
-        from ecnas.energy import auto_meter
+        from ecnas.energy import meter_from_settings
 
-        meter = auto_meter(**plan.energy)
+        meter = meter_from_settings(**plan.energy)
         refuse_shared_node(meter.describe())
     splits = profile.load_data()
     data = TensorData.from_splits(splits, device, profile.train_eval_size)

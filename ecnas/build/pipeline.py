@@ -27,6 +27,10 @@ SURROGATE_FILE = "surrogates.h5"
 TIMINGS_FILE = "build.json"
 
 
+#: Energy settings every meter shares (how CO2 is priced and the CPU estimate's watts).
+_PRICING = ("carbon_intensity", "country", "pue", "watts_per_thread")
+
+
 def plan_build(
     workdir: str | os.PathLike[str],
     *,
@@ -41,9 +45,13 @@ def plan_build(
     """Validate the settings, sample the cells and write ``plan.json`` (idempotent; see :mod:`.plan`)."""
     resolved = get_profile(profile, profile_options)
     if energy:
-        from ecnas.energy import CpuTimeMeter
+        from ecnas.energy import CpuTimeMeter, get_meter_class
 
-        CpuTimeMeter(**dict(energy))  # validates intensity/pue/watts before anything runs
+        settings = dict(energy)
+        name = settings.pop("meter", "auto")
+        if name != "auto":
+            get_meter_class(name)  # an unknown meter fails here, listing the registered ones
+        CpuTimeMeter(**{k: v for k, v in settings.items() if k in _PRICING})  # validates before anything runs
     plan = make_plan(
         profile,
         resolved.options(),

@@ -70,7 +70,9 @@ def command() -> None:
 )
 @click.option(
     "-o",
+    "--out",
     "--output",
+    "output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON file to write: {hash: [matrix, labeling]}, NB101's generated_graphs.json format.",
