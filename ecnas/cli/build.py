@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -159,21 +158,23 @@ def command() -> None:
 @_user_errors
 def run(**kwargs: Any) -> None:
     """Sample → measure → merge → fit → fill in one command (rerun to resume)."""
-    from ecnas.build.pipeline import fill_stage, fit_stage, measure_stage, plan_build
+    from ecnas.build.pipeline import run_build
 
     settings = _settings(kwargs)
     extra = settings.pop("_extra")
     if not extra["out"]:
         raise click.UsageError("give --out TABLE.h5 (or out = ... in the recipe's [build]).")
-    workdir = Path(extra["workdir"] or f"{extra['out']}.build")
-    progress = not kwargs["no_progress"]
-    plan = plan_build(workdir, **settings)
-    click.echo(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}); build directory {workdir}")
-    seconds = measure_stage(workdir, workers=extra["workers"], threads=extra["threads"], progress=progress)
-    click.echo(f"measure: {seconds:.1f} s wall with {extra['workers']} worker(s)")
-    fit_stage(workdir, fit_options=extra["fit"], progress=progress)
-    table = fill_stage(workdir, extra["out"], progress=progress, **extra["compact"])
-    click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
+    run_build(
+        extra["out"],
+        **settings,
+        workdir=extra["workdir"],
+        workers=extra["workers"],
+        threads=extra["threads"],
+        fit_options=extra["fit"],
+        progress=not kwargs["no_progress"],
+        report=click.echo,
+        **extra["compact"],
+    )
 
 
 @command.command("sample")
