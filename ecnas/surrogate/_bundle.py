@@ -34,7 +34,7 @@ from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.metrics import METRIC_TABLE
 from ecnas.spaces import get_space
 from ecnas.surrogate._mlp import MLPSurrogate
-from ecnas.surrogate._storage import _read_dataset, _write_dataset
+from ecnas.surrogate._storage import read_dataset, write_dataset
 from ecnas.table import FORMAT_NAME as TABLE_FORMAT
 
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
@@ -170,10 +170,10 @@ class SurrogateBundle:
             if self.measured is not None:
                 measured = h5.create_group("measured")
                 measured.attrs["space"] = self.measured.space
-                _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
+                write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
                 for column in get_space(self.measured.space).columns:
-                    _write_dataset(measured, column.name, self.measured.columns[column.name].astype(column.dtype))
-                _write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
+                    write_dataset(measured, column.name, self.measured.columns[column.name].astype(column.dtype))
+                write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
                     values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
@@ -257,4 +257,4 @@ class SurrogateBundle:
 
 
 def _read_checked(group: h5py.Group, name: str, shape: tuple[int, ...], where: str) -> np.ndarray:
-    return _read_dataset(group, name, shape, f"{where}:{group.name}", finite=name != "hash")
+    return read_dataset(group, name, shape, f"{where}:{group.name}", finite=name != "hash")
