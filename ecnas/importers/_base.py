@@ -22,12 +22,12 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ecnas._registry import Registry
-from ecnas.errors import CorruptRecordError, InvalidCellError
+from ecnas.errors import CorruptRecordError, InvalidConfigError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
 from ecnas.importers._tfrecord import iter_records
 from ecnas.metrics import FRACTIONS, NONNEGATIVE
-from ecnas.spaces.nb101.cells import CellSpec
+from ecnas.spaces import get_space
 
 __all__ = [
     "EXTRAS_GROUP",
@@ -67,7 +67,7 @@ class Row:
     evaluations: list[dict[str, float]] = field(default_factory=list)
     devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     message: dict[str, Any] = field(default_factory=dict)
-    cell: CellSpec | None = None
+    cell: Any = None
 
 
 class Importer(ABC):
@@ -81,6 +81,8 @@ class Importer(ABC):
     name: ClassVar[str]
     #: Value of the ``format`` provenance entry.
     format: ClassVar[str]
+    #: The search space of the imported configurations (records are validated and keyed by it).
+    space: ClassVar[str] = "nb101"
     #: Record-level extra fields written to the ``records`` group: name → unit.
     extra_fields: ClassVar[Mapping[str, str]] = {}
     #: Per-evaluation fields written to ``records/evaluations``: name → unit.
@@ -116,8 +118,8 @@ class Importer(ABC):
 
         Args:
             path: the input file.
-            keep_cells: set ``row.cell`` (the validated :class:`~ecnas.spaces.nb101.cells.CellSpec`) on every row. With
-                ``False`` only the first row of each cell gets it and later rows of the same cell (same
+            keep_cells: set ``row.cell`` (the configuration validated by the space; NB101: a CellSpec) on
+                every row. With ``False`` only the first row of each cell gets it and later rows of the same cell (same
                 adjacency and ops) are checked against it, which keeps memory small for million-record files.
 
         Raises:
@@ -129,7 +131,8 @@ class Importer(ABC):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (give the path of an {self.format} TFRecord file)")
-        specs: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
+        space = get_space(self.space)
+        specs: dict[tuple[str, tuple[str, ...]], Any] = {}
         # hash → (adjacency|ops of a record already validated, its parameter count, record index, offset)
         seen: dict[str, tuple[str, int | None, int, int]] = {}
         for row in self._iter_rows(path):
@@ -142,14 +145,14 @@ class Importer(ABC):
                 spec = specs.get(key)
                 if spec is None:
                     try:
-                        spec = CellSpec(record.matrix(), list(record.operations))
-                    except InvalidCellError as error:
+                        spec = space.validate((record.matrix(), list(record.operations)))
+                    except InvalidConfigError as error:
                         raise CorruptRecordError(f"{where} holds an invalid cell: {error}") from None
                     if keep_cells:
                         specs[key] = spec
-                if spec.hash != record.hash:
+                if space.key(spec) != record.hash:
                     raise CorruptRecordError(
-                        f"{where}: the record's hash {record.hash} is not the NB101 hash {spec.hash} of its "
+                        f"{where}: the record's hash {record.hash} is not the NB101 hash {space.key(spec)} of its "
                         f"cell (adjacency {record.adjacency}, ops {','.join(record.operations)})"
                     )
                 row.cell = spec
@@ -188,7 +191,8 @@ class Importer(ABC):
         from ecnas.table import METRICS
 
         path = Path(path)
-        table = tabulate(rows, Accumulator(METRICS, self.extra_fields, self.evaluation_fields), path)
+        accumulator = Accumulator(METRICS, self.extra_fields, self.evaluation_fields, get_space(self.space))
+        table = tabulate(rows, accumulator, path)
         provenance = provenance_base(self, path, table)
         provenance.update(self._provenance(table))
         table.contents.provenance = provenance
