@@ -124,3 +124,22 @@ def test_builder_plans_fits_and_refuses_to_fill_through_the_space(tmp_path: Path
     assert bundle.models[("validation_accuracy", 4)].n_features_in_ == space.num_features
     with pytest.raises(SpaceCapabilityError, match="'toy' cannot be filled"):
         fill_table(tmp_path / "s.h5", tmp_path / "t.h5", progress=False)
+
+
+def test_cli_queries_a_configuration_of_any_space(toy_table: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ecnas.cli import main
+
+    with Benchmark(toy_table) as bench:
+        key = bench.hashes[3]
+        config = dict(bench.cell(key))
+    result = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", json.dumps(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["hash"] == key
+    bad = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", json.dumps(config | {"depth": 99})])
+    assert bad.exit_code == 1 and "invalid configuration of space 'toy'" in bad.output and "depth" in bad.output
+    both = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", "{}", "--hash", key])
+    assert both.exit_code == 2 and "exactly one of" in both.output
