@@ -94,7 +94,8 @@ def command(
             cell = CellSpec(_parse_matrix(matrix or ""), _parse_ops(ops or ""))
         result = bench.query(cell, budget=budget, repeat=parsed_repeat)
     except InvalidConfigError as error:
-        raise click.ClickException(f"invalid configuration of space {bench.space.name!r}: {error}") from None
+        what = "cell" if bench.space.name == "nb101" else f"configuration of space {bench.space.name!r}"
+        raise click.ClickException(f"invalid {what}: {error}") from None
     except KeyError as error:
         raise click.ClickException(str(error.args[0])) from None
     except ValueError as error:
