@@ -264,6 +264,7 @@ def from_configs(
         if view != "configspace":
             raise ValueError("view='derived' needs an ecnas space (space=...), not a bare configspace")
         design = encode_configurations(configspace, [configs[i] for i in keep])
-    info = {"input": "configs", "rows": int(keep.size), "dropped_non_finite": int(len(configs) - keep.size), "view": view}
+    info = {"input": "configs", "rows": int(keep.size), "dropped_non_finite": int(len(configs) - keep.size)}
+    info["view"] = view
     info.update(dict(source or {}))
     return ImportanceData(design, F[keep], objectives, directions, info)

@@ -11,7 +11,7 @@ INSTALL_HINT = "pip install 'ecnas[importance]'"
 
 
 def optuna_fanova() -> Any:
-    """optuna's private fANOVA class (``optuna.importance._fanova._fanova._Fanova``).
+    """The private fANOVA class of optuna (``optuna.importance._fanova._fanova._Fanova``).
 
     ecnas uses optuna's forest and per-tree marginal-variance code (the efficient algorithm of Hutter et al.,
     2014) but not its study-based evaluator, because it needs the per-tree variances for pairs and its own

@@ -47,7 +47,9 @@ def normalise(F: np.ndarray, directions: Sequence[str] | None = None) -> np.ndar
         raise ValueError(f"F must be an `n x m` array with n >= 2, got shape {F.shape}")
     directions = ["minimize"] * F.shape[1] if directions is None else list(directions)
     if len(directions) != F.shape[1] or any(d not in ("minimize", "maximize") for d in directions):
-        raise ValueError(f"directions must give 'minimize' or 'maximize' for each of {F.shape[1]} columns, got {directions}")
+        raise ValueError(
+            f"directions must give 'minimize' or 'maximize' for each of {F.shape[1]} columns, got {directions}"
+        )
     if not np.all(np.isfinite(F)):
         raise ValueError("F has NaN or infinite values; drop those rows before normalising")
     low, span = F.min(axis=0), np.ptp(F, axis=0)
@@ -136,7 +138,7 @@ def weighted_importances(
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> WeightedImportances:
-    """fANOVA importances of weighted sums of the normalised objectives.
+    """The fANOVA importances of weighted sums of the normalised objectives.
 
     Args:
         design: encoded inputs, `n` rows.
@@ -145,8 +147,10 @@ def weighted_importances(
         weights: an int ``k`` (grid of ``k`` weights on the first of two objectives), ``"pareto"`` (DeepCAVE's
             Pareto weightings, any ``m``), or a `k x m` array of weightings.
         directions: per objective ``"minimize"`` (default) or ``"maximize"``.
-        n_trees, max_depth, top_pairs, seed: as :func:`~ecnas.importance.fanova` (each weighting fits a
-            forest with the same seed).
+        n_trees: trees per forest (as :func:`~ecnas.importance.fanova`).
+        max_depth: maximum tree depth.
+        top_pairs: pairs per weighting (default none: the Figure-5 chart shows main effects).
+        seed: seeds every weighting's forest (the same seed for each).
         progress: called with 1 after each weighting (e.g. a tqdm ``update``).
 
     Raises:
@@ -155,7 +159,9 @@ def weighted_importances(
     objectives = tuple(objectives)
     normalised = normalise(F, directions)
     if normalised.shape != (design.n, len(objectives)):
-        raise ValueError(f"F must have shape ({design.n}, {len(objectives)}) (rows x objectives), got {normalised.shape}")
+        raise ValueError(
+            f"F must have shape ({design.n}, {len(objectives)}) (rows x objectives), got {normalised.shape}"
+        )
     if isinstance(weights, str):
         if weights != "pareto":
             raise ValueError(f"weights must be an int, 'pareto' or a `k x m` array, got {weights!r}")
