@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 __all__ = ["importance_bar_data", "plot_importance_bars", "plot_weight_curve", "weight_curve_data"]
 
 
+def _standalone() -> Axes:
+    ax = _new_axes()
+    ax.figure.set_size_inches(7.0, 5.0)
+    return ax
+
+
 def importance_bar_data(importances: Importances, *, top: int | None = 12, pairs: int = 3) -> dict[str, Any]:
     """Bars, most important first: the ``top`` individual inputs, then the ``pairs`` strongest interactions.
 
@@ -51,12 +57,12 @@ def plot_importance_bars(
 ) -> Axes:
     """Horizontal bars of fANOVA importance (fraction of variance) with the spread over trees as error bars."""
     data = importance_bar_data(importances, top=top, pairs=pairs)
-    ax = ax if ax is not None else _new_axes()
+    ax = ax if ax is not None else _standalone()
     y = np.arange(len(data["labels"]))[::-1]
     colours = np.where(data["is_pair"], "#E69F00", "#0072B2")
     ax.barh(y, data["mean"], xerr=data["std"], color=colours, ecolor="0.3", capsize=2)
     ax.set_yticks(y, data["labels"], fontsize=8)
-    ax.set_xlabel("fANOVA importance (fraction of variance; bars: ±1 sd over trees)")
+    ax.set_xlabel("fANOVA importance (fraction of variance; ±1 sd over trees)", fontsize=8)
     ax.set_xlim(left=0)
     ax.set_title(title if title is not None else f"importance w.r.t. {data['title']}", fontsize=9)
     return ax
@@ -98,7 +104,7 @@ def plot_weight_curve(
     in the same colours.
     """
     data = weight_curve_data(weighted, top=top)
-    ax = ax if ax is not None else _new_axes()
+    ax = ax if ax is not None else _standalone()
     colours: dict[str, Any] = {}
     for name, (mean, std) in data["series"].items():
         (line,) = ax.plot(data["w"], mean, marker=".", label=name)

@@ -160,14 +160,14 @@ def write_report(report: ImportanceReport, out: str | os.PathLike[str], *, figur
         return files
     view = report.source.get("view", "")
     for name, imp in report.per_objective.items():
-        title = f"fANOVA importance w.r.t. {name}{report.energy_note(name)} [{view}, n={imp.n}]"
+        title = f"fANOVA importance w.r.t. {name}{report.energy_note(name)}\n{view} view, {imp.n} configurations"
         ax = plot_importance_bars(imp, title=title)
         files[f"bars_{name}"] = _save(ax, out / f"bars_{name}.png")
     if report.grid is not None or report.pareto is not None:
         curve = report.grid if report.grid is not None else report.pareto
         assert curve is not None
         notes = "".join(report.energy_note(o) for o in report.objectives)
-        title = f"MO-fANOVA: {' vs '.join(report.objectives)}{notes} [{view}]"
+        title = f"MO-fANOVA: {' vs '.join(report.objectives)}{notes}\n{view} view, {curve.results[0].n} configurations"
         ax = plot_weight_curve(curve, pareto=report.pareto if curve is report.grid else None, title=title)
         files["weights"] = _save(ax, out / "weights.png")
     return files

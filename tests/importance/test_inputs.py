@@ -9,10 +9,9 @@ import ConfigSpace as CS
 import numpy as np
 import pytest
 
-from ecnas import importance
+from ecnas import CellSpec, importance
 from ecnas.benchmark import Benchmark
 from ecnas.importance._derived import _longest_path
-from ecnas import CellSpec
 from ecnas.spaces._params import Categorical, Float, HyperparameterSpace, Integer
 
 

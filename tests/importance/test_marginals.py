@@ -11,7 +11,7 @@ from sklearn.tree import DecisionTreeRegressor
 from ecnas.importance._marginals import TreeBoxes
 
 pytest.importorskip("optuna", reason="the importance extra (optuna) is not installed")
-from optuna.importance._fanova._tree import _FanovaTree  # noqa: E402
+from optuna.importance._fanova._tree import _FanovaTree
 
 
 def fitted_tree(seed: int, levels: tuple[int, ...]) -> tuple[DecisionTreeRegressor, np.ndarray]:
