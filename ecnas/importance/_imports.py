@@ -25,9 +25,7 @@ def optuna_fanova() -> Any:
         from optuna.importance._fanova._fanova import _Fanova
         from optuna.importance._fanova._tree import _FanovaTree
     except ImportError:
-        raise ImportError(
-            f"hyperparameter importance needs optuna (>=4) and scikit-learn: {INSTALL_HINT}"
-        ) from None
+        raise ImportError(f"hyperparameter importance needs optuna (>=4) and scikit-learn: {INSTALL_HINT}") from None
     missing = [name for name in ("get_marginal_variance", "variance") if not hasattr(_FanovaTree, name)]
     if missing or not hasattr(_Fanova, "get_importance"):
         import optuna

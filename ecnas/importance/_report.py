@@ -102,7 +102,12 @@ def analyse(
         per_objective = {}
         for k, name in enumerate(data.objectives):
             per_objective[name] = fanova(
-                data.design, data.F[:, k], n_trees=n_trees, max_depth=max_depth, top_pairs=top_pairs, seed=seed,
+                data.design,
+                data.F[:, k],
+                n_trees=n_trees,
+                max_depth=max_depth,
+                top_pairs=top_pairs,
+                seed=seed,
                 label=name,
             )
             bar.update(1)
@@ -182,5 +187,3 @@ def _save(ax: Any, path: Path) -> Path:
 def top_inputs(report: ImportanceReport, k: int = 3) -> dict[str, list[tuple[str, float, float]]]:
     """The ``k`` most important inputs per objective: ``(name, mean, std)``."""
     return {name: imp.ranking()[:k] for name, imp in report.per_objective.items()}
-
-

@@ -62,7 +62,13 @@ def test_pareto_and_custom_weightings() -> None:
     conflict = np.column_stack([F[:, 0], F[:, 1] + 3.0 * design.X[:, 0]])  # maximised b now grows with x0
     calls: list[int] = []
     front = weighted_importances(
-        design, conflict, ("a", "b"), "pareto", directions=("minimize", "maximize"), seed=0, n_trees=4,
+        design,
+        conflict,
+        ("a", "b"),
+        "pareto",
+        directions=("minimize", "maximize"),
+        seed=0,
+        n_trees=4,
         progress=calls.append,
     )
     assert front.kind == "pareto" and len(calls) == front.weights.shape[0] >= 2
