@@ -61,6 +61,7 @@ class TreeBoxes:
         self.fraction = (self.high - self.low) / width  # per leaf and input: share of the input's range
         self.volume = np.prod(self.fraction, axis=1)
         self.thresholds = [np.unique(threshold[feature == d]) for d in range(bounds.shape[0])]
+        self._main: dict[int, float] = {}
 
     @property
     def mean(self) -> float:
@@ -117,5 +118,8 @@ class TreeBoxes:
 
     def interaction_variance(self, a: int, b: int) -> float:
         """Pure pairwise interaction ``Var(f_ab) - Var(f_a) - Var(f_b)`` (clipped at 0 against rounding)."""
+        for d in (a, b):
+            if d not in self._main:
+                self._main[d] = self.marginal_variance((d,))
         joint = self.marginal_variance((a, b))
-        return max(joint - self.marginal_variance((a,)) - self.marginal_variance((b,)), 0.0)
+        return max(joint - self._main[a] - self._main[b], 0.0)
