@@ -101,3 +101,30 @@ def test_real_5v_table_names_the_decisions_that_matter(real_5v: Path) -> None:
     assert errors.top(1) == ["op_node_2"]
     assert energy.top(1) == ["edge_6"]
     assert data.source["energy_method"] == ["measured:carbontracker (EC-NAS)"]
+
+
+def test_stability_curve_shapes_and_errors(synthetic_5v: Path) -> None:
+    curve = importance.stability_curve(synthetic_5v, sizes=(60, 120), repeats=2, n_trees=4, seed=3)
+    assert curve["sizes"] == [60, 120] and curve["objectives"] == ["validation_error", "energy_kwh"]
+    assert curve["importances"]["energy_kwh"].shape == (2, 2, 13)
+    assert curve["seed_sd"]["energy_kwh"].shape == (2,) and np.all(curve["max_abs_diff"]["energy_kwh"] >= 0)
+    assert np.all(curve["seconds"] > 0)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        importance.stability_curve(synthetic_5v, sizes=(120, 60))
+    with pytest.raises(ValueError, match="repeats must be an int >= 2"):
+        importance.stability_curve(synthetic_5v, sizes=(60,), repeats=1)
+
+
+@pytest.mark.slow
+def test_real_5v_documented_numbers(real_5v: Path) -> None:
+    """The numbers of docs/importance.md (every row, 32 trees, seed 0) are reproduced."""
+    data = importance.from_table(real_5v, samples=None, seed=0)
+    errors = importance.fanova(data.design, data.F[:, 0], top_pairs=5, seed=0)
+    energy = importance.fanova(data.design, data.F[:, 1], top_pairs=5, seed=0)
+    assert [(n, round(m, 3)) for n, m, _ in errors.ranking()[:2]] == [("op_node_2", 0.150), ("op_node_0", 0.056)]
+    assert [(n, round(m, 3)) for n, m, _ in energy.ranking()[:3]] == [
+        ("edge_6", 0.183),
+        ("edge_8", 0.118),
+        ("edge_3", 0.094),
+    ]
+    assert errors.pairs[0][:2] == ("edge_7", "op_node_2") and energy.pairs[0][:2] == ("edge_6", "edge_8")
