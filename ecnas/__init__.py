@@ -28,6 +28,8 @@ __all__ = [
 
 
 _LAZY_MODULES = (
+    "spaces",
+    "metrics",
     "space",
     "enumeration",
     "channels",

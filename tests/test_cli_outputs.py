@@ -32,7 +32,7 @@ def plugin(tmp_path, monkeypatch):
     yield "ecnas_test_plugin"
     from ecnas.optimizers import _base
 
-    _base._REGISTRY.pop("plugin-rs", None)
+    _base._REGISTRY._entries.pop("plugin-rs", None)  # the test leaves the registry as it found it
     sys.modules.pop("ecnas_test_plugin", None)
 
 

@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ SURROGATE_FILE = "surrogates.h5"
 TIMINGS_FILE = "build.json"
 
 
+#: Energy settings every meter shares (how CO2 is priced and the CPU estimate's watts).
+_PRICING = ("carbon_intensity", "country", "pue", "watts_per_thread")
+
+
 def plan_build(
     workdir: str | os.PathLike[str],
     *,
@@ -52,9 +56,13 @@ def plan_build(
     """Validate the settings, sample the cells and write ``plan.json`` (idempotent; see :mod:`.plan`)."""
     resolved = get_profile(profile, profile_options)
     if energy:
-        from ecnas.energy import CpuTimeMeter
+        from ecnas.energy import CpuTimeMeter, get_meter_class
 
-        CpuTimeMeter(**dict(energy))  # validates intensity/pue/watts before anything runs
+        settings = dict(energy)
+        name = settings.pop("meter", "auto")
+        if name != "auto":
+            get_meter_class(name)  # an unknown meter fails here, listing the registered ones
+        CpuTimeMeter(**{k: v for k, v in settings.items() if k in _PRICING})  # validates before anything runs
     plan = make_plan(
         profile,
         resolved.options(),
@@ -63,6 +71,7 @@ def plan_build(
         seed=seed,
         hashes=hashes,
         energy=dict(energy or {}),
+        space=resolved.space,
     )
     return write_plan(workdir, plan)
 
@@ -262,9 +271,15 @@ def run_build(
     workers: int = 1,
     threads: int = 1,
     fit_options: Mapping[str, Any] | None = None,
+    compact_bits: int | None = None,
+    max_table_mb: float | None = None,
+    embed_surrogates: bool = True,
     progress: bool = True,
+    report: Callable[[str], None] | None = None,
 ) -> Path:
-    """The whole build: plan, measure, merge, fit, fill; returns the table path.
+    """The whole build: plan, measure, merge, fit, fill (and compact); returns the table path.
+
+    Rerunning it resumes: the plan is kept, measured cells are not measured again.
 
     Args:
         out: table to write.
@@ -275,14 +290,19 @@ def run_build(
         sample_fraction: fraction of the space measured (see :func:`ecnas.build.plan.make_plan`).
         seed: seed of the sample and of every training run.
         hashes: cells to measure instead of a sample.
-        energy: :func:`ecnas.energy.auto_meter` settings.
+        energy: the meter and its settings (:func:`ecnas.energy.meter_from_settings`).
         workers: local measure processes.
         threads: torch threads per process.
         fit_options: extra keyword arguments of :func:`ecnas.build.fit.fit_surrogates`.
+        compact_bits: round predicted values to this many significant bits (see :func:`fill_stage`).
+        max_table_mb: compact until the table is at most this size.
+        embed_surrogates: keep the surrogate weights inside the table.
         progress: progress bars.
+        report: called with one line per finished stage (the CLI prints them).
     """
+    say = report if report is not None else (lambda _line: None)
     directory = Path(workdir) if workdir is not None else Path(f"{out}.build")
-    plan_build(
+    plan = plan_build(
         directory,
         profile=profile,
         profile_options=profile_options,
@@ -292,16 +312,28 @@ def run_build(
         hashes=hashes,
         energy=energy,
     )
-    measure_stage(directory, workers=workers, threads=threads, progress=progress)
-    fit_stage(directory, fit_options=fit_options, progress=progress)
-    return fill_stage(directory, out, progress=progress)
+    say(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}); build directory {directory}")
+    seconds = measure_stage(directory, workers=workers, threads=threads, progress=progress)
+    say(f"measure: {seconds:.1f} s wall with {workers} worker(s)")
+    if fit_stage(directory, fit_options=fit_options, progress=progress) is None:
+        say("fit: every cell of the space is measured at every budget, no surrogate fitted")
+    table = fill_stage(
+        directory,
+        out,
+        progress=progress,
+        compact_bits=compact_bits,
+        max_table_mb=max_table_mb,
+        embed_surrogates=embed_surrogates,
+    )
+    say(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
+    return table
 
 
 def all_measured(plan: BuildPlan, records: Sequence[Mapping[str, Any]]) -> bool:
     """Whether every cell of the plan's space has a measurement of every measured metric at every budget."""
     from ecnas.build.fit import measured_values
 
-    if len({r["hash"] for r in records}) < plan.space_size:
+    if plan.space_size < 0 or len({r["hash"] for r in records}) < plan.space_size:  # -1: not finite
         return False
     measured, _ = measured_values(records, tuple(sorted(plan.profile_options["budgets"])))
     if len(measured) != plan.space_size:
@@ -319,17 +351,17 @@ def measured_table(
 ) -> Path:
     """Write the table of a build that measured every cell: the records' values, all flagged measured."""
     from ecnas.build.fit import measured_values
-    from ecnas.spaces.nb101.enumeration import enumerate_space
+    from ecnas.build.plan import build_space
     from ecnas.spaces.nb101.lookup import HashIndex
     from ecnas.table import SOURCE_MEASURED, TableContents, write_table
 
     budgets = tuple(sorted(plan.profile_options["budgets"]))
     measured, _ = measured_values(records, budgets)
-    space = enumerate_space(max_vertices=plan.max_vertices)
-    hashes = np.asarray(space.hash_bytes, dtype="S32")
-    rows = HashIndex(hashes).find(measured.hashes)
+    space = build_space(measured.space, plan.max_vertices)
+    hashes, columns = space.enumerated_columns()
+    rows = HashIndex(hashes).find(measured.hashes)  # the enumerated space is sorted by key
     if (rows < 0).any():
-        raise ValueError(f"measured cells outside the space of max_vertices={plan.max_vertices}")
+        raise ValueError(f"measured configurations outside the space {space.name} (max_vertices={plan.max_vertices})")
     n = len(hashes)
     metrics = {}
     for name, values in measured.metrics.items():
@@ -351,7 +383,8 @@ def measured_table(
         hashes=hashes,
         budgets=budgets,
         repeats=measured.repeats,
-        columns={"matrix": np.asarray(space.matrices, dtype=np.uint8), "op_codes": np.asarray(space.op_codes, np.int8)},
+        space=space.name,
+        columns=columns,
         trainable_parameters=parameters,
         source=np.full(n, SOURCE_MEASURED, dtype=np.uint8),
         metrics=metrics,

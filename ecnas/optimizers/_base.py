@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 
+from ecnas._registry import Registry
 from ecnas._validation import check_int
 from ecnas.optimizers._problem import HISTORY_METRICS, TableProblem, describe_table
 from ecnas.optimizers._result import Result
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidate", "Optimizer", "get_optimizer", "optimizer_names", "optimizer_options", "register", "run"]
 
-_REGISTRY: dict[str, type[Optimizer]] = {}
+_REGISTRY: Registry[type[Optimizer]] = Registry("optimizer")
 _T = TypeVar("_T", bound="type[Optimizer]")
 
 
@@ -45,12 +46,10 @@ def register(name: str) -> Callable[[_T], _T]:
     """
 
     def decorate(cls: _T) -> _T:
-        if name in _REGISTRY:
-            raise ValueError(f"optimizer name {name!r} is already registered to {_REGISTRY[name].__qualname__}")
         if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
             raise TypeError(f"@register({name!r}) must decorate an Optimizer subclass, got {cls!r}")
+        _REGISTRY.add(name, cls)
         cls.name = name
-        _REGISTRY[name] = cls
         return cls
 
     return decorate
@@ -58,7 +57,7 @@ def register(name: str) -> Callable[[_T], _T]:
 
 def optimizer_names() -> list[str]:
     """Names of every registered optimizer, in registration order."""
-    return list(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
@@ -67,10 +66,7 @@ def get_optimizer(name: str) -> type[Optimizer]:
     Raises:
         ValueError: unknown name; the message lists the valid ones.
     """
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; valid names are {optimizer_names()}") from None
+    return _REGISTRY.get(name)
 
 
 def optimizer_options(name: str) -> dict[str, Any]:

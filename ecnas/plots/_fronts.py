@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas import indicators
-from ecnas.indicators import _as_points
+from ecnas.indicators import as_points
 from ecnas.plots._common import EXTREME_STYLE, check_runs, data_limits, line_style, new_axes, scaled
 from ecnas.units import energy_unit
 
@@ -40,7 +40,7 @@ def attainment_data(
     """
     results = check_runs(results_by_algorithm, "results_by_algorithm")
     fronts = {
-        name: [_as_points(run, f"results_by_algorithm[{name!r}][{i}]", n_obj=2) for i, run in enumerate(runs)]
+        name: [as_points(run, f"results_by_algorithm[{name!r}][{i}]", n_obj=2) for i, run in enumerate(runs)]
         for name, runs in results.items()
     }
     stacked = np.vstack([run for runs in fronts.values() for run in runs])
@@ -66,7 +66,7 @@ def _default_units(
 
 
 def _draw_reference(ax: Axes, reference: object, scale: Sequence[float] | None, upper: np.ndarray) -> np.ndarray:
-    front = _as_points(reference, "reference", n_obj=2, min_rows=1)
+    front = as_points(reference, "reference", n_obj=2, min_rows=1)
     front = front[np.lexsort((front[:, 1], front[:, 0]))]
     x = np.concatenate([front[:, :1].ravel(), [upper[0]]])
     y = np.concatenate([front[:, 1], [front[-1, 1]]])
@@ -156,7 +156,7 @@ def front_data(F: object, extremes: tuple[int, int] | None = None, knee: int | N
         ``{"front": k x 2 sorted by objective 0, "dominated": rows not on the front, "r0", "r1", "knee":
         points (2,), "indices": (r0, r1, knee)}``.
     """
-    points = _as_points(F, "F", n_obj=2, min_rows=1)
+    points = as_points(F, "F", n_obj=2, min_rows=1)
     r0, r1 = indicators.extremes(points) if extremes is None else extremes
     k = indicators.knee_point(points) if knee is None else knee
     for name, idx in (("extremes[0]", r0), ("extremes[1]", r1), ("knee", k)):

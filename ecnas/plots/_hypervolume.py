@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.indicators import _as_points
+from ecnas.indicators import as_points
 from ecnas.plots._common import check_runs, line_style, new_axes
 from ecnas.units import DisplayUnit
 
@@ -22,12 +22,12 @@ def _trace_arrays(run: object, name: str, need_energy: bool) -> tuple[np.ndarray
         hv, energy = run["hypervolume"], run.get("energy_kwh")
     else:
         hv, energy = run, None
-    hv = _as_points(np.reshape(np.asarray(hv, dtype=float), (-1, 1)), f"{name}['hypervolume']", min_rows=1)[:, 0]
+    hv = as_points(np.reshape(np.asarray(hv, dtype=float), (-1, 1)), f"{name}['hypervolume']", min_rows=1)[:, 0]
     if energy is None:
         if need_energy:
             raise ValueError(f"`{name}` needs an 'energy_kwh' entry (energy of each evaluation) for x='energy'.")
         return hv, None
-    spent = _as_points(np.reshape(np.asarray(energy, dtype=float), (-1, 1)), f"{name}['energy_kwh']")[:, 0]
+    spent = as_points(np.reshape(np.asarray(energy, dtype=float), (-1, 1)), f"{name}['energy_kwh']")[:, 0]
     if spent.shape != hv.shape or (spent < 0).any():
         raise ValueError(
             f"`{name}['energy_kwh']` must be {hv.size} non-negative per-evaluation energies; "

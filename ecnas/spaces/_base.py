@@ -75,6 +75,8 @@ class SearchSpace(abc.ABC, Generic[C]):
     name: ClassVar[str] = ""
     #: One line for ``ecnas info`` and docs.
     description: ClassVar[str] = ""
+    #: What :meth:`features` holds, for provenance.
+    features_description: ClassVar[str] = ""
     #: The space is finite and :meth:`enumerate` lists it.
     can_enumerate: ClassVar[bool] = False
     #: :meth:`mutate` is implemented (the evolutionary optimizers need it).
@@ -109,6 +111,9 @@ class SearchSpace(abc.ABC, Generic[C]):
         The contract suite checks that :meth:`key` does not change under it.
         """
         return config
+
+    #: The JSON fields :meth:`config_to_json` writes (build records must carry them).
+    config_fields: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def config_to_json(self, config: C) -> dict[str, Any]:
@@ -183,9 +188,12 @@ class SearchSpace(abc.ABC, Generic[C]):
         """
         return None
 
-    def num_parameters(self, configs: Sequence[C]) -> np.ndarray:
-        """`n` trainable parameters of the model each config trains (int64); -1 where unknown."""
-        return np.full(len(configs), -1, dtype=np.int64)
+    def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
+        """`n` trainable parameters (int64) of the model each stored row trains; -1 where unknown.
+
+        ``options`` are the builder profile's model options (none: the space's default model).
+        """
+        return np.full(len(next(iter(columns.values()))), -1, dtype=np.int64)
 
     # ------------------------------------------------------------------ sampling, enumeration, mutation
     @abc.abstractmethod
@@ -199,6 +207,18 @@ class SearchSpace(abc.ABC, Generic[C]):
             SpaceCapabilityError: the space is not finite.
         """
         raise self.unsupported("cannot be enumerated (it is not a finite space)")
+
+    def enumerated_columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Every configuration of a finite space as ``(keys, columns)``, sorted by key (what a builder fills).
+
+        Raises:
+            SpaceCapabilityError: the space is not finite.
+        """
+        configs = list(self.enumerate())
+        keys = np.array([self.key(c) for c in configs], dtype="S32")
+        order = np.argsort(keys, kind="stable")
+        columns = self.encode([configs[i] for i in order])
+        return keys[order], columns
 
     def mutate(self, config: C, rng: np.random.Generator, *, rate: float = 1.0) -> C | None:
         """A random neighbour of ``config``; None when the drawn child is invalid (callers count and redraw).
@@ -258,8 +278,8 @@ class SearchSpace(abc.ABC, Generic[C]):
         return True
 
     # ------------------------------------------------------------------ the model the builder trains
-    def build_model(self, config: C, **options: Any) -> Any:
-        """The torch module that a builder trains to measure ``config``.
+    def build_model(self, config: C, *, generator: Any = None, **options: Any) -> Any:
+        """The torch module that a builder trains to measure ``config``, initialised from ``generator``.
 
         Raises:
             SpaceCapabilityError: the space has no model (tables of it are built elsewhere).

@@ -142,6 +142,8 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
     """
 
     can_mutate = True
+    config_fields = ("config",)
+    features_description = "parameters on [0, 1] (log scale where log), categoricals one-hot"
     parameters: tuple[Parameter, ...] = ()
 
     def __init__(self, parameters: Sequence[Parameter] | None = None) -> None:

@@ -166,6 +166,7 @@ def check_json_round_trip(name: str) -> None:
     space = _space(name)
     for config in _configs(space):
         fields = json.loads(json.dumps(space.config_to_json(config)))
+        assert tuple(fields) == space.config_fields, f"{name}: config_to_json fields differ from config_fields"
         assert space.key(space.config_from_json(fields)) == space.key(config), f"{name}: JSON round trip failed"
 
 
@@ -228,7 +229,8 @@ def check_features_have_the_declared_width(name: str) -> None:
     """``features`` rows are finite and ``num_features`` wide; ``feature_bounds`` match that width."""
     space = _space(name)
     configs = _configs(space)
-    features = space.features(space.encode(configs), space.num_parameters(configs))
+    columns = space.encode(configs)
+    features = space.features(columns, space.num_parameters(columns))
     assert features.shape == (len(configs), space.num_features), f"{name}: features shape {features.shape}"
     assert np.isfinite(features).all(), f"{name}: non-finite features"
     bounds = space.feature_bounds()

@@ -91,3 +91,55 @@ def test_surrogate_takes_the_width_of_the_space(toy_table: Path) -> None:
     model = MLPSurrogate(seed=0, n_members=2, max_epochs=60, input_scaling="standard").fit(features, target)
     prediction = model.predict(features)
     assert model.n_features_in_ == 7 and np.corrcoef(prediction, target)[0, 1] > 0.8
+
+
+def test_builder_plans_fits_and_refuses_to_fill_through_the_space(tmp_path: Path) -> None:
+    from ecnas.build.fill import fill_table
+    from ecnas.build.fit import fit_surrogates
+    from ecnas.build.plan import make_plan
+    from ecnas.spaces import get_space
+
+    plan = make_plan("tiny", {}, space="toy", sample_size=40, seed=3)
+    assert plan.space == "toy" and len(plan) == 40 and plan.space_size == -1
+    assert plan.hashes == sorted(plan.hashes)
+    again = make_plan("tiny", {}, space="toy", sample_size=40, seed=3)
+    assert again.hashes == plan.hashes  # seeded
+    with pytest.raises(ValueError, match="sample_size"):
+        make_plan("tiny", {}, space="toy", sample_fraction=0.1)
+    space = get_space("toy")
+    records = []
+    for position, key in enumerate(plan.hashes):
+        config = plan.cell(position)
+        assert space.key(config) == key
+        metrics = toy_metrics(config, 4)
+        records.append(
+            {"hash": key, "space": "toy", **space.config_to_json(config), "budget": 4, "repeat": 0,
+             "trainable_parameters": config["width"] ** 2 * config["depth"], **metrics}
+        )
+    bundle = fit_surrogates(
+        records, budgets=(4,), metrics=("validation_accuracy",), holdout_fraction=0.0, progress=False,
+        surrogate_params={"n_members": 1, "max_epochs": 20}, out_path=tmp_path / "s.h5",
+    )
+    assert bundle.measured.space == "toy" and set(bundle.measured.columns) == {c.name for c in space.columns}
+    assert bundle.models[("validation_accuracy", 4)].n_features_in_ == space.num_features
+    with pytest.raises(SpaceCapabilityError, match="'toy' cannot be filled"):
+        fill_table(tmp_path / "s.h5", tmp_path / "t.h5", progress=False)
+
+
+def test_cli_queries_a_configuration_of_any_space(toy_table: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ecnas.cli import main
+
+    with Benchmark(toy_table) as bench:
+        key = bench.hashes[3]
+        config = dict(bench.cell(key))
+    result = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", json.dumps(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["hash"] == key
+    bad = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", json.dumps(config | {"depth": 99})])
+    assert bad.exit_code == 1 and "invalid configuration of space 'toy'" in bad.output and "depth" in bad.output
+    both = CliRunner().invoke(main, ["query", "--table", str(toy_table), "--config", "{}", "--hash", key])
+    assert both.exit_code == 2 and "exactly one of" in both.output

@@ -51,9 +51,13 @@ class NB101Space(SearchSpace[CellSpec]):
     """
 
     description: ClassVar[str] = "NAS-Bench-101 cells: DAGs of ≤7 vertices and ≤9 edges, 3 interior ops"
+    features_description: ClassVar[str] = (
+        "EC-NAS 36 features (upper-triangular 7x7 adjacency, op codes, default NB101 parameters / 1e6)"
+    )
     can_enumerate: ClassVar[bool] = True
     can_mutate: ClassVar[bool] = True
     vector_integer: ClassVar[bool] = True
+    config_fields: ClassVar[tuple[str, ...]] = ("matrix", "ops")
 
     def __init__(self, *, max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> None:
         if not 2 <= int(max_vertices) <= MAX_VERTICES or not 0 <= int(max_edges) <= MAX_EDGES:
@@ -203,12 +207,11 @@ class NB101Space(SearchSpace[CellSpec]):
         high = np.concatenate([np.ones(n_upper), np.full(MAX_VERTICES, largest_code), [np.nan]])
         return np.zeros(NUM_FEATURES), high
 
-    def num_parameters(self, configs: Sequence[CellSpec]) -> np.ndarray:
-        """Trainable parameters of NB101's default network (vectorised arithmetic)."""
+    def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
+        """Trainable parameters of the NB101 network with ``options`` (default: NB101's network), vectorised."""
         from ecnas.spaces.nb101.channels import count_parameters_many
 
-        matrices, op_codes = pad_cells(configs)
-        return count_parameters_many(matrices, op_codes)
+        return count_parameters_many(columns["matrix"], columns["op_codes"], **options)
 
     # ------------------------------------------------------------------ sampling, enumeration, mutation
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> list[CellSpec]:
@@ -230,6 +233,15 @@ class NB101Space(SearchSpace[CellSpec]):
         from ecnas.spaces.nb101.enumeration import enumerate_cells
 
         return enumerate_cells(max_vertices=self.max_vertices, max_edges=self.max_edges)
+
+    def enumerated_columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Keys and columns of every cell, sorted by hash, straight from the (cached) enumeration arrays."""
+        cells = self.enumerate()
+        columns = {
+            "matrix": np.asarray(cells.matrices, dtype=np.uint8),
+            "op_codes": np.asarray(cells.op_codes, dtype=np.int8),
+        }
+        return np.asarray(cells.hash_bytes, dtype="S32"), columns
 
     def padded(self, config: CellSpec, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A cell laid out on :attr:`max_vertices` vertices: matrix and interior op labels (0..2).
@@ -369,9 +381,14 @@ class NB101Space(SearchSpace[CellSpec]):
         return self.validate((matrix, [INPUT, *ops, OUTPUT]))
 
     # ------------------------------------------------------------------ model
-    def build_model(self, config: CellSpec, **options: Any) -> Any:
-        """NB101's network for the cell (:class:`~ecnas.spaces.nb101.network.NB101Network`)."""
+    def build_model(self, config: CellSpec, *, generator: Any = None, **options: Any) -> Any:
+        """NB101's network for the cell (:class:`~ecnas.spaces.nb101.network.NB101Network`).
+
+        Initialised as NB101 does (truncated-normal convolutions) from the torch ``generator``.
+        """
         from ecnas.spaces.nb101.network import NB101Network
 
-        return NB101Network(config, **options)
+        net = NB101Network(config, **options)
+        net.reset_parameters(generator=generator)
+        return net
 
