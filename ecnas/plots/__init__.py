@@ -17,7 +17,7 @@ J or Wh with :func:`ecnas.units.energy_unit`. :mod:`ecnas.comparison_figures` co
 
 from __future__ import annotations
 
-from ecnas.plots._common import new_figure
+from ecnas.plots._common import new_axes, new_figure
 from ecnas.plots._fronts import OBJECTIVE_LABELS, attainment_data, front_data, plot_attainment, plot_front
 from ecnas.plots._hypervolume import hypervolume_data, plot_hypervolume
 from ecnas.plots._radar import RADAR_METRICS, plot_radar, radar_data
@@ -28,6 +28,7 @@ __all__ = [
     "attainment_data",
     "front_data",
     "hypervolume_data",
+    "new_axes",
     "new_figure",
     "plot_attainment",
     "plot_front",
@@ -35,3 +36,6 @@ __all__ = [
     "plot_radar",
     "radar_data",
 ]
+
+#: Former private name, used by :mod:`ecnas.importance`; prefer :func:`new_axes`.
+_new_axes = new_axes
