@@ -52,7 +52,7 @@ def test_configspace_round_trip(space):
     cs = space.configspace(seed=0)
     assert set(cs.keys()) == set(TABLE1)
     assert dict(cs.get_default_configuration()) == dict(space.default())
-    for config in space.sample(50, seed=1) + [space.default()]:
+    for config in [*space.sample(50, seed=1), space.default()]:
         assert space.from_configspace(space.to_configspace(config)) == config
         assert space.is_valid(dict(config))
     for configuration in cs.sample_configuration(20):
