@@ -53,7 +53,7 @@ _WHERE = {
     "DSNNProfile": "ecnas.dsnn.profiles",
     "get_dsnn_profile": "ecnas.dsnn.profiles",
     "evaluate": "ecnas.dsnn.objective",
-    "run": "ecnas.dsnn.run",
+    "run": "ecnas.dsnn.mfmo",
 }
 
 
