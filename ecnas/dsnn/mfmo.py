@@ -209,8 +209,8 @@ class _Runner:
                 futures[self.pool.submit({**self.job_base, **job})] = job
         for future in as_completed(futures):
             job = futures[future]
-            record = {**future.result(), **{k: job[k] for k in ("trial", "kind", "bracket", "rung")}}
-            self.writer.append([jsonable(record)])
+            record = jsonable({**future.result(), **{k: job[k] for k in ("trial", "kind", "bracket", "rung")}})
+            self.writer.append([record])
             self.evaluated += 1
             results[job["trial"]] = record
             if self.progress is not None:

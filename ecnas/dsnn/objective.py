@@ -130,7 +130,7 @@ def _train(
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[index]), y[index])
             if not torch.isfinite(loss):
-                raise TrainingDiverged(f"training loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}")
+                raise TrainingDiverged(f"training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}")
             loss.backward()
             optimizer.step()
             step += 1
