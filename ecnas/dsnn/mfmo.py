@@ -49,7 +49,7 @@ from ecnas.optimizers._operators import rank_select
 from ecnas.optimizers._parego_hb import _RHO, simplex_lattice
 from ecnas.spaces import get_space
 
-__all__ = ["OBJECTIVES", "RUN_OPTIMIZERS", "RunResult", "load_trials", "run"]
+__all__ = ["OBJECTIVES", "RUN_OPTIMIZERS", "RunResult", "load_trials", "lr_variability", "run"]
 
 #: The two minimised objectives (record keys): 1 − test accuracy and gCO2eq of one inference pass.
 OBJECTIVES = ("loss", "inference_co2eq_g")
@@ -421,3 +421,54 @@ def _promote(configs: list[Any], F: list[np.ndarray | None], k: int) -> list[Any
         return []
     keep = rank_select(np.array([F[i] for i in ok]), min(k, len(ok)), ordered=True)
     return [configs[ok[int(i)]] for i in keep]
+
+
+def lr_variability(
+    out: str | Path,
+    *,
+    profile: str | DSNNProfile = "tiny",
+    n: int = 20,
+    budget: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    threads: int = 1,
+    profile_options: Mapping[str, Any] | None = None,
+    energy: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The paper's Figure 4 experiment: how much the learning rate alone moves the inference emissions.
+
+    The default configuration is trained with ``n`` learning rates drawn from the space, and ``n`` times with
+    the default learning rate (one seed for all: only the learning rate, or nothing, varies).
+
+    Writes ``out/lr_variability.json`` (``varied``/``fixed`` inference gCO2eq per pass, the learning rates and
+    the records) and returns it.
+    """
+    for name, value in (("n", n), ("workers", workers), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    prof = get_dsnn_profile(profile, **dict(profile_options or {}))
+    budget = prof.budgets[0] if budget is None else budget
+    space = get_space("dsnn")
+    default = dict(space.default())
+    rng = np.random.default_rng(seed)
+    rates = [float(c["learning_rate"]) for c in space.sample(n, seed=rng)]
+    job_base = {"profile": prof.name, "profile_options": dataclasses.asdict(prof), "budget": budget, "seed": seed}
+    jobs = [{**job_base, "config": {**default, "learning_rate": lr}} for lr in rates]
+    jobs += [{**job_base, "config": default} for _ in range(n)]
+    with EvaluationPool(workers=workers, threads=threads, energy=energy) as pool:
+        records = [jsonable(f.result()) for f in [pool.submit(job) for job in jobs]]
+    co2 = [r.get("inference_co2eq_g") if r.get("status") == "ok" else None for r in records]
+    data = {
+        "budget": budget,
+        "learning_rates": rates,
+        "varied": [c for c in co2[:n] if c is not None],
+        "fixed": [c for c in co2[n:] if c is not None],
+        "failed": sum(c is None for c in co2),
+        "records": records,
+    }
+    for group in ("varied", "fixed"):
+        values = np.array(data[group], dtype=np.float64)
+        data[f"{group}_mean"] = float(values.mean()) if values.size else None
+        data[f"{group}_std"] = float(values.std()) if values.size else None
+    atomic_write_text(Path(out) / "lr_variability.json", json.dumps(jsonable(data), indent=1))
+    return data
