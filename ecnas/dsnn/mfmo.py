@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ OBJECTIVES = ("loss", "inference_co2eq_g")
 #: Optimizer names of :func:`run`.
 RUN_OPTIMIZERS = ("parego-hb", "smac-parego-hb")
 TRIALS_FILE = "trials.jsonl"
+_LOG = logging.getLogger(__name__)
 SETTINGS_FILE = "run.json"
 
 
@@ -83,14 +85,18 @@ class RunResult:
 
 
 def load_trials(out: str | Path) -> list[dict[str, Any]]:
-    """Every complete trial record of a run directory, in trial order (torn lines dropped)."""
+    """Every complete trial record of a run directory, in trial order (torn lines dropped).
+
+    A trial id written twice (a resumed run whose replay chose differently, which a deterministic replay does not
+    do) keeps its last record, the one the run went on with.
+    """
     path = Path(out) / TRIALS_FILE
     if not path.is_file():
         return []
     records, _ = read_lines(path)
     by_trial: dict[int, dict[str, Any]] = {}
     for record in records:
-        by_trial.setdefault(int(record["trial"]), record)
+        by_trial[int(record["trial"])] = record
     return [by_trial[k] for k in sorted(by_trial)]
 
 
@@ -206,6 +212,10 @@ class _Runner:
             if stored is not None and stored.get("key") == job["key"] and stored.get("budget") == job["budget"]:
                 results[job["trial"]] = stored
             else:
+                if stored is not None:
+                    _LOG.warning(
+                        "trial %d: the replay chose another configuration than stored; evaluating it", job["trial"]
+                    )
                 futures[self.pool.submit({**self.job_base, **job})] = job
         for future in as_completed(futures):
             job = futures[future]

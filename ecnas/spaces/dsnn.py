@@ -44,6 +44,8 @@ class DSNNSpace(HyperparameterSpace):
     classifier), so 0 is a float network and the default 20 shifts every layer.
     """
 
+    #: The fidelity the multi-fidelity run allocates (not a parameter of the space).
+    fidelity = "epochs"
     description = "Deep Shift ResNet20 hyperparameters (Table 1 of the MFMO-DSNN paper); fidelity: epochs"
     parameters = DSNN_PARAMETERS
 
