@@ -53,14 +53,19 @@ def test_repricing_scales_emissions_and_keeps_the_front():
         repriced(TRIALS, 0.0)
 
 
-def test_write_report_files(tmp_path):
+def test_write_report_files(tmp_path, fast_options):
     from ecnas.build.records import RecordWriter
+    from ecnas.dsnn.mfmo import lr_variability
 
     with RecordWriter(tmp_path / "trials.jsonl") as writer:
         writer.append(TRIALS)
+    lr = lr_variability(tmp_path, n=2, profile_options=fast_options, energy={"carbon_intensity": 300.0})
+    assert len(lr["learning_rates"]) == 2 and len(lr["varied"]) + len(lr["fixed"]) + lr["failed"] == 4
+    assert all(r["config"]["optimizer"] == "SGD" for r in lr["records"])
+    assert [r["config"]["learning_rate"] for r in lr["records"][2:]] == [0.1, 0.1]
     summary = write_report(tmp_path)
     assert summary["front_size"] == 3 and summary["front_dominates_default"] and summary["dominating_trials"] == [3]
-    for name in ("front.csv", "front.md", "front.png", "repriced.png", "summary.json"):
+    for name in ("front.csv", "front.md", "front.png", "repriced.png", "summary.json", "lr_variability.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert (tmp_path / "report" / "front.csv").read_text().count("\n") == 5  # header, 3 front, default
 
