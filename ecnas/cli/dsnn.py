@@ -77,6 +77,13 @@ def command() -> None:
 @_option
 @_intensity
 @_country
+@click.option(
+    "--emissions",
+    type=click.Choice(["measured", "analytic"]),
+    default="measured",
+    show_default=True,
+    help="Second objective: inference emissions measured here, or the 45 nm per-operation estimate.",
+)
 @click.option("--quiet", is_flag=True, help="No line per trial.")
 def run_command(
     profile: str,
@@ -89,6 +96,7 @@ def run_command(
     options: tuple[str, ...],
     carbon_intensity: float | None,
     country: str | None,
+    emissions: str,
     quiet: bool,
 ) -> None:
     """Search the dsnn space with ParEGO inside Hyperband, then write OUT/report/."""
@@ -119,6 +127,7 @@ def run_command(
             default_repeats=default_repeats,
             profile_options=_options(options),
             energy=_energy(carbon_intensity, country),
+            emissions=emissions,
             progress=show,
         )
         summary = write_report(out)

@@ -41,7 +41,7 @@ def smac_parego_hb(
     from smac.multi_objective.parego import ParEGO
     from smac.runhistory.dataclasses import TrialValue
 
-    from ecnas.dsnn.mfmo import OBJECTIVES, _objectives, _seed_of, default_jobs
+    from ecnas.dsnn.mfmo import _objectives, _seed_of, default_jobs
 
     seed, trials = int(settings["seed"]), int(settings["trials"])
     space = get_space("dsnn")
@@ -51,7 +51,7 @@ def smac_parego_hb(
         name="dsnn",
         output_directory=runner.out / "smac",
         deterministic=True,
-        objectives=list(OBJECTIVES),
+        objectives=list(settings["objectives"]),
         n_trials=trials,
         min_budget=prof.budgets[0],
         max_budget=prof.budgets[-1],
@@ -90,7 +90,7 @@ def smac_parego_hb(
         (record,) = runner.evaluate([job])
         records.append(record)
         trial += 1
-        f = _objectives(record)
+        f = _objectives(record, settings["objectives"])
         if f is not None:
             worst = max(worst, float(f[1]))
             cost = [float(f[0]), float(f[1])]

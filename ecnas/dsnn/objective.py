@@ -8,7 +8,8 @@
   divided by the number of passes), with ``energy_kind`` / ``energy_method`` saying whether it was measured
   (RAPL/NVML) or estimated (CPU time × W per thread, on machines without a readable meter);
 - ``train_*``: energy, emissions and seconds of the training;
-- ``analytic``: :func:`ecnas.dsnn.cost.inference_cost` of one image (hardware independent, 45 nm table);
+- ``analytic``: :func:`ecnas.dsnn.cost.inference_cost` of one image (hardware independent, 45 nm table), and
+  ``analytic_co2eq_g``: that energy for one pass over the test set, priced with the same intensity and PUE;
 - ``num_weights`` (weights of the deployed network), ``trainable_parameters``, ``shift_layers``.
 
 A training whose loss becomes NaN or infinite, or that raises, gives ``status="failed"`` and a ``reason``: no
@@ -258,6 +259,10 @@ def evaluate(
         record.update(_inference(model, sx, prof, meter))
         record["analytic"] = inference_cost(model, tuple(data.test_x.shape[1:]))
     window = record["inference_window"]
+    # The analytic energy priced like the measured one (same intensity and PUE): gCO2eq of one test-set pass.
+    record["analytic_co2eq_g"] = (
+        record["analytic"]["total_pj"] * len(data.test_y) * 1e-12 / 3.6e6 * window["pue"] * window["carbon_intensity"]
+    )
     record.update(
         status="ok",
         energy_kind=window["kind"],

@@ -20,7 +20,7 @@ import numpy as np
 from ecnas import indicators
 from ecnas._io import atomic_path, atomic_write_text, jsonable
 from ecnas.dsnn.cost import HOROWITZ_45NM
-from ecnas.dsnn.mfmo import OBJECTIVES, load_trials
+from ecnas.dsnn.mfmo import OBJECTIVES, SETTINGS_FILE, load_trials
 from ecnas.spaces.dsnn import DSNN_PARAMETERS
 
 __all__ = [
@@ -33,8 +33,6 @@ __all__ = [
     "repriced",
     "write_report",
 ]
-
-_JOULES_PER_KWH = 3.6e6
 
 
 def _ok(trial: Mapping[str, Any]) -> bool:
@@ -70,6 +68,8 @@ def pareto_front(
 def _value(trial: Mapping[str, Any], key: str) -> float:
     if key == "analytic_pj":
         return float(trial["analytic"]["total_pj"])
+    if key == "analytic_co2eq_g" and trial.get(key) is None:  # trials recorded before the analytic objective
+        return float(trial["analytic"]["total_pj"])
     return float(trial[key])
 
 
@@ -79,22 +79,22 @@ def default_point(trials: Sequence[Mapping[str, Any]]) -> dict[str, float] | Non
     if not runs:
         return None
     out: dict[str, float] = {"n": float(len(runs))}
-    for k in ("loss", "inference_co2eq_g", "inference_energy_kwh"):
+    for k in ("loss", "inference_co2eq_g", "inference_energy_kwh", "analytic_co2eq_g"):
+        if any(t.get(k) is None for t in runs):
+            continue
         values = np.array([float(t[k]) for t in runs])
         out[k], out[f"{k}_std"] = float(values.mean()), float(values.std())
     out["analytic_pj"] = float(np.mean([t["analytic"]["total_pj"] for t in runs]))
     return out
 
 
-def dominating(front: Sequence[Mapping[str, Any]], default: Mapping[str, float] | None) -> list[Mapping[str, Any]]:
-    """Front members strictly better than the default's mean in both loss and emissions."""
-    if default is None:
+def dominating(
+    front: Sequence[Mapping[str, Any]], default: Mapping[str, float] | None, key: str = "inference_co2eq_g"
+) -> list[Mapping[str, Any]]:
+    """Front members strictly better than the default's mean in both loss and emissions (``key``)."""
+    if default is None or key not in default:
         return []
-    return [
-        t
-        for t in front
-        if float(t["loss"]) < default["loss"] and float(t["inference_co2eq_g"]) < default["inference_co2eq_g"]
-    ]
+    return [t for t in front if float(t["loss"]) < default["loss"] and _value(t, key) < default[key]]
 
 
 def front_rows(front: Sequence[Mapping[str, Any]], default: Mapping[str, float] | None) -> list[dict[str, Any]]:
@@ -106,6 +106,7 @@ def front_rows(front: Sequence[Mapping[str, Any]], default: Mapping[str, float] 
         row.update(
             loss=float(t["loss"]),
             inference_co2eq_g=float(t["inference_co2eq_g"]),
+            analytic_co2eq_g=t.get("analytic_co2eq_g"),
             analytic_pj=float(t["analytic"]["total_pj"]),
             energy_kind=t.get("energy_kind", ""),
         )
@@ -118,6 +119,7 @@ def front_rows(front: Sequence[Mapping[str, Any]], default: Mapping[str, float] 
                 **defaults,
                 "loss": default["loss"],
                 "inference_co2eq_g": default["inference_co2eq_g"],
+                "analytic_co2eq_g": default.get("analytic_co2eq_g"),
                 "analytic_pj": default["analytic_pj"],
                 "energy_kind": "",
             }
@@ -129,7 +131,7 @@ def repriced(trials: Sequence[Mapping[str, Any]], carbon_intensity: float, pue: 
     """Copies of the trials with emissions re-priced for another grid: ``energy × pue × carbon_intensity``.
 
     Energy does not depend on the grid, so a front re-priced is the same configurations on a rescaled axis
-    (the paper's Limitations); the analytic 45 nm energy is priced too (``analytic_co2eq_g``).
+    (the paper's Limitations); the analytic 45 nm emissions (``analytic_co2eq_g``) are re-priced too.
     """
     if not (isinstance(carbon_intensity, (int, float)) and carbon_intensity > 0):
         raise ValueError(f"`carbon_intensity` must be a positive number of gCO2eq/kWh, got {carbon_intensity!r}")
@@ -138,9 +140,10 @@ def repriced(trials: Sequence[Mapping[str, Any]], carbon_intensity: float, pue: 
         copy = dict(t)
         if _ok(t):
             copy["inference_co2eq_g"] = float(t["inference_energy_kwh"]) * pue * carbon_intensity
-            copy["analytic_co2eq_g"] = (
-                float(t["analytic"]["total_pj"]) * 1e-12 / _JOULES_PER_KWH * pue * carbon_intensity
-            )
+            if t.get("analytic_co2eq_g") is not None and t.get("carbon_intensity"):
+                old_pue = float((t.get("inference_window") or {}).get("pue") or 1.0)
+                scale = pue * carbon_intensity / (old_pue * float(t["carbon_intensity"]))
+                copy["analytic_co2eq_g"] = float(t["analytic_co2eq_g"]) * scale
             copy["carbon_intensity"] = carbon_intensity
         out.append(copy)
     return out
@@ -233,7 +236,10 @@ def write_report(out: str | Path, *, intensities: Sequence[float] = (30.0, 445.0
     trials = load_trials(out)
     report = out / "report"
     report.mkdir(parents=True, exist_ok=True)
-    front = pareto_front(trials)
+    settings_file = out / SETTINGS_FILE
+    settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
+    key = str((settings.get("objectives") or OBJECTIVES)[1])
+    front = pareto_front(trials, key=key)
     default = default_point(trials)
     rows = front_rows(front, default)
     buffer = io.StringIO()
@@ -262,12 +268,13 @@ def write_report(out: str | Path, *, intensities: Sequence[float] = (30.0, 445.0
         _save(fig, report / "lr_variability.png")
         plt.close(fig)
     search = [t for t in trials if t.get("kind") == "search"]
-    better = dominating(front, default)
+    better = dominating(front, default, key)
     budgets = sorted({int(t["budget"]) for t in search})
     summary = {
         "trials": len(search),
         "failed": sum(t.get("status") != "ok" for t in search),
         "top_budget": top_budget(trials),
+        "objectives": ["loss", key],
         "front_size": len(front),
         "default": default,
         "front_dominates_default": bool(better),

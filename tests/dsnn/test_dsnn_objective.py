@@ -35,6 +35,8 @@ def test_evaluation_record(space, fast_options, cpu_meter):
     assert record["carbon_intensity"] == 300.0
     assert record["train_energy_kwh"] > 0 and record["train_seconds"] > 0
     assert record["shift_layers"] == 4 and record["analytic"]["shift_macs"] > 0
+    # the analytic energy of one pass over the 100 test images, priced at 300 g/kWh
+    assert record["analytic_co2eq_g"] == pytest.approx(record["analytic"]["total_pj"] * 100 * 1e-12 / 3.6e6 * 300.0)
     again = evaluate(config, 1, profile="tiny", seed=0, meter=cpu_meter, profile_options=fast_options)
     assert again["loss"] == record["loss"] and again["cross_entropy"] == record["cross_entropy"]
 

@@ -18,6 +18,7 @@ def _trial(trial, loss, co2, *, budget=9, kind="search", status="ok"):
         "trial": trial, "kind": kind, "status": status, "budget": budget, "config": config, "loss": loss,
         "inference_co2eq_g": co2, "inference_energy_kwh": co2 / 400.0, "analytic": {"total_pj": 1000.0 * trial + 1},
         "energy_kind": "estimated", "energy_method": "estimated:cpu-time", "seconds": 1.0,
+        "analytic_co2eq_g": co2 / 100.0, "carbon_intensity": 400.0,
     }  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def test_repricing_scales_emissions_and_keeps_the_front():
     cheap = repriced(TRIALS, 40.0)
     assert cheap[2]["inference_co2eq_g"] == pytest.approx(9.0 / 400.0 * 40.0)
     assert [t["trial"] for t in pareto_front(cheap)] == [4, 3, 2]
-    assert cheap[3]["analytic_co2eq_g"] == pytest.approx(3001.0e-12 / 3.6e6 * 40.0)
+    assert cheap[3]["analytic_co2eq_g"] == pytest.approx(5.0 / 100.0 * 40.0 / 400.0)
     with pytest.raises(ValueError, match="carbon_intensity"):
         repriced(TRIALS, 0.0)
 

@@ -49,6 +49,17 @@ def test_run_evaluates_hyperband_trials_and_resumes(tmp_path, fast_options):
         _small_run(tmp_path, fast_options, seed=1)
 
 
+def test_analytic_emissions_objective(tmp_path, fast_options):
+    from ecnas.dsnn.report import write_report
+
+    result = _small_run(tmp_path, fast_options, trials=3, default_repeats=1, emissions="analytic")
+    assert json.loads((tmp_path / "run.json").read_text())["objectives"] == ["loss", "analytic_co2eq_g"]
+    assert all(t["analytic_co2eq_g"] > 0 for t in result.trials)
+    assert write_report(tmp_path)["objectives"] == ["loss", "analytic_co2eq_g"]
+    with pytest.raises(ValueError, match="emissions"):
+        _small_run(tmp_path / "x", fast_options, emissions="guessed")
+
+
 def test_torn_tail_is_dropped_and_the_trial_redone(tmp_path, fast_options):
     first = _small_run(tmp_path, fast_options, trials=3)
     path = tmp_path / "trials.jsonl"
