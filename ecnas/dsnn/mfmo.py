@@ -40,14 +40,13 @@ import numpy as np
 
 from ecnas._io import atomic_write_text, jsonable
 from ecnas.build.records import RecordWriter, read_lines
+from ecnas.dsnn._parego import ParEGOSelector
 from ecnas.dsnn._pool import EvaluationPool
 from ecnas.dsnn.profiles import DSNNProfile, get_dsnn_profile
 from ecnas.errors import EcnasError
-from ecnas.optimizers._acquisition import expected_improvement
-from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
+from ecnas.optimizers._gp import single_threaded_blas
 from ecnas.optimizers._multifidelity import hyperband_brackets
 from ecnas.optimizers._operators import rank_select
-from ecnas.optimizers._parego_hb import _RHO, simplex_lattice
 from ecnas.spaces import get_space
 
 __all__ = ["EMISSIONS", "OBJECTIVES", "RUN_OPTIMIZERS", "RunResult", "load_trials", "lr_variability", "run"]
@@ -120,77 +119,6 @@ def _check_settings(out: Path, settings: dict[str, Any]) -> None:
                 f"settings (only --trials may change) or choose another --out directory"
             )
     atomic_write_text(path, json.dumps(jsonable(settings), indent=2, sort_keys=True))
-
-
-class _ParEGO:
-    """ParEGO's choice of new configurations over the space's features (Knowles 2006)."""
-
-    def __init__(self, rng: np.random.Generator, *, initial_design: int, pool_size: int, mutants: int) -> None:
-        self.space = get_space("dsnn")
-        self.rng = rng
-        self.initial_design = initial_design
-        self.pool_size = pool_size
-        self.mutants = mutants
-        self.weights = simplex_lattice(2)
-        self.model = GaussianProcess()
-        self._model_key: tuple[int, int] | None = None
-
-    def _features(self, configs: Sequence[Any]) -> np.ndarray:
-        return self.space.features(self.space.encode(configs), np.zeros(len(configs)))
-
-    def select(self, n: int, observed: Mapping[int, list[tuple[Any, np.ndarray | None]]], seen: set[str]) -> list[Any]:
-        """``n`` distinct configurations not in ``seen`` (keys), random until a budget has enough observations."""
-        model_budget = next(
-            (b for b in sorted(observed, reverse=True) if len(observed[b]) >= self.initial_design), None
-        )
-        if model_budget is None:
-            return self._random(n, seen)
-        configs = [c for c, _ in observed[model_budget]]
-        ok = [f for _, f in observed[model_budget] if f is not None]
-        if not ok:
-            return self._random(n, seen)
-        worst = np.array([1.0, max(f[1] for f in ok)])
-        F = np.array([f if f is not None else worst for _, f in observed[model_budget]], dtype=np.float64)
-        low, high = F.min(axis=0), F.max(axis=0)
-        normalised = (F - low) / np.where(high > low, high - low, 1.0)
-        X = self._features(configs)
-        chosen: list[Any] = []
-        taken = set(seen)
-        for _ in range(n):
-            weights = self.weights[self.rng.integers(len(self.weights))]
-            scalar = (normalised * weights).max(axis=1) + _RHO * (normalised * weights).sum(axis=1)
-            candidates = self._candidates([configs[i] for i in np.argsort(scalar)[:5]], taken)
-            key = (model_budget, len(configs))
-            if key != self._model_key:
-                self.model.fit(X, scalar)
-                self._model_key = key
-            else:
-                self.model.set_targets(scalar)
-            mean, std = self.model.predict(self._features(candidates))
-            score = expected_improvement(mean, std, float(scalar.min()))
-            top = np.flatnonzero(score >= score.max() * (1 - 1e-9))
-            pick = candidates[int(self.rng.choice(top))]
-            chosen.append(pick)
-            taken.add(pick.key)
-        return chosen
-
-    def _random(self, n: int, seen: set[str]) -> list[Any]:
-        out: list[Any] = []
-        taken = set(seen)
-        while len(out) < n:
-            for config in self.space.sample(n - len(out), seed=self.rng):
-                if config.key not in taken:
-                    out.append(config)
-                    taken.add(config.key)
-        return out
-
-    def _candidates(self, parents: list[Any], taken: set[str]) -> list[Any]:
-        pool = {c.key: c for c in self.space.sample(self.pool_size, seed=self.rng) if c.key not in taken}
-        for k in range(self.mutants):
-            child = self.space.mutate(parents[k % len(parents)], self.rng)
-            if child is not None and child.key not in taken:
-                pool.setdefault(child.key, child)
-        return list(pool.values())
 
 
 class _Runner:
@@ -378,7 +306,7 @@ def _parego_hb(runner: _Runner, prof: DSNNProfile, settings: Mapping[str, Any]) 
     budgets = prof.budgets
     brackets = hyperband_brackets(len(budgets), prof.eta)
     rng = np.random.default_rng(seed)
-    parego = _ParEGO(
+    parego = ParEGOSelector(
         rng, initial_design=settings["initial_design"], pool_size=settings["pool_size"], mutants=settings["mutants"]
     )
     records = runner.evaluate(default_jobs(prof, seed, settings["default_repeats"], 0))

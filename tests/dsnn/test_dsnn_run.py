@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from ecnas.dsnn import run
-from ecnas.dsnn.mfmo import _ParEGO, load_trials
+from ecnas.dsnn._parego import ParEGOSelector
+from ecnas.dsnn.mfmo import load_trials
 from ecnas.errors import EcnasError
 from ecnas.spaces import get_space
 
@@ -74,7 +75,7 @@ def test_torn_tail_is_dropped_and_the_trial_redone(tmp_path, fast_options):
 def test_parego_uses_the_model_once_a_budget_has_data():
     space = get_space("dsnn")
     rng = np.random.default_rng(0)
-    parego = _ParEGO(rng, initial_design=4, pool_size=40, mutants=10)
+    parego = ParEGOSelector(rng, initial_design=4, pool_size=40, mutants=10)
     configs = space.sample(6, seed=1)
     F = [np.array([0.1 * k, 1.0 - 0.1 * k]) for k in range(5)] + [None]  # one failure
     observed = {1: list(zip(configs, F, strict=True)), 3: []}
@@ -82,7 +83,7 @@ def test_parego_uses_the_model_once_a_budget_has_data():
     chosen = parego.select(4, observed, seen)
     assert len(chosen) == 4 and len({c.key for c in chosen}) == 4 and not seen & {c.key for c in chosen}
     assert parego.model.theta_ is not None  # the GP was fitted
-    assert len(_ParEGO(rng, initial_design=10, pool_size=5, mutants=0).select(3, observed, seen)) == 3  # random
+    assert len(ParEGOSelector(rng, initial_design=10, pool_size=5, mutants=0).select(3, observed, seen)) == 3  # random
 
 
 def test_bad_arguments(tmp_path, fast_options):
