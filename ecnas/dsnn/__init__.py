@@ -4,7 +4,8 @@
   :func:`resnet20`, :func:`convert_to_shift`, :class:`Lookahead` / :func:`make_optimizer` (Ranger);
 - the analytic inference cost: :func:`inference_cost` (operations by kind and bit width, priced per operation);
 - the live objective: :func:`evaluate` on a :class:`DSNNProfile` (``tiny``, ``cifar10``);
-- the multi-fidelity multi-objective run: :func:`run` (ParEGO inside Hyperband) and its report.
+- the multi-fidelity multi-objective run: :func:`run` (ParEGO inside Hyperband), its report
+  (:func:`write_report`) and the learning-rate experiment (:func:`lr_variability`).
 
 Names load on first use (PEP 562), so ``import ecnas.dsnn`` does not import torch.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "evaluate",
     "get_dsnn_profile",
     "inference_cost",
+    "lr_variability",
     "make_optimizer",
     "resnet20",
     "round_fixed_point",
@@ -33,6 +35,7 @@ __all__ = [
     "run",
     "shift_layers",
     "weight_layers",
+    "write_report",
 ]
 
 _WHERE = {
@@ -54,6 +57,8 @@ _WHERE = {
     "get_dsnn_profile": "ecnas.dsnn.profiles",
     "evaluate": "ecnas.dsnn.objective",
     "run": "ecnas.dsnn.mfmo",
+    "lr_variability": "ecnas.dsnn.mfmo",
+    "write_report": "ecnas.dsnn.report",
 }
 
 
