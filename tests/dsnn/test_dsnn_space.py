@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,7 +99,9 @@ def test_bad_configurations_are_refused(space):
 
 def test_declaration_does_not_import_torch():
     code = "import sys, ecnas.spaces; s = ecnas.spaces.get_space('dsnn'); s.default(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=root)
     assert out.stdout.strip() == "False"
 
 
