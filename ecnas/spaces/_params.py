@@ -38,7 +38,9 @@ _MUTATION_STEP = 0.2  # std of a numeric mutation on the [0, 1] scale
 
 
 def _snap(value: float) -> float:
-    return float(f"{value:.{_DIGITS}g}")
+    # ConfigSpace also rounds floats to 13 decimal places (ROUND_PLACES): do both, so that a small value on a log
+    # scale (weight decay 1e-6) survives config -> ConfigSpace -> config unchanged.
+    return round(float(f"{value:.{_DIGITS}g}"), 13)
 
 
 def _check_range(name: str, low: float, high: float, default: float, log: bool) -> None:
