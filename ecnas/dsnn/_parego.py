@@ -4,7 +4,7 @@ Per choice: a weight vector from the simplex lattice, the augmented Tchebycheff 
 of the min-max normalised objectives observed at the model's budget, a GP on the space's features and the
 candidate of largest expected improvement among random configurations and mutants of the five best. The
 lattice, ``rho``, the expected improvement and the GP are the table optimizer's (``ecnas.optimizers``),
-imported; ``_RHO`` is private there.
+imported from its public building blocks.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ecnas.optimizers._acquisition import expected_improvement
-from ecnas.optimizers._gp import GaussianProcess
-from ecnas.optimizers._parego_hb import _RHO, simplex_lattice
+from ecnas.optimizers import GaussianProcess, augmented_tchebycheff, expected_improvement, simplex_lattice
 from ecnas.spaces import get_space
 
 __all__ = ["ParEGOSelector"]
@@ -58,7 +56,7 @@ class ParEGOSelector:
         taken = set(seen)
         for _ in range(n):
             weights = self.weights[self.rng.integers(len(self.weights))]
-            scalar = (normalised * weights).max(axis=1) + _RHO * (normalised * weights).sum(axis=1)
+            scalar = augmented_tchebycheff(normalised, weights)
             candidates = self._candidates([configs[i] for i in np.argsort(scalar)[:5]], taken)
             key = (model_budget, len(configs))
             if key != self._model_key:

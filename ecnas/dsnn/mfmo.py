@@ -44,9 +44,7 @@ from ecnas.dsnn._parego import ParEGOSelector
 from ecnas.dsnn._pool import EvaluationPool
 from ecnas.dsnn.profiles import DSNNProfile, get_dsnn_profile
 from ecnas.errors import EcnasError
-from ecnas.optimizers._gp import single_threaded_blas
-from ecnas.optimizers._multifidelity import hyperband_brackets
-from ecnas.optimizers._operators import rank_select
+from ecnas.optimizers import hyperband_brackets, rank_select, single_threaded_blas
 from ecnas.spaces import get_space
 
 __all__ = ["EMISSIONS", "OBJECTIVES", "RUN_OPTIMIZERS", "RunResult", "load_trials", "lr_variability", "run"]
