@@ -118,8 +118,12 @@ OBJECTIVES: dict[str, Objective] = {
 DEFAULT_OBJECTIVES: tuple[str, ...] = ("validation_error", "energy_kwh")
 
 
-def check_objectives(objectives: Sequence[str] | str | None) -> tuple[str, ...]:
+def check_objectives(objectives: Sequence[str] | str | None, *, minimum: int = 2) -> tuple[str, ...]:
     """Validate objective names (a sequence or a comma-separated string); ``None`` gives the defaults.
+
+    Args:
+        objectives: the names.
+        minimum: fewest names accepted (optimizers need two; an importance analysis takes one).
 
     Raises:
         ValueError: unknown, repeated or too few names; the message lists the valid ones.
@@ -132,6 +136,7 @@ def check_objectives(objectives: Sequence[str] | str | None) -> tuple[str, ...]:
     unknown = [name for name in names if name not in OBJECTIVES]
     if unknown:
         raise ValueError(f"unknown objective(s) {unknown}; valid objectives are {sorted(OBJECTIVES)}")
-    if len(names) < 2 or len(set(names)) != len(names):
-        raise ValueError(f"objectives must name at least two distinct objectives, got {list(names)}")
+    if len(names) < minimum or len(set(names)) != len(names):
+        at_least = "two" if minimum == 2 else str(minimum)
+        raise ValueError(f"objectives must name at least {at_least} distinct objectives, got {list(names)}")
     return names

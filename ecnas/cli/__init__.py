@@ -23,6 +23,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("ecnas.cli.search", "Run one multi-objective optimizer on a table."),
     "compare": ("ecnas.cli.compare", "Compare optimizers over seeds: attainment, plots, summary."),
     "importance": ("ecnas.cli.importance", "Which design decisions matter for which objective (fANOVA)."),
+    "dsnn": ("ecnas.cli.dsnn", "Deep Shift networks: live MFMO search of loss vs inference emissions."),
 }
 
 

@@ -58,20 +58,9 @@ class ImportanceData:
 
 
 def _objectives(objectives: Sequence[str] | str | None) -> tuple[str, ...]:
-    from ecnas.optimizers import DEFAULT_OBJECTIVES, OBJECTIVES
+    from ecnas.metrics import check_objectives
 
-    if objectives is None:
-        return DEFAULT_OBJECTIVES
-    if isinstance(objectives, str):
-        objectives = [part.strip() for part in objectives.split(",") if part.strip()]
-    names = tuple(str(name) for name in objectives)
-    unknown = [name for name in names if name not in OBJECTIVES]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(
-            f"objectives must be distinct names among {sorted(OBJECTIVES)}, got {list(names)}"
-            + (f" (unknown: {unknown})" if unknown else "")
-        )
-    return names
+    return check_objectives(objectives, minimum=1)
 
 
 def _check_view(view: str) -> str:

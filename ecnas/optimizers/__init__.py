@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecnas.optimizers._acquisition import augmented_tchebycheff, expected_hypervolume_improvement, expected_improvement
 from ecnas.optimizers._base import (
     Candidate,
     Optimizer,
@@ -24,8 +25,11 @@ from ecnas.optimizers._base import (
     register,
     run,
 )
+from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
 from ecnas.optimizers._msehvi import MSEHVI
-from ecnas.optimizers._parego_hb import ParEGOHyperband
+from ecnas.optimizers._multifidelity import hyperband_brackets
+from ecnas.optimizers._operators import rank_select
+from ecnas.optimizers._parego_hb import ParEGOHyperband, simplex_lattice
 from ecnas.optimizers._problem import (
     DEFAULT_OBJECTIVES,
     OBJECTIVES,
@@ -46,6 +50,7 @@ __all__ = [
     "SEMOA",
     "SHEMOA",
     "Candidate",
+    "GaussianProcess",
     "Optimizer",
     "ParEGOHyperband",
     "RandomSearch",
@@ -53,13 +58,20 @@ __all__ = [
     "TableProblem",
     "TableSpace",
     "as_pymoo_problem",
+    "augmented_tchebycheff",
     "check_objectives",
+    "expected_hypervolume_improvement",
+    "expected_improvement",
     "get_optimizer",
+    "hyperband_brackets",
     "optimizer_names",
     "optimizer_options",
+    "rank_select",
     "reference_point",
     "register",
     "run",
+    "simplex_lattice",
+    "single_threaded_blas",
 ]
 
 

@@ -16,7 +16,11 @@ from scipy.special import ndtr
 
 from ecnas import indicators
 
-__all__ = ["expected_hypervolume_improvement", "expected_improvement"]
+__all__ = ["PAREGO_RHO", "augmented_tchebycheff", "expected_hypervolume_improvement", "expected_improvement"]
+
+#: ParEGO's augmentation weight (Knowles 2006): small enough that the max term decides, large enough to
+#: break ties towards balanced points.
+PAREGO_RHO = 0.05
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -70,3 +74,9 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     std = np.maximum(np.asarray(std, dtype=np.float64), 1e-12)
     t = (best - np.asarray(mean, dtype=np.float64)) / std
     return std * _psi(t)
+
+
+def augmented_tchebycheff(normalised: np.ndarray, weights: np.ndarray, rho: float = PAREGO_RHO) -> np.ndarray:
+    """ParEGO's scalarisation of `n x m` normalised objectives: ``max_k w_k f_k + rho * sum_k w_k f_k``."""
+    weighted = np.asarray(normalised) * np.asarray(weights)
+    return weighted.max(axis=1) + rho * weighted.sum(axis=1)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas._validation import check_int
-from ecnas.optimizers._acquisition import expected_improvement
+from ecnas.optimizers._acquisition import augmented_tchebycheff, expected_improvement
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
 from ecnas.optimizers._multifidelity import check_eta, hyperband_brackets, rungs
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ParEGOHyperband", "simplex_lattice"]
 
-_RHO = 0.05
 
 
 def simplex_lattice(n_obj: int, steps: int = 10) -> np.ndarray:
@@ -154,7 +153,7 @@ class ParEGOHyperband(Optimizer):
         chosen: list[int] = []
         for _ in range(n):
             weights = self._weights[self._rng.integers(len(self._weights))]
-            scalar = (normalised * weights).max(axis=1) + _RHO * (normalised * weights).sum(axis=1)
+            scalar = augmented_tchebycheff(normalised, weights)
             candidates = self._candidates(pool, rows[np.argsort(scalar)[:5]], budget, set(chosen))
             if candidates.size == 0:
                 break

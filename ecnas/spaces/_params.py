@@ -38,7 +38,19 @@ _MUTATION_STEP = 0.2  # std of a numeric mutation on the [0, 1] scale
 
 
 def _snap(value: float) -> float:
-    return float(f"{value:.{_DIGITS}g}")
+    # ConfigSpace also rounds floats to 13 decimal places (ROUND_PLACES): do both, so that a small value on a log
+    # scale (weight decay 1e-6) survives config -> ConfigSpace -> config unchanged.
+    return round(float(f"{value:.{_DIGITS}g}"), 13)
+
+
+def _check_range(name: str, low: float, high: float, default: float, log: bool) -> None:
+    """The rules every numeric parameter obeys (optuna's: ``low < high``, log scales above 0, default inside)."""
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"parameter {name!r}: low < high must hold, got ({low}, {high})")
+    if log and low <= 0:
+        raise ValueError(f"parameter {name!r}: a log scale needs low > 0, got {low}")
+    if not low <= default <= high:
+        raise ValueError(f"parameter {name!r}: default {default} is outside [{low}, {high}]")
 
 
 @dataclass(frozen=True)
@@ -52,12 +64,7 @@ class Float:
     log: bool = False
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(f"parameter {self.name!r}: low < high must hold, got ({self.low}, {self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"parameter {self.name!r}: a log scale needs low > 0, got {self.low}")
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"parameter {self.name!r}: default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.name, self.low, self.high, self.default, self.log)
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,7 @@ class Integer:
     log: bool = False
 
     def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f"parameter {self.name!r}: low < high must hold, got ({self.low}, {self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"parameter {self.name!r}: a log scale needs low > 0, got {self.low}")
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"parameter {self.name!r}: default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.name, self.low, self.high, self.default, self.log)
 
 
 @dataclass(frozen=True)

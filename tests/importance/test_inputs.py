@@ -83,7 +83,7 @@ def test_from_table_samples_rows_at_a_budget(synthetic_5v: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"objectives": "validation_error,joules"}, "unknown: \\['joules'\\]"),
+        ({"objectives": "validation_error,joules"}, "unknown objective\\(s\\) \\['joules'\\]"),
         ({"view": "graph"}, "view must be one of"),
         ({"samples": 1}, "samples must be an int >= 2"),
         ({"budget": 5}, "budget"),
