@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.plots import _new_axes
+from ecnas.plots import new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,7 +24,7 @@ __all__ = ["importance_bar_data", "plot_importance_bars", "plot_weight_curve", "
 
 
 def _standalone() -> Axes:
-    ax = _new_axes()
+    ax = new_axes()
     ax.figure.set_size_inches(7.0, 5.0)
     return ax
 

@@ -36,6 +36,3 @@ __all__ = [
     "plot_radar",
     "radar_data",
 ]
-
-#: Former private name, used by :mod:`ecnas.importance`; prefer :func:`new_axes`.
-_new_axes = new_axes
