@@ -49,7 +49,10 @@ _HASHED_BEFORE_INDEX = 1000
 
 
 def _is_nonnegative_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    except OverflowError:  # an int beyond float range (10**400) is no intensity either
+        return False
 
 
 def default_table_path() -> Path:

@@ -24,7 +24,9 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
         from ecnas.table import check_cell_hashes, verify_table
 
         try:
-            info["verified_datasets"] = len(verify_table(bench.path))
+            verified = verify_table(bench.path)
+            info["verified_attributes"] = verified.pop("@attributes")
+            info["verified_datasets"] = len(verified)
             info["rehashed_cells"] = check_cell_hashes(bench.path)
         except TableFormatError as error:
             raise click.ClickException(str(error)) from None
@@ -65,3 +67,8 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
             f"verified:    {info['verified_datasets']} datasets, sha256 OK; "
             f"all {info['rehashed_cells']:,} cells hash to their stored hash"
         )
+        attributes = info["verified_attributes"]
+        if attributes.startswith("absent"):
+            click.echo("attributes:  not checksummed (format v1 predates it; values validated only)")
+        else:
+            click.echo(f"attributes:  checksum OK ({attributes[:16]}…)")
