@@ -174,6 +174,7 @@ def _validated(contents: TableContents) -> TableContents:
         raise ValueError(f"duplicate cell {sorted_hashes[duplicate[0]].decode()} in table")
     provenance = jsonable(contents.provenance)  # strict JSON (NaN → null): fail here, not halfway through a write
     json.dumps(provenance, allow_nan=False)
+    check_provenance(provenance)  # the rules a reader applies: never write what cannot be read back
     return TableContents(
         hashes=sorted_hashes,
         budgets=budgets,

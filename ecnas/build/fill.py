@@ -65,6 +65,18 @@ def _make_physical(means: dict[str, np.ndarray]) -> dict[str, int]:
     return adjustments
 
 
+def _check_finite(metric: str, budget: int, mean: np.ndarray, std: np.ndarray) -> None:
+    """A surrogate predicting NaN or inf is broken (or tampered with): refuse it rather than fill with it."""
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        from ecnas.errors import TableFormatError
+
+        raise TableFormatError(
+            f"the surrogate of {metric} at budget {budget} predicts NaN or inf for {int(bad.sum())} of {bad.size} "
+            "cells; refusing to fill a table with them (refit with `ecnas build fit`)"
+        )
+
+
 def predict_space(
     bundle: SurrogateBundle, features: np.ndarray, *, progress: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -82,6 +94,7 @@ def predict_space(
     predicted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for metric, budget in tqdm(tasks, desc="predict", unit="model", disable=not progress):
         predicted[(metric, budget)] = bundle.models[(metric, budget)].predict(features, return_std=True)
+        _check_finite(metric, budget, *predicted[(metric, budget)])
     for metric in bundle.metrics:
         mean = np.empty((len(features), len(bundle.budgets)))
         std = np.empty_like(mean)

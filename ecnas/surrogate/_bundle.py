@@ -28,10 +28,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import atomic_path
+from ecnas._io import ATTRIBUTES_DIGEST, atomic_path, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.surrogate._mlp import MLPSurrogate
-from ecnas.surrogate._storage import _read_dataset, _write_dataset
+from ecnas.surrogate._storage import _read_dataset, _write_dataset, check_group_digest
 from ecnas.table import FORMAT_NAME as TABLE_FORMAT
 
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
@@ -179,7 +179,8 @@ class SurrogateBundle:
                 _write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
-                    values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
+                    _write_dataset(values, name, array.astype(np.float64))
+            h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)  # budgets, provenance and every model's parameters
             h5.attrs["complete"] = True
         return path
 
@@ -199,6 +200,8 @@ class SurrogateBundle:
         try:
             with h5py.File(path, "r") as h5:
                 return cls._read(h5, str(path))
+        except RecursionError:
+            raise TableFormatError(f"{path}: metadata nested too deeply to be an ecnas surrogate file") from None
         except OSError as error:
             raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
 
@@ -215,20 +218,33 @@ class SurrogateBundle:
             raise TableFormatError(
                 f"{where}: group '/surrogate' is missing (a table filled by `ecnas build fill` has it)"
             )
+        if kind == BUNDLE_FORMAT:
+            check_group_digest(h5, where)
+        else:
+            from ecnas.table import check_attributes_digest
+
+            check_attributes_digest(h5, where, int(h5.attrs.get("format_version", 0)))
         attrs = h5.attrs if kind == BUNDLE_FORMAT else h5["surrogate"].attrs
         if "budgets" not in attrs:
             raise TableFormatError(f"{where}: attribute 'budgets' is missing")
-        budgets = tuple(int(b) for b in attrs["budgets"])
         try:
+            budgets = tuple(int(b) for b in np.atleast_1d(attrs["budgets"]))
             provenance = json.loads(h5.attrs.get("provenance", "{}"))
-        except ValueError as error:
-            raise TableFormatError(f"{where}: attribute 'provenance' is not valid JSON: {error}") from None
+        except (TypeError, ValueError, OverflowError, RecursionError) as error:
+            raise TableFormatError(f"{where}: attribute 'budgets' or 'provenance' is invalid: {error}") from None
+        if not budgets or list(budgets) != sorted(set(budgets)) or budgets[0] <= 0:
+            raise TableFormatError(f"{where}: attribute budgets must be distinct positive epochs, got {budgets}")
+        if not isinstance(provenance, dict) or not isinstance(provenance.get("network") or {}, dict):
+            raise TableFormatError(f"{where}: attribute 'provenance' must be a JSON object (network an object)")
         models: dict[tuple[str, int], MLPSurrogate] = {}
         for metric, group in h5["surrogate"].items():
             for name, member in group.items():
                 if not name.startswith("budget_"):
                     raise TableFormatError(f"{where}: unexpected group {member.name!r}")
-                models[(metric, int(name.removeprefix("budget_")))] = MLPSurrogate.load(member)
+                budget = name.removeprefix("budget_")
+                if not budget.isdigit() or int(budget) not in budgets:
+                    raise TableFormatError(f"{where}: group {member.name!r} is not one of the budgets {budgets}")
+                models[(metric, int(budget))] = MLPSurrogate.load(member)
         if not models:
             raise TableFormatError(f"{where}: the file holds no fitted surrogate")
         measured = None
@@ -241,10 +257,7 @@ class SurrogateBundle:
                     raise TableFormatError(
                         f"{where}: {dataset.name} has shape {dataset.shape}, expected ({n}, {len(budgets)}, R)"
                     )
-                try:
-                    metrics[name] = dataset[()]
-                except OSError as error:
-                    raise TableFormatError(f"{where}: {dataset.name} cannot be read: {error}") from None
+                metrics[name] = _read_dataset(group["metrics"], name, dataset.shape, where, finite=False)
             measured = MeasuredValues(
                 hashes=_read_checked(group, "hash", (n,), where),
                 matrices=_read_checked(group, "matrix", (n, 7, 7), where),
