@@ -33,3 +33,7 @@ class NotFittedError(EcnasError, ValueError, AttributeError):
 
 class TableNotFoundError(EcnasError, FileNotFoundError):
     """No table at the given path, or no embedded default table installed."""
+
+
+class WriteError(EcnasError, OSError):
+    """A file could not be written (disk full, read-only, permission denied); nothing partial was left."""

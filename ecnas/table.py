@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_path, jsonable, tree_sha256
+from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, jsonable, tree_sha256
 from ecnas._validation import check_number
 from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
 from ecnas.spaces import SearchSpace, get_space
@@ -221,7 +221,7 @@ def write_table(
     space = get_space(table.space)
     provenance = dict(table.provenance)
     provenance.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+    with atomic_h5(path) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
         h5.attrs["format"] = FORMAT_NAME
         h5.attrs["format_version"] = FORMAT_VERSION
         h5.attrs["search_space"] = table.space

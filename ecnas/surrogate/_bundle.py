@@ -28,7 +28,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import ATTRIBUTES_DIGEST, atomic_path, tree_sha256
+from ecnas._io import ATTRIBUTES_DIGEST, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.surrogate._mlp import MLPSurrogate
 from ecnas.surrogate._storage import _read_dataset, _write_dataset, check_group_digest
@@ -165,7 +165,7 @@ class SurrogateBundle:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the bundle to ``path`` atomically (temporary file + rename)."""
         path = Path(path)
-        with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+        with atomic_h5(path) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
             h5.attrs["format"] = BUNDLE_FORMAT
             h5.attrs["format_version"] = BUNDLE_VERSION
             h5.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_path, tree_sha256
+from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.spaces.nb101.cells import NUM_FEATURES
 
@@ -78,7 +78,7 @@ def save_surrogate(model: MLPSurrogate, target: Any, *, metadata: dict[str, Any]
     if isinstance(target, h5py.Group):
         _write_group(model, target, metadata)
         return
-    with atomic_path(target) as temporary, h5py.File(temporary, "w") as h5:
+    with atomic_h5(target) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
         _write_group(model, h5, metadata)
 
 
