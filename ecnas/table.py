@@ -263,11 +263,18 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
         TableFormatError: the file is missing, truncated, corrupt or not an ecnas table; names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise TableFormatError(f"{path}: is a directory, not a table file; pass the .h5 file inside it")
     if not path.is_file():
         raise TableNotFoundError(f"{path}: no such table file")
     try:
         h5 = h5py.File(path, "r")
     except OSError as error:
+        if "lock" in str(error).lower():
+            raise TableFormatError(
+                f"{path}: the file is locked by another process writing it (HDF5 file lock); wait for it to "
+                "finish, or set HDF5_USE_FILE_LOCKING=FALSE on read-only media"
+            ) from None
         raise TableFormatError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {error}") from None
     try:
         attrs = h5.attrs
@@ -389,6 +396,8 @@ def _json_attribute(h5: h5py.File, name: str) -> Any:
     if size > MAX_JSON_ATTRIBUTE_BYTES:
         raise ValueError(f"attribute {name!r} is {size:,} bytes, larger than {MAX_JSON_ATTRIBUTE_BYTES:,}")
     text = h5.attrs[name]
+    if len(text) > MAX_JSON_ATTRIBUTE_BYTES:  # variable-length strings: known only once read, still before parsing
+        raise ValueError(f"attribute {name!r} is {len(text):,} bytes, larger than {MAX_JSON_ATTRIBUTE_BYTES:,}")
     try:
         return json.loads(text)
     except RecursionError:

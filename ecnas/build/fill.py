@@ -208,7 +208,10 @@ def fill_table(
     features = np.asarray(space.features(default_params), dtype=np.float64)
     steps.update()
     options = dict(network_options) if network_options is not None else bundle.provenance.get("network")
-    trained_params = count_parameters_many(space.matrices, space.op_codes, **options) if options else default_params
+    try:
+        trained_params = count_parameters_many(space.matrices, space.op_codes, **options) if options else default_params
+    except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
+        raise ValueError(f"network options {options!r} are invalid ({error}); pass network_options") from None
     steps.update()
     steps.close()
     means, stds = predict_space(bundle, features, progress=progress)

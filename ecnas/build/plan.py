@@ -232,5 +232,5 @@ def read_plan(workdir: str | os.PathLike[str]) -> BuildPlan:
     try:
         data = json.loads(target.read_text())
         return BuildPlan(**data)
-    except (json.JSONDecodeError, TypeError) as error:
+    except (json.JSONDecodeError, TypeError, RecursionError) as error:
         raise EcnasError(f"build plan {str(target)!r} is unreadable ({error}); delete it and sample again.") from None

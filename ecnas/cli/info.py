@@ -42,7 +42,7 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
     click.echo(f"intensity:   {info['carbon_intensity']} gCO2/kWh ({info['intensity_source']}), PUE {info['pue']}")
     hardware = provenance.get("hardware")
     if isinstance(hardware, dict):
-        gpus = ", ".join(hardware.get("gpus") or []) or "no GPU"
+        gpus = ", ".join(str(gpu) for gpu in (hardware.get("gpus") or [])) or "no GPU"
         cores = hardware.get("logical_cores", "?")
         click.echo(f"hardware:    {hardware.get('cpu_model', 'unknown CPU')} ({cores} logical cores), {gpus}")
     elif hardware:
@@ -53,11 +53,14 @@ def command(table: str | None, as_json: bool, verify: bool) -> None:
             text = to_json(value).replace("\n", " ") if isinstance(value, (dict, list)) else value
             click.echo(f"{key + ':':<12} {text}")
     surrogate = provenance.get("surrogate")
-    if isinstance(surrogate, dict):
+    if isinstance(surrogate, dict) and isinstance(surrogate.get("models") or {}, dict):
         click.echo("surrogate:   held-out Pearson / MAE per metric@budget (use --json for all settings)")
         for name, model in sorted((surrogate.get("models") or {}).items()):
-            holdout = model.get("holdout") or {}
-            if holdout:
+            holdout = model.get("holdout") if isinstance(model, dict) else None
+            numbers = isinstance(holdout, dict) and all(
+                isinstance(holdout.get(key, 0.0), (int, float)) for key in ("pearson", "mae")
+            )
+            if holdout and numbers:
                 click.echo(
                     f"  {name:<24} {holdout.get('pearson', float('nan')):.3f} / {holdout.get('mae', float('nan')):.4g}"
                     f"  (n={holdout.get('n', '?')} of {model.get('n_cells', '?')} cells)"
