@@ -27,8 +27,11 @@ def _slurm_reason() -> str | None:
     for tool in ("sbatch", "squeue", "scontrol", "sinfo"):
         if shutil.which(tool) is None:
             return f"{tool} not installed (CI installs Slurm and starts it with .ci/slurm.sh)"
+    conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    if not conf.is_file():  # sinfo would retry for a minute
+        return f"no Slurm configuration at {conf} (CI writes one with .ci/slurm.sh start)"
     try:
-        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
+        states = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
     except subprocess.TimeoutExpired:
         return "sinfo does not answer: no Slurm controller running"
     if states.returncode != 0:
@@ -38,7 +41,8 @@ def _slurm_reason() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_slurm_reason() is not None, reason=str(_slurm_reason()))
+_REASON = _slurm_reason()
+pytestmark = pytest.mark.skipif(_REASON is not None, reason=str(_REASON))
 
 
 def _ecnas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
