@@ -266,6 +266,8 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
     if path.is_dir():
         raise TableFormatError(f"{path}: is a directory, not a table file; pass the .h5 file inside it")
     if not path.is_file():
+        if path.is_symlink():
+            raise TableNotFoundError(f"{path}: a symbolic link to nothing readable (broken or a link loop)")
         raise TableNotFoundError(f"{path}: no such table file")
     try:
         h5 = h5py.File(path, "r")
@@ -300,8 +302,8 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
     except TableFormatError:
         h5.close()
         raise
-    except (OSError, KeyError, ValueError, TypeError, RecursionError) as error:
-        h5.close()
+    except (OSError, KeyError, ValueError, TypeError, RecursionError, RuntimeError) as error:
+        h5.close()  # RuntimeError: h5py walking damaged metadata ("wrong version number in local heap")
         raise TableFormatError(f"{path}: corrupt table metadata: {error}") from None
     return h5
 
@@ -502,7 +504,10 @@ def verify_table(path: str | os.PathLike[str]) -> dict[str, str]:
                     raise TableFormatError(f"{path}: dataset {name} is corrupt (sha256 mismatch)")
                 verified[name] = digest
 
-        h5.visititems(visit)
+        try:
+            h5.visititems(visit)
+        except (RuntimeError, KeyError, OSError) as error:
+            raise TableFormatError(f"{path}: corrupt table structure: {error}") from None
     return verified
 
 

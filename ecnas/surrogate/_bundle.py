@@ -202,7 +202,7 @@ class SurrogateBundle:
                 return cls._read(h5, str(path))
         except RecursionError:
             raise TableFormatError(f"{path}: metadata nested too deeply to be an ecnas surrogate file") from None
-        except OSError as error:
+        except (OSError, RuntimeError, KeyError) as error:  # h5py on damaged metadata
             raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
 
     @classmethod

@@ -178,7 +178,7 @@ def load_surrogate(cls: type[MLPSurrogate], source: Any) -> MLPSurrogate:
     try:
         with h5py.File(path, "r") as h5:
             return _read_group(cls, h5)
-    except OSError as error:
+    except (OSError, RuntimeError, KeyError) as error:  # h5py on damaged metadata
         raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
