@@ -142,6 +142,7 @@ def _write_error(path: Path, error: OSError) -> WriteError:
     reason = reasons.get(error.errno or 0, error.strerror or str(error))
     failure = WriteError(f"cannot write {path}: {reason} (nothing was written)")
     failure.errno = error.errno or errno.EIO
+    failure.strerror = error.strerror  # callers printing "could not write X: {strerror}" keep working
     return failure
 
 

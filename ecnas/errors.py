@@ -36,4 +36,10 @@ class TableNotFoundError(EcnasError, FileNotFoundError):
 
 
 class WriteError(EcnasError, OSError):
-    """A file could not be written (disk full, read-only, permission denied); nothing partial was left."""
+    """A file could not be written (disk full, read-only, permission denied); nothing partial was left.
+
+    ``errno`` and ``strerror`` are those of the underlying OSError; ``str()`` is the full message.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
