@@ -202,3 +202,24 @@ def test_import_into_a_really_full_file_system(tmp_path):
         assert done.stderr.count("\n") <= 2 and list(mount.iterdir()) == []
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_measure_stops_between_cells_when_asked(tmp_path):
+    """SIGTERM (through the stop flag) ends the measure loop before the next cell; the next launch resumes."""
+    from ecnas import _lifecycle
+    from ecnas.build.measure import measure_shard
+    from ecnas.build.records import load_records
+
+    out = CliRunner().invoke(
+        main,
+        ["build", "sample", "--profile", "tiny", "--max-vertices", "3", "--sample-fraction", "1.0",
+         "--workdir", str(tmp_path), "-o", "budgets=1"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    _lifecycle._stop.set()
+    try:
+        summary = measure_shard(tmp_path, progress=False)
+    finally:
+        _lifecycle._stop.clear()
+    assert summary.measured == 0 and not load_records(tmp_path)
+    assert measure_shard(tmp_path, limit=1, progress=False).measured == 1
