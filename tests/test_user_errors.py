@@ -131,3 +131,22 @@ def test_numpy_scalar_intensity_from_the_api_still_works(tmp_path):
     path, _ = write_synthetic(tmp_path / "t.h5")
     with Benchmark(path, carbon_intensity=np.float64(100.0)) as bench:
         assert bench.carbon_intensity == 100.0
+
+
+def test_table_locked_by_a_writer_is_named_as_such(tmp_path):
+    import subprocess
+    import sys
+
+    path, _ = write_synthetic(tmp_path / "t.h5")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import h5py, time; f = h5py.File({str(path)!r}, 'r+'); print('ok', flush=True); "
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(TableFormatError, match="locked by another process"):
+            Benchmark(path)
+    finally:
+        holder.kill()
+        holder.wait()
