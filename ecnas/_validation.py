@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_int", "check_number"]
+__all__ = ["check_finite", "check_int"]
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -17,7 +17,7 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_number(name: str, value: Any, *, minimum: float) -> float:
+def check_finite(name: str, value: Any, *, minimum: float) -> float:
     """``value`` as a finite float >= ``minimum``; TypeError/ValueError naming ``name`` (bools, 10**400 refused)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, jsonable, tree_sha256
-from ecnas._validation import check_number
+from ecnas._validation import check_finite
 from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
 from ecnas.spaces import SearchSpace, get_space
 
@@ -419,9 +419,9 @@ def check_provenance(provenance: Any) -> None:
     if not isinstance(provenance, Mapping):
         raise TypeError(f"provenance must be a JSON object, got {type(provenance).__name__}")
     if provenance.get("carbon_intensity") is not None:
-        check_number("carbon_intensity", provenance["carbon_intensity"], minimum=0.0)
+        check_finite("carbon_intensity", provenance["carbon_intensity"], minimum=0.0)
     if provenance.get("pue") is not None:
-        check_number("pue", provenance["pue"], minimum=1.0)
+        check_finite("pue", provenance["pue"], minimum=1.0)
     for name in ("energy_method", "intensity_source"):
         if name in provenance and not isinstance(provenance[name], str):
             raise TypeError(f"{name} must be a string, got {provenance[name]!r}")
