@@ -213,7 +213,7 @@ def test_measure_stops_between_cells_when_asked(tmp_path):
     out = CliRunner().invoke(
         main,
         ["build", "sample", "--profile", "tiny", "--max-vertices", "3", "--sample-fraction", "1.0",
-         "--workdir", str(tmp_path), "-o", "budgets=1"],
+         "--workdir", str(tmp_path), "--option", "budgets=1"],
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     _lifecycle._stop.set()
