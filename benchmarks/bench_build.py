@@ -73,8 +73,7 @@ def main() -> None:
                 sample_fraction=None,
                 space_size=len(space),
                 hashes=[c.hash for c in cells],
-                matrices=[c.matrix.astype(int).tolist() for c in cells],
-                ops=[list(c.ops) for c in cells],
+                configs=[{"matrix": c.matrix.astype(int).tolist(), "ops": list(c.ops)} for c in cells],
             ),
         )
         # warm the meter and data path once, outside the timing

@@ -58,7 +58,7 @@ def baseline(bench: Benchmark, n: int) -> float:
 
 def time_algorithms(table: Path, seeds: int) -> None:
     with Benchmark(table) as bench:
-        TableSpace.of(table)  # load the cell structure once, as a compare worker does
+        TableSpace(bench)  # read the cell structure into the Benchmark once, as a compare worker does
         print(f"table {table.name}: {len(bench):,} cells, budgets {list(bench.budgets)}")
         print(
             f"{'algorithm':10s} {'evals':>6s} {'median s':>9s} {'target s':>9s} {'x target':>9s} "

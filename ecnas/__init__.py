@@ -33,6 +33,8 @@ def __getattr__(name: str) -> object:
 
         return Benchmark
     if name in {
+        "spaces",
+        "metrics",
         "space",
         "enumeration",
         "channels",

@@ -67,6 +67,9 @@ class Registry(Generic[_T]):
         """Registered names (registration order, or sorted when the registry was made so)."""
         return sorted(self._entries) if self._sort else list(self._entries)
 
+    def __getitem__(self, name: str) -> _T:
+        return self.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

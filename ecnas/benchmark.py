@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.metrics import OBJECTIVES, check_objectives
 from ecnas.spaces import SearchSpace
 from ecnas.spaces.nb101.lookup import HashIndex, hash_words
 from ecnas.table import (
@@ -144,6 +145,7 @@ class Benchmark:
         self._structures: Any = None
         self._hashed_cells = 0
         self._hash_index: HashIndex | None = None
+        self._fronts: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._parameters = self._cells("trainable_parameters")
         self._sources = self._cells("source")
         self.reset_counters()
@@ -179,6 +181,23 @@ class Benchmark:
     def columns(self) -> dict[str, np.ndarray]:
         """The space's stored columns of every row (read once, then cached; for vectorised work)."""
         return {c.name: self._cells(c.name) for c in self._space.columns}
+
+    @property
+    def trainable_parameters(self) -> np.ndarray:
+        """`N` trainable parameters of every row (row order of :attr:`hash_array`)."""
+        return self._parameters
+
+    def recorded(self, budget: int, metrics: Sequence[str]) -> np.ndarray:
+        """Boolean mask of rows with a recorded value (any repeat) of every metric at ``budget``.
+
+        Says which entries exist, not what they are: it does not count as a query.
+        """
+        b = self._budget_index(budget)
+        raw = self._raw_block(b)
+        present = np.ones(self._num_cells, dtype=bool)
+        for metric in metrics:
+            present &= np.isfinite(raw[:, METRICS.index(metric), :]).any(axis=1)
+        return present
 
     @property
     def carbon_intensity(self) -> float:
@@ -421,7 +440,17 @@ class Benchmark:
             first = cells[int(missing[0])]
             name = first.decode(errors="replace") if isinstance(first, bytes) else self._resolve_hash(first)
             raise KeyError(f"{missing.size} of {idx.size} cells are not in table {self.path.name}, e.g. {name}")
-        b = self._budget_index(budget)
+        result = self._columns(idx, self._budget_index(budget), repeat, as_text)
+        with self._counter_lock:  # exact under threads
+            self.counters["queries"] += int(idx.size)
+            self.counters["training_time_s"] += float(np.sum(result["training_time"]))
+            self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
+        return result
+
+    def _columns(
+        self, idx: np.ndarray, b: int, repeat: int | str | None, as_text: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Result columns of rows ``idx`` at budget index ``b`` (not counted as queries)."""
         if repeat is None:
             rows = self._mean_block(b)[idx]
             repeats = np.full(idx.size, -1)
@@ -443,11 +472,42 @@ class Benchmark:
         result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
         result["source"] = _SOURCE_LABELS[self._sources[idx]]
         result["energy_method"] = np.full(idx.size, self._energy_method)
-        with self._counter_lock:
-            self.counters["queries"] += int(idx.size)
-            self.counters["training_time_s"] += float(np.sum(result["training_time"]))
-            self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
         return result
+
+    def pareto_front(self, objectives: Sequence[str] | str | None = None, budget: int | None = None) -> dict[str, Any]:
+        """The exact Pareto front of the whole table: every non-dominated row at ``budget`` (cached).
+
+        Rows without a recorded value of some objective are not candidates. Rows with equal objective vectors
+        on the front are all kept. Reading the table for it does not count as queries.
+
+        Args:
+            objectives: minimised objective names (:data:`ecnas.metrics.OBJECTIVES`); None = validation error
+                and energy.
+            budget: epochs, one of :attr:`budgets`; None = the largest.
+
+        Returns:
+            ``hash`` (`k` keys), ``F`` (`k x m` objective values, sorted by the first objective),
+            ``objectives`` and ``budget``.
+        """
+        import moocore
+
+        names = check_objectives(objectives)
+        b = self._budget_index(budget)
+        cache_key = (names, b, self._co2_per_kwh)
+        if cache_key not in self._fronts:
+            columns = self._columns(np.arange(self._num_cells), b, None)
+            F = np.column_stack([OBJECTIVES[name].values(columns) for name in names])
+            finite = np.flatnonzero(np.isfinite(F).all(axis=1))
+            keep = finite[np.asarray(moocore.is_nondominated(F[finite], keep_weakly=True), dtype=bool)]
+            keep = keep[np.lexsort(F[keep].T[::-1])]
+            self._fronts[cache_key] = {
+                "hash": self._hash_array[keep].astype("U32"),
+                "F": F[keep],
+                "objectives": names,
+                "budget": self._budgets[b],
+            }
+        front = self._fronts[cache_key]
+        return {"hash": front["hash"].copy(), "F": front["F"].copy(), "objectives": names, "budget": front["budget"]}
 
     def sample(self, n: int, seed: int | None = None) -> list[str]:
         """``n`` distinct hashes drawn uniformly (seeded; ``seed=None`` uses the benchmark's generator)."""
@@ -463,10 +523,8 @@ class Benchmark:
             import pandas as pd
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError("to_frame needs pandas: pip install 'ecnas[pandas]'") from None
-        with self._counter_lock:  # reading the table is not an evaluation: the search cost stays as it was
-            saved = dict(self.counters)
-            columns = self.query_many(self._hash_array, budget=budget, repeat=repeat)
-            self.counters.update(saved)
+        # reading the table is not an evaluation: _columns adds nothing to the search-cost counters
+        columns = self._columns(np.arange(len(self)), self._budget_index(budget), repeat)
         frame = pd.DataFrame({k: v for k, v in columns.items() if k != "hash"}, index=pd.Index(columns["hash"]))
         frame.index.name = "hash"
         return frame

@@ -3,5 +3,4 @@
 from ecnas.spaces.nb101.enumeration import *  # noqa: F403
 from ecnas.spaces.nb101.enumeration import __all__ as _moved
 
-
 __all__ = [*_moved]

@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "AttainmentSurface",
+    "as_points",
     "attainment_surfaces",
     "extremes",
     "hypervolume",
@@ -37,7 +38,7 @@ __all__ = [
 _EPS = sqrt(np.finfo(float).eps)  # moocore's tolerance when turning a percentile into a number of runs
 
 
-def _as_points(F: object, name: str, *, n_obj: int | None = None, min_rows: int = 0) -> np.ndarray:
+def as_points(F: object, name: str, *, n_obj: int | None = None, min_rows: int = 0) -> np.ndarray:
     """Validate an `n x m` objective array: 2-D, numeric, finite, optionally `m == n_obj`."""
     try:
         arr = np.asarray(F, dtype=float)
@@ -91,7 +92,7 @@ def is_nondominated(F: object, *, keep_duplicates: bool = False) -> np.ndarray:
     Raises:
         ValueError: If ``F`` is not a finite `n x m` array.
     """
-    points = _as_points(F, "F")
+    points = as_points(F, "F")
     if points.shape[0] == 0:
         return np.zeros(0, dtype=bool)
     return np.asarray(moocore.is_nondominated(points, keep_weakly=keep_duplicates), dtype=bool)
@@ -107,7 +108,7 @@ def nondominated(F: object, *, keep_duplicates: bool = False) -> np.ndarray:
     Returns:
         `k x m` float array, `k <= n`.
     """
-    points = _as_points(F, "F")
+    points = as_points(F, "F")
     return points[is_nondominated(points, keep_duplicates=keep_duplicates)]
 
 
@@ -124,7 +125,7 @@ def hypervolume(F: object, ref: object) -> float:
     Raises:
         ValueError: On a malformed ``F`` or a ``ref`` of the wrong length.
     """
-    points = _as_points(F, "F")
+    points = as_points(F, "F")
     reference = _as_ref(ref, points.shape[1])
     if points.shape[0] == 0:
         return 0.0
@@ -150,7 +151,7 @@ def hypervolume_contributions(F: object, ref: object) -> np.ndarray:
     Raises:
         ValueError: On malformed inputs or `m < 2`.
     """
-    points = _as_points(F, "F")
+    points = as_points(F, "F")
     if points.shape[1] < 2:
         raise ValueError(f"`F` must have at least 2 objective columns for contributions; got shape {points.shape}.")
     reference = _as_ref(ref, points.shape[1])
@@ -227,7 +228,7 @@ def hypervolume_trace(F_history: object, ref: object) -> np.ndarray:
     Raises:
         ValueError: On malformed inputs.
     """
-    points = _as_points(F_history, "F_history")
+    points = as_points(F_history, "F_history")
     reference = _as_ref(ref, points.shape[1])
     if points.shape[1] == 2:
         return _trace_2d(points, reference)
@@ -308,7 +309,7 @@ def attainment_surfaces(
             "`fronts` must be a list of `n_i x 2` arrays, one per run; got a single 2-D array. "
             "Wrap it in a list for one run."
         )
-    runs = [_as_points(front, f"fronts[{i}]", n_obj=2) for i, front in enumerate(fronts)]
+    runs = [as_points(front, f"fronts[{i}]", n_obj=2) for i, front in enumerate(fronts)]
     if not runs:
         raise ValueError("`fronts` must hold at least one run; got an empty sequence.")
     percentiles = [float(p) for p in np.atleast_1d(np.asarray(levels, dtype=float))]
@@ -342,7 +343,7 @@ def extremes(F: object) -> tuple[int, int]:
     Returns:
         ``(r0, r1)`` row indices into ``F`` (equal when one point is best in both objectives).
     """
-    points = _as_points(F, "F", n_obj=2, min_rows=1)
+    points = as_points(F, "F", n_obj=2, min_rows=1)
     r0 = int(np.lexsort((points[:, 1], points[:, 0]))[0])
     r1 = int(np.lexsort((points[:, 0], points[:, 1]))[0])
     return r0, r1
@@ -368,7 +369,7 @@ def knee_point(F: object) -> int:
     Returns:
         Row index into ``F``.
     """
-    points = _as_points(F, "F", n_obj=2, min_rows=1)
+    points = as_points(F, "F", n_obj=2, min_rows=1)
     r0, r1 = extremes(points)
     front = np.flatnonzero(is_nondominated(points))
     interior = front[(front != r0) & (front != r1)]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas import indicators
-from ecnas.indicators import _as_points
+from ecnas.indicators import as_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,7 +95,7 @@ def attainment_data(
     """
     results = _check_runs(results_by_algorithm, "results_by_algorithm")
     fronts = {
-        name: [_as_points(run, f"results_by_algorithm[{name!r}][{i}]", n_obj=2) for i, run in enumerate(runs)]
+        name: [as_points(run, f"results_by_algorithm[{name!r}][{i}]", n_obj=2) for i, run in enumerate(runs)]
         for name, runs in results.items()
     }
     if upper is None:
@@ -172,7 +172,7 @@ def front_data(F: object, extremes: tuple[int, int] | None = None, knee: int | N
         ``{"front": k x 2 sorted by objective 0, "dominated": rows not on the front, "r0", "r1", "knee":
         points (2,), "indices": (r0, r1, knee)}``.
     """
-    points = _as_points(F, "F", n_obj=2, min_rows=1)
+    points = as_points(F, "F", n_obj=2, min_rows=1)
     r0, r1 = indicators.extremes(points) if extremes is None else extremes
     k = indicators.knee_point(points) if knee is None else knee
     for name, idx in (("extremes[0]", r0), ("extremes[1]", r1), ("knee", k)):
@@ -348,12 +348,12 @@ def _trace_arrays(run: object, name: str, need_energy: bool) -> tuple[np.ndarray
         hv, energy = run["hypervolume"], run.get("energy_kwh")
     else:
         hv, energy = run, None
-    hv = _as_points(np.reshape(np.asarray(hv, dtype=float), (-1, 1)), f"{name}['hypervolume']", min_rows=1)[:, 0]
+    hv = as_points(np.reshape(np.asarray(hv, dtype=float), (-1, 1)), f"{name}['hypervolume']", min_rows=1)[:, 0]
     if energy is None:
         if need_energy:
             raise ValueError(f"`{name}` needs an 'energy_kwh' entry (energy of each evaluation) for x='energy'.")
         return hv, None
-    spent = _as_points(np.reshape(np.asarray(energy, dtype=float), (-1, 1)), f"{name}['energy_kwh']")[:, 0]
+    spent = as_points(np.reshape(np.asarray(energy, dtype=float), (-1, 1)), f"{name}['energy_kwh']")[:, 0]
     if spent.shape != hv.shape or (spent < 0).any():
         raise ValueError(
             f"`{name}['energy_kwh']` must be {hv.size} non-negative per-evaluation energies; "

@@ -20,7 +20,8 @@ import numpy as np
 
 from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, jsonable, tree_sha256
 from ecnas._validation import check_finite
-from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
+from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.metrics import METRIC_UNITS, METRICS
 from ecnas.spaces import SearchSpace, get_space
 
 __all__ = [
@@ -48,17 +49,6 @@ FORMAT_NAME = "ecnas-table"
 #: (NB101 only, ``search_space = "nasbench101"``) are read as space ``nb101``.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-
-#: Per-budget metrics, in storage order, with their units.
-METRIC_UNITS: dict[str, str] = {
-    "training_time": "s",
-    "train_accuracy": "fraction",
-    "validation_accuracy": "fraction",
-    "test_accuracy": "fraction",
-    "energy_kwh": "kWh",
-    "total_energy_kwh": "kWh",
-}
-METRICS: tuple[str, ...] = tuple(METRIC_UNITS)
 
 SOURCE_MEASURED = 0
 SOURCE_SURROGATE = 1

@@ -68,8 +68,8 @@ def test_fit_returns_self_and_learned_state(fitted):
 @pytest.mark.parametrize(
     ("features", "targets", "message"),
     [
-        (np.zeros((10, 35)), np.ones(10), r"shape \(n, 36\)"),
-        (np.zeros(36), np.ones(1), r"shape \(n, 36\)"),
+        (np.zeros(36), np.ones(1), r"shape \(n, d\)"),
+        (np.zeros((10, 0)), np.ones(10), r"shape \(n, d\)"),
         (np.full((10, 36), np.nan), np.ones(10), "finite"),
         (np.zeros((10, 36)), np.ones(9), "one value per features row"),
         (np.zeros((10, 36)), np.r_[np.ones(9), np.inf], "targets must be finite"),
@@ -79,6 +79,15 @@ def test_fit_returns_self_and_learned_state(fitted):
 def test_fit_validates_inputs(features, targets, message):
     with pytest.raises(ValueError, match=message):
         MLPSurrogate(**FAST).fit(features, targets)
+
+
+def test_input_width_comes_from_the_data():
+    """Any space's features fit (the width is learned at fit); predict must then give the same width."""
+    x, y = synthetic(40)
+    model = MLPSurrogate(**FAST).fit(x[:, :35], y)
+    assert model.n_features_in_ == 35 and model.predict(x[:5, :35]).shape == (5,)
+    with pytest.raises(ValueError, match=r"shape \(n, 35\)"):
+        model.predict(x[:5])
 
 
 def test_log_target_needs_positive_targets():

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ecnas.build.fit import METRICS, measured_values
+from ecnas.build.fit import measured_values
+from ecnas.metrics import FRACTIONS, METRICS
 from ecnas.surrogate import MeasuredValues, SurrogateBundle
 
 __all__ = ["fill_table", "predict_space"]
 
-_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_ACCURACIES = FRACTIONS
 _INTERNAL_KEYS = ("budget_scaling",)
 
 
@@ -137,6 +138,7 @@ def _apply_measured(
 
 def _provenance(
     bundle: SurrogateBundle,
+    features_description: str,
     surrogate_path: Path,
     n_cells: int,
     n_measured: int,
@@ -153,7 +155,7 @@ def _provenance(
         "surrogate": {
             "model": "MLPSurrogate",
             "file": surrogate_path.name,
-            "features": "EC-NAS 36 features (upper-triangular 7x7 adjacency, op codes, default NB101 parameters / 1e6)",
+            "features": features_description,
             "budget_scaling": bundle.scaling_summary(),
             "repeats": "predicted cells: repeat 0 = ensemble mean, other repeats NaN; uncertainty = ensemble std",
             "models": bundle.model_summary(),
@@ -178,7 +180,7 @@ def fill_table(
     Args:
         surrogate_path: the file written by :func:`ecnas.build.fit.fit_surrogates` (or ``ecnas build fit``).
         out_path: the table to write (replaced atomically).
-        max_vertices: size of the space (7 = all 423,624 NB101 cells).
+        max_vertices: for NB101, the size of the space (7 = all 423,624 cells).
         records: measured records to keep (default: the measured values stored in the surrogate file).
         provenance: entries overriding the provenance copied from the surrogate file.
         network_options: options of the trained network for the ``trainable_parameters`` column
@@ -192,24 +194,29 @@ def fill_table(
         TableNotFoundError, TableFormatError: the surrogate file is missing or corrupt.
         ValueError: a measured cell is not in the space (``max_vertices`` too small) or bad arguments.
     """
-    from ecnas.spaces.nb101.channels import count_parameters_many
+    from ecnas.build.plan import build_space
     from ecnas.spaces.nb101.lookup import HashIndex
-    from ecnas.spaces.nb101.enumeration import enumerate_space
     from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
 
     surrogate_path = Path(surrogate_path)
     bundle = SurrogateBundle.load(surrogate_path)
     measured = measured_values(records, bundle.budgets)[0] if records is not None else bundle.measured
-    space = enumerate_space(max_vertices=max_vertices)
-    n_cells = len(space)
-    steps = tqdm(total=3, desc="fill: features", disable=not progress, leave=False)
-    default_params = count_parameters_many(space.matrices, space.op_codes)
+    space = build_space(measured.space if measured is not None else "nb101", max_vertices)
+    if not space.can_enumerate:
+        raise space.unsupported(
+            "cannot be filled: it is not finite, so a table of it holds its measured configurations only"
+        )
+    steps = tqdm(total=4, desc="fill: features", disable=not progress, leave=False)
+    hash_bytes, columns = space.enumerated_columns()
+    n_cells = len(hash_bytes)
     steps.update()
-    features = np.asarray(space.features(default_params), dtype=np.float64)
+    default_params = space.num_parameters(columns)
+    steps.update()
+    features = np.asarray(space.features(columns, default_params), dtype=np.float64)
     steps.update()
     options = dict(network_options) if network_options is not None else bundle.provenance.get("network")
     try:
-        trained_params = count_parameters_many(space.matrices, space.op_codes, **options) if options else default_params
+        trained_params = space.num_parameters(columns, **options) if options else default_params
     except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
         raise ValueError(f"network options {options!r} are invalid ({error}); pass network_options") from None
     steps.update()
@@ -222,10 +229,9 @@ def fill_table(
     for name, mean in means.items():
         metrics[name][:, :, 0] = mean
     source = np.full(n_cells, SOURCE_SURROGATE, dtype=np.uint8)
-    hash_bytes = np.asarray(space.hash_bytes, dtype="S32")
     n_measured = 0
     if measured is not None and len(measured):
-        rows = HashIndex(hash_bytes).find(measured.hashes)  # the enumerated space is sorted by hash
+        rows = HashIndex(hash_bytes).find(measured.hashes)  # the enumerated space is sorted by key
         missing = rows < 0
         if missing.any():
             raise ValueError(
@@ -246,11 +252,14 @@ def fill_table(
         hashes=hash_bytes,
         budgets=budgets,
         repeats=repeats,
-        columns={"matrix": np.asarray(space.matrices, dtype=np.uint8), "op_codes": np.asarray(space.op_codes, dtype=np.int8)},
+        space=space.name,
+        columns=columns,
         trainable_parameters=np.asarray(trained_params, dtype=np.int64),
         source=source,
         metrics=metrics,
         uncertainty=stds,
-        provenance=_provenance(bundle, surrogate_path, n_cells, n_measured, options, provenance, adjustments),
+        provenance=_provenance(
+            bundle, space.features_description, surrogate_path, n_cells, n_measured, options, provenance, adjustments
+        ),
     )
     return write_table(out_path, contents, extras=lambda h5: bundle.write_models(h5.create_group("surrogate")))

@@ -17,32 +17,45 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ecnas.build.records import records_provenance
-from ecnas.errors import InvalidCellError
-from ecnas.spaces.nb101.cells import CellSpec, pad_cells
+from ecnas.errors import InvalidConfigError
+from ecnas.metrics import FRACTIONS, METRICS
+from ecnas.spaces import SearchSpace, get_space
 from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
 
-__all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values"]
+__all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values", "record_space"]
 
-#: Metrics a build measures (the table's per-budget metrics).
-METRICS: tuple[str, ...] = tuple(BUDGET_SCALING)
 #: Fewest measured cells a (metric, budget) needs to get a model.
 MIN_CELLS_TO_FIT = 8
 #: Fewest measured cells for a held-out quality estimate (below: the model is fitted, not scored).
 MIN_CELLS_HOLDOUT = 25
-_ACCURACIES = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_ACCURACIES = FRACTIONS
 
 
-def _cell_spec(record: Mapping[str, Any], index: int) -> CellSpec:
+def _config(space: SearchSpace, record: Mapping[str, Any], index: int) -> Any:
     try:
-        spec = CellSpec(record["matrix"], record["ops"])
-    except InvalidCellError as error:
-        raise ValueError(f"records[{index}] (hash {record.get('hash')!r}) holds an invalid cell: {error}") from None
-    if spec.hash != record["hash"]:
+        config = space.config_from_json(record)
+    except InvalidConfigError as error:
         raise ValueError(
-            f"records[{index}]: hash {record['hash']!r} does not match its matrix and ops (hash {spec.hash}); "
-            "the record is corrupt"
+            f"records[{index}] (hash {record.get('hash')!r}) holds an invalid {space.name} configuration: {error}"
+        ) from None
+    if space.key(config) != record["hash"]:
+        raise ValueError(
+            f"records[{index}]: hash {record['hash']!r} does not match its {' and '.join(space.config_fields)} "
+            f"(key {space.key(config)}); the record is corrupt"
         )
-    return spec
+    return config
+
+
+def record_space(records: Sequence[Mapping[str, Any]]) -> SearchSpace:
+    """The search space records were measured in (their ``space`` field; records without one are ``nb101``).
+
+    Raises:
+        ValueError: records of several spaces, or a space not registered here.
+    """
+    names = {str(record.get("space", "nb101")) for record in records}
+    if len(names) > 1:
+        raise ValueError(f"records come from several search spaces {sorted(names)}; fit each space separately")
+    return get_space(names.pop() if names else "nb101")
 
 
 def _value(record: Mapping[str, Any], metric: str, index: int) -> float:
@@ -77,19 +90,18 @@ _PLAUSIBLE: dict[str, tuple[float, float]] = {
 }
 
 
-def measured_values(
-    records: Sequence[Mapping[str, Any]], budgets: Sequence[int]
-) -> tuple[MeasuredValues, list[CellSpec]]:
-    """Records → table-layout arrays (`n x B x R` per metric, NaN where absent) and the cells.
+def measured_values(records: Sequence[Mapping[str, Any]], budgets: Sequence[int]) -> tuple[MeasuredValues, list[Any]]:
+    """Records → table-layout arrays (`n x B x R` per metric, NaN where absent) and the configurations.
 
     Raises:
-        ValueError: a record misses a key, holds an invalid cell, a hash not matching its cell, a
+        ValueError: a record misses a key, holds an invalid configuration, a hash not matching it, a
             budget not in ``budgets`` or a negative repeat, or two records share (hash, budget, repeat).
     """
-    required = ("hash", "budget", "repeat", "matrix", "ops", "trainable_parameters")
+    space = record_space(records)
+    required = ("hash", "budget", "repeat", *space.config_fields, "trainable_parameters")
     column = {int(b): i for i, b in enumerate(budgets)}
     cells: dict[str, int] = {}
-    specs: list[CellSpec] = []
+    specs: list[Any] = []
     params: list[int] = []
     for index, record in enumerate(records):
         missing = [key for key in required if key not in record]
@@ -101,7 +113,7 @@ def measured_values(
             raise ValueError(f"records[{index}]: repeat must be >= 0, got {record['repeat']!r}")
         if record["hash"] not in cells:
             cells[record["hash"]] = len(specs)
-            specs.append(_cell_spec(record, index))
+            specs.append(_config(space, record, index))
             params.append(int(record["trainable_parameters"]))
     repeats = 1 + max((int(r["repeat"]) for r in records), default=0)
     arrays = {metric: np.full((len(specs), len(budgets), repeats), np.nan) for metric in METRICS}
@@ -114,9 +126,10 @@ def measured_values(
         row, col, rep = cells[key[0]], column[key[1]], key[2]
         for metric in METRICS:
             arrays[metric][row, col, rep] = _value(record, metric, index)
-    matrices, op_codes = pad_cells(specs)
-    hashes = np.array([spec.hash for spec in specs], dtype="S32")
-    measured = MeasuredValues(hashes, matrices, op_codes, np.asarray(params, dtype=np.int64), arrays)
+    hashes = np.array([space.key(spec) for spec in specs], dtype="S32")
+    measured = MeasuredValues(
+        hashes, space.encode(specs), np.asarray(params, dtype=np.int64), arrays, space=space.name
+    )
     return measured, specs
 
 
@@ -189,8 +202,9 @@ def fit_surrogates(
     if budgets is None:
         budgets = (info.get("profile_options") or {}).get("budgets") or measured_budgets
     budgets = tuple(sorted({int(b) for b in budgets}))
-    measured, specs = measured_values(records, budgets)
-    features = np.stack([spec.features() for spec in specs])
+    measured, _ = measured_values(records, budgets)
+    space = get_space(measured.space)
+    features = space.features(measured.columns, space.num_parameters(measured.columns))
     overrides = dict(surrogate_params or {})
     tasks = [
         (metric, budget)

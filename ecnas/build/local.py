@@ -27,9 +27,9 @@ __all__ = ["launch_local"]
 
 def _refuse_shared_hardware_meter(energy: Mapping[str, Any], workers: int) -> None:
     """RAPL and NVML read the whole machine: N workers on one host would each count all N trainings."""
-    from ecnas.energy import auto_meter
+    from ecnas.energy import meter_from_settings
 
-    description = auto_meter(**energy).describe()
+    description = meter_from_settings(**energy).describe()
     if description.get("kind") != "estimated":
         raise ValueError(
             f"workers={workers} on one machine with a whole-machine meter ({description.get('method')}) would "

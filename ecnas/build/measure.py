@@ -142,7 +142,8 @@ def measure_shard(
         workdir: build directory holding ``plan.json``.
         shard: ``(i, N)``: this process measures the plan's cells ``i, i+N, …``.
         threads: torch intra-op threads (None leaves torch's default).
-        meter: energy meter; default ``ecnas.energy.auto_meter(**plan.energy)``.
+        meter: energy meter; default ``ecnas.energy.meter_from_settings(**plan.energy)`` (the recipe's
+            ``meter = "auto" | NAME`` and its settings).
         limit: stop after measuring this many cells (None = all).
         progress: show a progress bar.
 
@@ -170,9 +171,9 @@ def measure_shard(
         torch.set_num_threads(int(threads))
     device = resolve_device(profile)
     if meter is None:
-        from ecnas.energy import auto_meter
+        from ecnas.energy import meter_from_settings
 
-        meter = auto_meter(**plan.energy)
+        meter = meter_from_settings(**plan.energy)
         refuse_shared_node(meter.describe())
     splits = profile.load_data()
     data = TensorData.from_splits(splits, device, profile.train_eval_size)
@@ -193,24 +194,26 @@ def measure_shard(
         dynamic_ncols=True,
     )
     with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
+        space = plan.search_space()
         for position in todo:
             if stop_requested():  # SIGTERM: the cell in flight was appended; the next launch resumes here
                 _LOG.warning("stopped by SIGTERM after %d cell(s) of shard %d/%d", measured, index, count)
                 break
-            spec = plan.cell(position)
+            spec = plan.cell(position, space)
+            described = space.config_to_json(spec)
             attempt = uuid.uuid4().hex
             records = []
             for repeat in range(profile.repeats):
-                seed = derive_seed(plan.seed, spec.hash, repeat)
+                seed = derive_seed(plan.seed, plan.hashes[position], repeat)
                 params, results = train_cell(spec, profile, data, seed=seed, meter=meter, device=device)
                 created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
                 for result in results:
                     records.append(
                         {
-                            "hash": spec.hash,
+                            "hash": plan.hashes[position],
+                            "space": plan.space,
                             "repeat": repeat,
-                            "matrix": plan.matrices[position],
-                            "ops": plan.ops[position],
+                            **described,
                             "trainable_parameters": params,
                             **result,
                             "seed": seed,

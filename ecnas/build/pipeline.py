@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ __all__ = ["SURROGATE_FILE", "TIMINGS_FILE", "fill_stage", "fit_stage", "plan_bu
 
 SURROGATE_FILE = "surrogates.h5"
 TIMINGS_FILE = "build.json"
+
+
+#: Energy settings every meter shares (how CO2 is priced and the CPU estimate's watts).
+_PRICING = ("carbon_intensity", "country", "pue", "watts_per_thread")
 
 
 def plan_build(
@@ -41,9 +45,13 @@ def plan_build(
     """Validate the settings, sample the cells and write ``plan.json`` (idempotent; see :mod:`.plan`)."""
     resolved = get_profile(profile, profile_options)
     if energy:
-        from ecnas.energy import CpuTimeMeter
+        from ecnas.energy import CpuTimeMeter, get_meter_class
 
-        CpuTimeMeter(**dict(energy))  # validates intensity/pue/watts before anything runs
+        settings = dict(energy)
+        name = settings.pop("meter", "auto")
+        if name != "auto":
+            get_meter_class(name)  # an unknown meter fails here, listing the registered ones
+        CpuTimeMeter(**{k: v for k, v in settings.items() if k in _PRICING})  # validates before anything runs
     plan = make_plan(
         profile,
         resolved.options(),
@@ -52,6 +60,7 @@ def plan_build(
         seed=seed,
         hashes=hashes,
         energy=dict(energy or {}),
+        space=resolved.space,
     )
     return write_plan(workdir, plan)
 
@@ -246,9 +255,15 @@ def run_build(
     workers: int = 1,
     threads: int = 1,
     fit_options: Mapping[str, Any] | None = None,
+    compact_bits: int | None = None,
+    max_table_mb: float | None = None,
+    embed_surrogates: bool = True,
     progress: bool = True,
+    report: Callable[[str], None] | None = None,
 ) -> Path:
-    """The whole build: plan, measure, merge, fit, fill; returns the table path.
+    """The whole build: plan, measure, merge, fit, fill (and compact); returns the table path.
+
+    Rerunning it resumes: the plan is kept, measured cells are not measured again.
 
     Args:
         out: table to write.
@@ -259,14 +274,19 @@ def run_build(
         sample_fraction: fraction of the space measured (see :func:`ecnas.build.plan.make_plan`).
         seed: seed of the sample and of every training run.
         hashes: cells to measure instead of a sample.
-        energy: :func:`ecnas.energy.auto_meter` settings.
+        energy: the meter and its settings (:func:`ecnas.energy.meter_from_settings`).
         workers: local measure processes.
         threads: torch threads per process.
         fit_options: extra keyword arguments of :func:`ecnas.build.fit.fit_surrogates`.
+        compact_bits: round predicted values to this many significant bits (see :func:`fill_stage`).
+        max_table_mb: compact until the table is at most this size.
+        embed_surrogates: keep the surrogate weights inside the table.
         progress: progress bars.
+        report: called with one line per finished stage (the CLI prints them).
     """
+    say = report if report is not None else (lambda _line: None)
     directory = Path(workdir) if workdir is not None else Path(f"{out}.build")
-    plan_build(
+    plan = plan_build(
         directory,
         profile=profile,
         profile_options=profile_options,
@@ -276,6 +296,17 @@ def run_build(
         hashes=hashes,
         energy=energy,
     )
-    measure_stage(directory, workers=workers, threads=threads, progress=progress)
+    say(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}); build directory {directory}")
+    seconds = measure_stage(directory, workers=workers, threads=threads, progress=progress)
+    say(f"measure: {seconds:.1f} s wall with {workers} worker(s)")
     fit_stage(directory, fit_options=fit_options, progress=progress)
-    return fill_stage(directory, out, progress=progress)
+    table = fill_stage(
+        directory,
+        out,
+        progress=progress,
+        compact_bits=compact_bits,
+        max_table_mb=max_table_mb,
+        embed_surrogates=embed_surrogates,
+    )
+    say(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
+    return table

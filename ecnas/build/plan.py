@@ -1,13 +1,16 @@
-"""The build plan: which cells a build measures, with which profile, seed and energy settings.
+"""The build plan: which configurations a build measures, with which profile, seed and energy settings.
 
-``plan.json`` in the build directory fixes everything the workers need (the sampled cells with their
-matrices and ops, so workers never enumerate the space) and is written once: a second ``sample``
-with the same settings is a no-op, one with other settings is refused.
+``plan.json`` in the build directory fixes everything the workers need (the search space by name and the
+sampled configurations as the space's JSON fields — for NB101 their matrices and ops — so workers never
+enumerate the space) and is written once: a second ``sample`` with the same settings is a no-op, one with
+other settings is refused.
 
-Sampling: the space up to ``max_vertices`` is enumerated and ordered by hash (ascending ASCII);
+Sampling a finite space (NB101 up to ``max_vertices``): it is enumerated and ordered by key (ascending ASCII);
 ``n = max(1, round(sample_fraction x size))`` distinct positions are drawn with
-``numpy.random.default_rng(seed).choice(size, n, replace=False)`` and sorted. For the full space
-(423,624 cells) a 1% sample is 4,236 cells. Alternatively the user passes a list of hashes.
+``numpy.random.default_rng(seed).choice(size, n, replace=False)`` and sorted. For the full NB101 space
+(423,624 cells) a 1% sample is 4,236 cells. Alternatively the user passes a list of hashes. A space that is
+not finite is sampled with its own prior (:meth:`ecnas.spaces.SearchSpace.sample`, ``sample_size``
+distinct configurations).
 
 Sharding: shard ``i`` of ``N`` measures the plan's cells at positions ``i, i+N, i+2N, …`` (hash order),
 so shards are disjoint, cover the plan, differ in size by at most one cell, and do not depend on
@@ -28,7 +31,8 @@ import numpy as np
 
 from ecnas._io import atomic_write_text
 from ecnas.errors import EcnasError
-from ecnas.spaces.nb101.cells import MAX_VERTICES, CellSpec
+from ecnas.spaces import SearchSpace, get_space
+from ecnas.spaces.nb101.cells import MAX_VERTICES
 
 __all__ = ["PLAN_FILE", "BuildPlan", "make_plan", "parse_shard", "read_hash_list", "read_plan", "write_plan"]
 
@@ -45,12 +49,13 @@ class BuildPlan:
         profile: profile name.
         profile_options: the profile's full options (defaults filled in).
         seed: global seed (sampling and, with each cell's hash, every training run).
-        max_vertices: size limit of the space sampled.
-        sample_fraction: fraction drawn, or None when the hashes were given.
-        space_size: number of cells in the space.
-        hashes: the planned cells, ascending.
-        matrices: their pruned adjacency matrices (lists of lists).
-        ops: their op lists.
+        max_vertices: size limit of an NB101 space sampled (other spaces ignore it).
+        sample_fraction: fraction drawn, or None when the hashes (or a sample size) were given.
+        space_size: number of configurations in the space (-1: not finite).
+        hashes: the planned configurations' keys, ascending.
+        configs: their JSON fields (:meth:`ecnas.spaces.SearchSpace.config_to_json`; NB101: pruned
+            ``matrix`` and ``ops``).
+        space: registry name of the search space.
         energy: keyword arguments of :func:`ecnas.energy.auto_meter`.
         sample_method: how the cells were chosen, in words.
         created: ISO time the plan was made.
@@ -63,8 +68,8 @@ class BuildPlan:
     sample_fraction: float | None
     space_size: int
     hashes: list[str]
-    matrices: list[list[list[int]]]
-    ops: list[list[str]]
+    configs: list[dict[str, Any]]
+    space: str = "nb101"
     energy: dict[str, Any] = field(default_factory=dict)
     sample_method: str = ""
     created: str = ""
@@ -72,13 +77,22 @@ class BuildPlan:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def cell(self, index: int) -> CellSpec:
-        """The planned cell at ``index``."""
-        return CellSpec(self.matrices[index], self.ops[index])
+    def search_space(self) -> SearchSpace:
+        """The search space the plan samples."""
+        return build_space(self.space, self.max_vertices)
+
+    def cell(self, index: int, space: SearchSpace | None = None) -> Any:
+        """The planned configuration at ``index`` (a CellSpec for NB101)."""
+        return (space or self.search_space()).config_from_json(self.configs[index])
 
     def shard_indices(self, index: int, count: int) -> list[int]:
         """Positions of the cells shard ``index`` of ``count`` measures (``index, index+count, …``)."""
         return list(range(index, len(self.hashes), count))
+
+
+def build_space(name: str, max_vertices: int = MAX_VERTICES) -> SearchSpace:
+    """The search space a build samples and fills (``max_vertices`` bounds NB101; other spaces ignore it)."""
+    return get_space(name, max_vertices=max_vertices) if name == "nb101" else get_space(name)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -124,28 +138,33 @@ def make_plan(
     seed: int = 0,
     hashes: Sequence[str] | None = None,
     energy: dict[str, Any] | None = None,
+    space: str = "nb101",
+    sample_size: int | None = None,
 ) -> BuildPlan:
-    """Enumerate the space and choose the cells to measure.
+    """Choose the configurations to measure: a seeded sample of the space (or the given hashes).
 
     Args:
         profile: profile name (already validated by the caller).
         profile_options: the profile's options.
-        max_vertices: 2..7.
-        sample_fraction: in (0, 1]; ignored when ``hashes`` is given.
+        max_vertices: 2..7 (NB101 only).
+        sample_fraction: in (0, 1] of a finite space; ignored when ``hashes`` is given.
         seed: sampling seed.
         hashes: cells to measure instead of a sample; each must be in the space.
         energy: :func:`ecnas.energy.auto_meter` settings.
+        space: registry name of the search space (the profile's).
+        sample_size: how many configurations of a space that is not finite.
 
     Raises:
-        ValueError: bad ``max_vertices``/``sample_fraction``, or a hash not in the space.
+        ValueError: bad ``max_vertices``/``sample_fraction``/``sample_size``, or a hash not in the space.
     """
     if not isinstance(max_vertices, int) or not 2 <= max_vertices <= MAX_VERTICES:
         raise ValueError(f"max_vertices must be an integer in 2..{MAX_VERTICES}, got {max_vertices!r}.")
-    from ecnas.spaces.nb101.enumeration import enumerate_space
-
-    space = enumerate_space(max_vertices)
-    size = len(space)
-    all_hashes = list(space.hashes)
+    search_space = build_space(space, max_vertices)
+    if not search_space.can_enumerate:
+        return _plan_of_sample(profile, profile_options, search_space, sample_size, seed, energy, max_vertices)
+    keys, columns = search_space.enumerated_columns()
+    size = len(keys)
+    all_hashes = keys.astype("U32").tolist()
     if hashes is not None:
         position = {h: i for i, h in enumerate(all_hashes)}
         unknown = [h for h in hashes if h not in position]
@@ -171,7 +190,7 @@ def make_plan(
             f"{count} of {size} cells (max_vertices={max_vertices}): numpy.random.default_rng({seed})"
             f".choice({size}, {count}, replace=False) over the hash-sorted space, sorted"
         )
-    cells = [space.cell(int(i)) for i in chosen]
+    cells = [search_space.decode(columns, int(i), all_hashes[int(i)]) for i in chosen]
     return BuildPlan(
         profile=profile,
         profile_options=dict(profile_options),
@@ -179,11 +198,49 @@ def make_plan(
         max_vertices=max_vertices,
         sample_fraction=fraction,
         space_size=size,
-        hashes=[c.hash for c in cells],
-        matrices=[c.matrix.astype(int).tolist() for c in cells],
-        ops=[list(c.ops) for c in cells],
+        hashes=[all_hashes[int(i)] for i in chosen],
+        configs=[search_space.config_to_json(c) for c in cells],
+        space=search_space.name,
         energy=dict(energy or {}),
         sample_method=method,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _plan_of_sample(
+    profile: str,
+    profile_options: dict[str, Any],
+    space: SearchSpace,
+    sample_size: int | None,
+    seed: int,
+    energy: dict[str, Any] | None,
+    max_vertices: int,
+) -> BuildPlan:
+    """A plan of ``sample_size`` distinct configurations drawn from a space that is not finite."""
+    if not isinstance(sample_size, int) or isinstance(sample_size, bool) or sample_size < 1:
+        raise ValueError(
+            f"search space {space.name!r} is not finite: give sample_size (a positive integer), got {sample_size!r}."
+        )
+    rng = np.random.default_rng(seed)
+    chosen: dict[str, Any] = {}
+    for _ in range(100):
+        for config in space.sample(sample_size - len(chosen), rng):
+            chosen.setdefault(space.key(config), config)
+        if len(chosen) == sample_size:
+            break
+    keys = sorted(chosen)
+    return BuildPlan(
+        profile=profile,
+        profile_options=dict(profile_options),
+        seed=int(seed),
+        max_vertices=max_vertices,
+        sample_fraction=None,
+        space_size=-1,
+        hashes=keys,
+        configs=[space.config_to_json(chosen[k]) for k in keys],
+        space=space.name,
+        energy=dict(energy or {}),
+        sample_method=f"{len(keys)} distinct configurations drawn from the {space.name} space's prior, seed {seed}",
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
@@ -231,6 +288,9 @@ def read_plan(workdir: str | os.PathLike[str]) -> BuildPlan:
         )
     try:
         data = json.loads(target.read_text())
+        if "matrices" in data and "configs" not in data:  # plans written before spaces were plug-ins
+            pairs = zip(data.pop("matrices"), data.pop("ops"), strict=True)
+            data["configs"] = [{"matrix": matrix, "ops": ops} for matrix, ops in pairs]
         return BuildPlan(**data)
-    except (json.JSONDecodeError, TypeError, RecursionError) as error:
+    except (json.JSONDecodeError, TypeError, KeyError, ValueError, RecursionError) as error:
         raise EcnasError(f"build plan {str(target)!r} is unreadable ({error}); delete it and sample again.") from None

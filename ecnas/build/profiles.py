@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from ecnas._registry import Registry
 from ecnas.build.data import DataSplits, load_cifar10_binary, load_digits_splits
 
 __all__ = ["PROFILES", "NB101Cifar10Profile", "Profile", "TinyProfile", "get_profile", "register_profile"]
 
 #: Registered profiles by name.
-PROFILES: dict[str, type[Profile]] = {}
+PROFILES: Registry[type[Profile]] = Registry("build profile", sort_names=True)
 
 _P = TypeVar("_P", bound="type[Profile]")
 
@@ -33,10 +34,8 @@ def register_profile(name: str) -> Callable[[_P], _P]:
     """Class decorator registering a profile under ``name`` (duplicates are rejected)."""
 
     def decorate(cls: _P) -> _P:
-        if name in PROFILES:
-            raise ValueError(f"a build profile named {name!r} is already registered ({PROFILES[name].__name__}).")
+        PROFILES.add(name, cls)
         cls.name = name
-        PROFILES[name] = cls
         return cls
 
     return decorate
@@ -63,6 +62,8 @@ class Profile(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: The search space whose models the profile trains (registry name).
+    space: ClassVar[str] = "nb101"
     in_channels: ClassVar[int] = 3
     num_classes: ClassVar[int] = 10
     dataset: ClassVar[str] = ""
@@ -114,7 +115,7 @@ class Profile(ABC):
         """The train/validation/test splits of this profile (read from local files only)."""
 
     def network_options(self) -> dict[str, int]:
-        """Keyword arguments of :class:`ecnas.spaces.nb101.network.NB101Network` for this profile."""
+        """Model options for :meth:`ecnas.spaces.SearchSpace.build_model` (NB101: :class:`NB101Network`'s)."""
         return {
             "stem_channels": self.stem_channels,
             "num_stacks": self.num_stacks,
@@ -289,9 +290,7 @@ def get_profile(name: str, options: Mapping[str, Any] | None = None) -> Profile:
         ValueError: unknown profile name (the message lists the valid ones), unknown option (lists the
             valid options) or an invalid value (names the option).
     """
-    if name not in PROFILES:
-        raise ValueError(f"unknown build profile {name!r}; valid profiles: {sorted(PROFILES)}.")
-    cls = PROFILES[name]
+    cls = PROFILES.get(name)
     defaults = {item.name: _default(item) for item in dataclasses.fields(cls)}
     optional = {item.name for item in dataclasses.fields(cls) if "None" in str(item.type)}
     kwargs: dict[str, Any] = {}

@@ -18,7 +18,8 @@
     [profile]                    # overrides of the profile's options (see `ecnas build run --help`)
     budgets = [1, 2, 4]
 
-    [energy]                     # ecnas.energy.auto_meter settings
+    [energy]                     # the meter and its settings (ecnas.energy.meter_from_settings)
+    meter = "auto"               # "auto" (measure where possible, else estimate) or a meter name: cpu-time, ...
     carbon_intensity = 475.0     # gCO2/kWh (or country = "DK"); pue = 1.0; watts_per_thread = 4.0
 
     [fit]                        # keyword arguments of the surrogate fit
@@ -62,6 +63,7 @@ BUILD_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "embed_surrogates": ((bool,), "true or false"),
 }
 ENERGY_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "meter": ((str,), '"auto" or a registered meter name (ecnas.energy.meter_names())'),
     "carbon_intensity": ((int, float), "gCO2/kWh, a positive number"),
     "country": ((str,), "an ISO 3166 country code"),
     "pue": ((int, float), "a number >= 1"),
@@ -125,6 +127,13 @@ def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
         raise _fail(source, '[build].profile is required (e.g. profile = "tiny").')
     energy = dict(data.get("energy", {}))
     _check_table(source, "energy", energy, ENERGY_KEYS)
+    if energy.get("meter", "auto") != "auto":
+        from ecnas.energy import get_meter_class
+
+        try:
+            get_meter_class(energy["meter"])
+        except ValueError as error:
+            raise _fail(source, f'[energy].meter must be "auto" or a registered meter: {error}') from None
     options = dict(data.get("profile", {}))
     try:
         get_profile(build["profile"], options)

@@ -38,13 +38,13 @@ __all__ = [
     "write_records_atomic",
 ]
 
-#: Keys every measured record carries (the surrogate code relies on them).
+#: Keys every measured record carries (the surrogate code relies on them), besides its space's
+#: :attr:`~ecnas.spaces.SearchSpace.config_fields` (NB101: ``matrix``, ``ops``) and ``space`` (the space's name;
+#: records written before spaces were plug-ins have none and are ``nb101``).
 RECORD_KEYS: tuple[str, ...] = (
     "hash",
     "budget",
     "repeat",
-    "matrix",
-    "ops",
     "trainable_parameters",
     "training_time",
     "train_accuracy",

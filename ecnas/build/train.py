@@ -1,4 +1,6 @@
-"""Train one cell under an energy meter and evaluate it at every budget of a profile.
+"""Train one configuration under an energy meter and evaluate it at every budget of a profile.
+
+The model is the one the profile's search space builds (:meth:`ecnas.spaces.SearchSpace.build_model`).
 
 Two schedules (a profile option):
 
@@ -26,12 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ecnas.spaces.nb101.network import NB101Network
+from ecnas.spaces import get_space
 
 if TYPE_CHECKING:
     from ecnas.build.data import DataSplits
     from ecnas.build.profiles import Profile
-    from ecnas.spaces.nb101.cells import CellSpec
 
 __all__ = ["TensorData", "derive_seed", "train_cell"]
 
@@ -160,10 +161,9 @@ def _accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size
     return correct / max(1, len(y))
 
 
-def _build(spec: CellSpec, profile: Profile, seed: int, device: torch.device) -> torch.nn.Module:
+def _build(spec: Any, profile: Profile, seed: int, device: torch.device) -> torch.nn.Module:
     generator = torch.Generator().manual_seed(seed)
-    net = NB101Network(spec, **profile.network_options())
-    net.reset_parameters(generator=generator)
+    net = get_space(profile.space).build_model(spec, generator=generator, **profile.network_options())
     for module in net.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.momentum = profile.bn_momentum
@@ -200,7 +200,7 @@ class _Run:
     """One training run: network, optimiser, cosine schedule by step over ``epochs``."""
 
     def __init__(
-        self, spec: CellSpec, profile: Profile, data: TensorData, seed: int, epochs: int, device: torch.device
+        self, spec: Any, profile: Profile, data: TensorData, seed: int, epochs: int, device: torch.device
     ) -> None:
         self.profile, self.data, self.device = profile, data, device
         self.net = _build(spec, profile, seed, device)
@@ -245,7 +245,7 @@ class _Run:
 
 
 def train_cell(
-    spec: CellSpec,
+    spec: Any,
     profile: Profile,
     data: TensorData,
     *,
@@ -257,7 +257,7 @@ def train_cell(
     """Train ``spec`` under ``meter`` and evaluate it at every budget.
 
     Args:
-        spec: the cell.
+        spec: the configuration (a CellSpec for NB101), trained as the profile's space builds it.
         profile: training settings (schedule, optimiser, network size).
         data: the splits on ``device``.
         seed: seed of initialisation, shuffling and augmentation.

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("ecnas.cli.build", "Measure, fit and fill a table on this hardware."),
     "search": ("ecnas.cli.search", "Run one multi-objective optimizer on a table."),
     "compare": ("ecnas.cli.compare", "Compare optimizers over seeds: attainment, plots, summary."),
+    "importance": ("ecnas.cli.importance", "Which design decisions matter for which objective (fANOVA)."),
 }
 
 

@@ -1,6 +1,5 @@
-"""``python -m ecnas.cli``: the ``ecnas`` command."""
+"""``python -m ecnas.cli``: the ecnas command line."""
 
 from ecnas.cli import main
 
-if __name__ == "__main__":
-    main(prog_name="ecnas")
+main()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -55,12 +54,12 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--profile", help="Build profile: tiny or nb101-cifar10."),
         click.option(
-            "-o",
+            "-O",
             "--option",
             "options",
             multiple=True,
             metavar="KEY=VALUE",
-            help="Profile option override, e.g. -o budgets=1,2,4 or -o data_dir=/data/cifar10 (repeatable).",
+            help="Profile option override, e.g. -O budgets=1,2,4 or -O data_dir=/data/cifar10 (repeatable).",
         ),
         click.option("--max-vertices", type=click.IntRange(2, 7), help="Largest cells of the space [7]."),
         click.option("--sample-fraction", type=float, help="Fraction of the space to measure [0.01]."),
@@ -71,6 +70,7 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--country", help="ISO country code for the carbon intensity (instead of a number)."),
         click.option("--pue", type=float, help="Power usage effectiveness applied to CO2 [1.0]."),
         click.option("--watts-per-thread", type=float, help="W per busy thread for the CPU estimate [4.0]."),
+        click.option("--meter", help='Energy meter: "auto" (measure where possible, else estimate) or a name [auto].'),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -90,7 +90,7 @@ def _settings(kwargs: dict[str, Any]) -> dict[str, Any]:
     options = dict(recipe.profile_options)
     options.update(_parse_options(kwargs.get("options") or ()))
     energy = dict(recipe.energy)
-    for key in ("carbon_intensity", "country", "pue", "watts_per_thread"):
+    for key in ("meter", "carbon_intensity", "country", "pue", "watts_per_thread"):
         if kwargs.get(key) is not None:
             energy[key] = kwargs[key]
     hashes_file = kwargs.get("hashes") or recipe.hashes
@@ -150,7 +150,7 @@ def command() -> None:
 
 @command.command("run")
 @_selection_options
-@click.option("--out", type=click.Path(dir_okay=False), help="Table to write (.h5).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Table to write (.h5).")
 @click.option("--workers", type=click.IntRange(min=1), help="Local measure processes [1].")
 @click.option("--threads", type=click.IntRange(min=1), help="Torch threads per process [1].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
@@ -158,21 +158,23 @@ def command() -> None:
 @_user_errors
 def run(**kwargs: Any) -> None:
     """Sample → measure → merge → fit → fill in one command (rerun to resume)."""
-    from ecnas.build.pipeline import fill_stage, fit_stage, measure_stage, plan_build
+    from ecnas.build.pipeline import run_build
 
     settings = _settings(kwargs)
     extra = settings.pop("_extra")
     if not extra["out"]:
         raise click.UsageError("give --out TABLE.h5 (or out = ... in the recipe's [build]).")
-    workdir = Path(extra["workdir"] or f"{extra['out']}.build")
-    progress = not kwargs["no_progress"]
-    plan = plan_build(workdir, **settings)
-    click.echo(f"plan: {len(plan)} cells of {plan.space_size} ({plan.sample_method}); build directory {workdir}")
-    seconds = measure_stage(workdir, workers=extra["workers"], threads=extra["threads"], progress=progress)
-    click.echo(f"measure: {seconds:.1f} s wall with {extra['workers']} worker(s)")
-    fit_stage(workdir, fit_options=extra["fit"], progress=progress)
-    table = fill_stage(workdir, extra["out"], progress=progress, **extra["compact"])
-    click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
+    run_build(
+        extra["out"],
+        **settings,
+        workdir=extra["workdir"],
+        workers=extra["workers"],
+        threads=extra["threads"],
+        fit_options=extra["fit"],
+        progress=not kwargs["no_progress"],
+        report=click.echo,
+        **extra["compact"],
+    )
 
 
 @command.command("sample")
@@ -259,7 +261,7 @@ _OPTIONAL_WORKDIR = click.option("--workdir", type=click.Path(file_okay=False), 
     type=click.Path(exists=True),
     help="Record file(s) or build directory to fit on, instead of --workdir (needs --out).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), help="Surrogate file to write (.h5), with --records.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Surrogate file to write (.h5), with --records.")
 @click.option("--seed", type=int, default=None, help="Seed of the surrogates [the plan's seed, else 0].")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
@@ -300,7 +302,7 @@ def fit(workdir: str | None, records_path: str | None, out: str | None, seed: in
     show_default=True,
     help="Size of the space to fill, with --surrogate.",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Table to write (.h5).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_compact_options
 @_user_errors

@@ -52,6 +52,7 @@ from ecnas.cli.search import objectives_option, options_from, validate_algorithm
     help="Algorithm option, e.g. -O semoa.population_size=20 (VALUE parsed as JSON when possible).",
 )
 @click.option(
+    "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("compare-out"),

@@ -24,7 +24,13 @@ def _make_command(name: str) -> click.Command:
     @click.command(name, help=_HELP.get(name, f"Import a {name} file."))
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
     @click.option(
-        "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Table to write (.h5)."
+        "-o",
+        "--out",
+        "--output",
+        "output",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Table to write (.h5).",
     )
     @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
     @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")

@@ -1,4 +1,4 @@
-"""``ecnas query``: metrics of one cell from a table."""
+"""``ecnas query``: metrics of one configuration (NB101: one cell) from a table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import click
 
 from ecnas.cli._common import budget_for, open_benchmark, to_json
-from ecnas.errors import InvalidCellError
+from ecnas.errors import InvalidConfigError
 
 
 def _parse_matrix(text: str) -> list[list[int]]:
@@ -16,6 +16,16 @@ def _parse_matrix(text: str) -> list[list[int]]:
     except (json.JSONDecodeError, RecursionError) as error:
         raise click.BadParameter(f"not valid JSON ({error}); e.g. '[[0,1],[0,0]]'", param_hint="--matrix") from None
     return matrix
+
+
+def _parse_config(text: str) -> dict:
+    try:
+        config = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise click.BadParameter(f"not valid JSON ({error})", param_hint="--config") from None
+    if not isinstance(config, dict):
+        raise click.BadParameter("must be a JSON object of parameter names to values", param_hint="--config")
+    return config
 
 
 def _parse_ops(text: str) -> list[str]:
@@ -32,6 +42,12 @@ def _parse_ops(text: str) -> list[str]:
 @click.option("--hash", "cell_hash", help="NB101 hash of the cell.")
 @click.option("--matrix", help="Adjacency matrix as JSON, e.g. '[[0,1],[0,0]]'.")
 @click.option("--ops", help="Comma-separated op names (or a JSON list), input and output included.")
+@click.option(
+    "--config",
+    "config_text",
+    help="A configuration of the table's space as a JSON object (e.g. edge_k/op_node_k for NB101, or the "
+    "parameter values of a hyperparameter space).",
+)
 @click.option("--budget", type=int, default=None, help="Training budget in epochs (default: the largest).")
 @click.option("--repeat", default=None, help="Repeat index, or 'random' (default: mean over repeats).")
 @click.option("--seed", type=int, default=None, help="Seed for --repeat random.")
@@ -42,6 +58,7 @@ def command(
     cell_hash: str | None,
     matrix: str | None,
     ops: str | None,
+    config_text: str | None,
     budget: int | None,
     repeat: str | None,
     seed: int | None,
@@ -49,11 +66,11 @@ def command(
     table: str | None,
     as_json: bool,
 ) -> None:
-    """Look up one cell, given by --hash or by --matrix and --ops."""
+    """Look up one configuration, given by --hash, by --matrix and --ops (NB101), or by --config."""
     from ecnas.spaces.nb101.cells import CellSpec
 
-    if (cell_hash is None) == (matrix is None):
-        raise click.UsageError("give exactly one of --hash or --matrix (with --ops)")
+    if sum(given is not None for given in (cell_hash, matrix, config_text)) != 1:
+        raise click.UsageError("give exactly one of --hash, --matrix (with --ops) or --config")
     if matrix is not None and ops is None:
         raise click.UsageError("--matrix needs --ops")
     if carbon_intensity is not None and carbon_intensity < 0:
@@ -69,10 +86,16 @@ def command(
     bench = open_benchmark(table, carbon_intensity=carbon_intensity, seed=seed)
     budget = budget_for(bench, budget)
     try:
-        cell = cell_hash if cell_hash is not None else CellSpec(_parse_matrix(matrix or ""), _parse_ops(ops or ""))
+        if config_text is not None:
+            cell = _parse_config(config_text)
+        elif cell_hash is not None:
+            cell = cell_hash
+        else:
+            cell = CellSpec(_parse_matrix(matrix or ""), _parse_ops(ops or ""))
         result = bench.query(cell, budget=budget, repeat=parsed_repeat)
-    except InvalidCellError as error:
-        raise click.ClickException(f"invalid cell: {error}") from None
+    except InvalidConfigError as error:
+        what = "cell" if bench.space.name == "nb101" else f"configuration of space {bench.space.name!r}"
+        raise click.ClickException(f"invalid {what}: {error}") from None
     except KeyError as error:
         raise click.ClickException(str(error.args[0])) from None
     except ValueError as error:

@@ -1,4 +1,4 @@
-"""``ecnas space``: enumerate the NB101 cell space into NB101's generated-graphs JSON."""
+"""``ecnas space``: list the search spaces, export one as ConfigSpace JSON, enumerate NB101's cells."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
-from ecnas._io import atomic_path
+from ecnas._io import atomic_path, atomic_write_text
 from ecnas.spaces.nb101.cells import LABEL_OF_CODE, MAX_EDGES, MAX_VERTICES
 
 if TYPE_CHECKING:
@@ -50,7 +50,46 @@ def _json_entries(space: EnumeratedSpace) -> Iterator[tuple[int, str]]:
 
 @click.group("space")
 def command() -> None:
-    """Enumerate the NB101 cell space."""
+    """Search spaces: list them, export one as ConfigSpace JSON, enumerate NB101's cells."""
+
+
+@command.command("list", short_help="The registered search spaces.")
+def list_command() -> None:
+    """Print every registered search space with what it can do."""
+    from ecnas.spaces import get_space, space_names
+
+    for name in space_names():
+        space = get_space(name)
+        flags = (("enumerable", space.can_enumerate), ("mutable", space.can_mutate))
+        abilities = [word for word, able in flags if able]
+        click.echo(f"{name}: {space.description} [{', '.join(abilities) or 'sample only'}]")
+
+
+@command.command("configspace", short_help="Write a space as ConfigSpace JSON.")
+@click.argument("name")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="JSON file (default: stdout).")
+def configspace_command(name: str, out: Path | None) -> None:
+    """Write search space NAME as a ConfigSpace JSON file (for SMAC3, DeepCAVE, HPOBench-style code).
+
+    Read it back with ``ConfigSpace.ConfigurationSpace.from_json(path)``.
+    """
+    from ecnas.spaces import get_space
+
+    try:
+        space = get_space(name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="NAME") from None
+    text = json.dumps(space.configspace().to_serialized_dict(), indent=1)
+    if out is None:
+        click.echo(text)
+        return
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {str(out.parent)!r} does not exist; create it first", param_hint="--out")
+    try:
+        atomic_write_text(out, text + "\n")
+    except OSError as error:
+        raise click.ClickException(f"could not write {out}: {error.strerror or error}") from None
+    click.echo(f"Wrote the {name} space ({len(space.configspace())} hyperparameters) to {out}")
 
 
 @command.command("enumerate", short_help="Write every unique cell to a generated-graphs JSON file.")
@@ -70,7 +109,9 @@ def command() -> None:
 )
 @click.option(
     "-o",
+    "--out",
     "--output",
+    "output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON file to write: {hash: [matrix, labeling]}, NB101's generated_graphs.json format.",

@@ -16,7 +16,7 @@ process-tree CPU seconds × W per thread, always labelled ``estimated``). Energy
 
 from __future__ import annotations
 
-from ecnas.energy._auto import auto_meter
+from ecnas.energy._auto import auto_meter, meter_from_settings
 from ecnas.energy._base import (
     KINDS,
     ComponentReading,
@@ -50,6 +50,7 @@ __all__ = [
     "describe_hardware",
     "get_meter_class",
     "make_meter",
+    "meter_from_settings",
     "meter_names",
     "probe",
     "register_meter",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
-from ecnas.energy._base import Meter
+from ecnas.energy._base import Meter, get_meter_class
 from ecnas.energy._carbontracker import CarbontrackerMeter
 from ecnas.energy._cpu_time import CpuTimeMeter
 from ecnas.energy._probe import probe
 
-__all__ = ["auto_meter"]
+__all__ = ["auto_meter", "meter_from_settings"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -68,3 +69,22 @@ def auto_meter(
         meter = fallback
     _LOG.info("energy meter: %s (%s)", meter.method, "; ".join(found.problems) or "all sources work")
     return meter
+
+
+def meter_from_settings(*, meter: str = "auto", **settings: Any) -> Meter:
+    """The meter a build's ``[energy]`` settings ask for, built with the other settings.
+
+    ``meter = "auto"`` is :func:`auto_meter`; otherwise a registered meter's name (``cpu-time``,
+    ``carbontracker``, …).
+
+    Raises:
+        ValueError: an unknown meter name (the message lists the registered ones), or settings that meter
+            does not take (named).
+    """
+    if meter == "auto":
+        return auto_meter(**settings)
+    cls = get_meter_class(meter)
+    try:
+        return cls(**settings)
+    except TypeError as error:
+        raise ValueError(f"energy settings {sorted(settings)} do not fit meter {meter!r}: {error}") from None

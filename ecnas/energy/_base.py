@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 from ecnas._io import jsonable
+from ecnas._registry import Registry
 from ecnas.energy._process import ProcessTreeCpu
 from ecnas.energy.intensity import CarbonIntensity, resolve_intensity
 from ecnas.errors import EcnasError
@@ -400,7 +401,7 @@ class Meter(abc.ABC):
 _FAILED = object()
 
 # ---------------------------------------------------------------------------------------------- registry
-_REGISTRY: dict[str, type[Meter]] = {}
+_REGISTRY: Registry[type[Meter]] = Registry("meter", sort_names=True)
 _M = TypeVar("_M", bound=type[Meter])
 
 
@@ -412,14 +413,10 @@ def register_meter(name: str) -> Callable[[_M], _M]:
     """
 
     def decorate(cls: _M) -> _M:
-        if name in _REGISTRY:
-            raise ValueError(
-                f"a meter named {name!r} is already registered ({_REGISTRY[name].__qualname__}); choose another name"
-            )
         if not (isinstance(cls, type) and issubclass(cls, Meter)):
             raise TypeError(f"register_meter({name!r}) decorates Meter subclasses, got {cls!r}")
+        _REGISTRY.add(name, cls)
         cls.name = name
-        _REGISTRY[name] = cls
         return cls
 
     return decorate
@@ -427,7 +424,7 @@ def register_meter(name: str) -> Callable[[_M], _M]:
 
 def meter_names() -> tuple[str, ...]:
     """Names of all registered meters, sorted."""
-    return tuple(sorted(_REGISTRY))
+    return tuple(_REGISTRY.names())
 
 
 def get_meter_class(name: str) -> type[Meter]:
@@ -436,10 +433,7 @@ def get_meter_class(name: str) -> type[Meter]:
     Raises:
         ValueError: If no meter has that name (the message lists the valid names).
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown meter {name!r}; registered meters: {', '.join(meter_names())}") from None
+    return _REGISTRY.get(name)
 
 
 def make_meter(name: str, **kwargs: Any) -> Meter:

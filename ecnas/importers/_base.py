@@ -21,11 +21,13 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from ecnas.errors import CorruptRecordError, InvalidCellError
+from ecnas._registry import Registry
+from ecnas.errors import CorruptRecordError, InvalidConfigError
 from ecnas.importers._records import RawRecord, parse_record
 from ecnas.importers._tabulate import EXTRAS_GROUP, Accumulator, ImportedTable, provenance_base, tabulate
 from ecnas.importers._tfrecord import iter_records
-from ecnas.spaces.nb101.cells import CellSpec
+from ecnas.metrics import FRACTIONS, NONNEGATIVE
+from ecnas.spaces import get_space
 
 __all__ = [
     "EXTRAS_GROUP",
@@ -38,8 +40,8 @@ __all__ = [
     "register_importer",
 ]
 
-_NONNEGATIVE = ("training_time", "energy_kwh", "total_energy_kwh")
-_FRACTIONS = ("train_accuracy", "validation_accuracy", "test_accuracy")
+_NONNEGATIVE = NONNEGATIVE
+_FRACTIONS = FRACTIONS
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Row:
     evaluations: list[dict[str, float]] = field(default_factory=list)
     devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     message: dict[str, Any] = field(default_factory=dict)
-    cell: CellSpec | None = None
+    cell: Any = None
 
 
 class Importer(ABC):
@@ -79,6 +81,8 @@ class Importer(ABC):
     name: ClassVar[str]
     #: Value of the ``format`` provenance entry.
     format: ClassVar[str]
+    #: The search space of the imported configurations (records are validated and keyed by it).
+    space: ClassVar[str] = "nb101"
     #: Record-level extra fields written to the ``records`` group: name → unit.
     extra_fields: ClassVar[Mapping[str, str]] = {}
     #: Per-evaluation fields written to ``records/evaluations``: name → unit.
@@ -114,8 +118,8 @@ class Importer(ABC):
 
         Args:
             path: the input file.
-            keep_cells: set ``row.cell`` (the validated :class:`~ecnas.spaces.nb101.cells.CellSpec`) on every row. With
-                ``False`` only the first row of each cell gets it and later rows of the same cell (same
+            keep_cells: set ``row.cell`` (the configuration validated by the space; NB101: a CellSpec) on
+                every row. With ``False`` only the first row of each cell gets it and later rows of the same cell (same
                 adjacency and ops) are checked against it, which keeps memory small for million-record files.
 
         Raises:
@@ -127,7 +131,8 @@ class Importer(ABC):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (give the path of an {self.format} TFRecord file)")
-        specs: dict[tuple[str, tuple[str, ...]], CellSpec] = {}
+        space = get_space(self.space)
+        specs: dict[tuple[str, tuple[str, ...]], Any] = {}
         # hash → (adjacency|ops of a record already validated, its parameter count, record index, offset)
         seen: dict[str, tuple[str, int | None, int, int]] = {}
         for row in self._iter_rows(path):
@@ -140,14 +145,14 @@ class Importer(ABC):
                 spec = specs.get(key)
                 if spec is None:
                     try:
-                        spec = CellSpec(record.matrix(), list(record.operations))
-                    except InvalidCellError as error:
+                        spec = space.validate((record.matrix(), list(record.operations)))
+                    except InvalidConfigError as error:
                         raise CorruptRecordError(f"{where} holds an invalid cell: {error}") from None
                     if keep_cells:
                         specs[key] = spec
-                if spec.hash != record.hash:
+                if space.key(spec) != record.hash:
                     raise CorruptRecordError(
-                        f"{where}: the record's hash {record.hash} is not the NB101 hash {spec.hash} of its "
+                        f"{where}: the record's hash {record.hash} is not the NB101 hash {space.key(spec)} of its "
                         f"cell (adjacency {record.adjacency}, ops {','.join(record.operations)})"
                     )
                 row.cell = spec
@@ -186,7 +191,8 @@ class Importer(ABC):
         from ecnas.table import METRICS
 
         path = Path(path)
-        table = tabulate(rows, Accumulator(METRICS, self.extra_fields, self.evaluation_fields), path)
+        accumulator = Accumulator(METRICS, self.extra_fields, self.evaluation_fields, get_space(self.space))
+        table = tabulate(rows, accumulator, path)
         provenance = provenance_base(self, path, table)
         provenance.update(self._provenance(table))
         table.contents.provenance = provenance
@@ -247,7 +253,7 @@ def read_extras(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------------- registry
 _ImporterT = TypeVar("_ImporterT", bound=type[Importer])
-_IMPORTERS: dict[str, type[Importer]] = {}
+_IMPORTERS: Registry[type[Importer]] = Registry("importer", sort_names=True)
 
 
 def register_importer(cls: _ImporterT) -> _ImporterT:
@@ -259,15 +265,12 @@ def register_importer(cls: _ImporterT) -> _ImporterT:
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
         raise ValueError(f"{cls.__name__} needs a non-empty class attribute 'name' to be registered")
-    if name in _IMPORTERS and _IMPORTERS[name] is not cls:
-        raise ValueError(f"an importer named {name!r} is already registered ({_IMPORTERS[name].__name__})")
-    _IMPORTERS[name] = cls
-    return cls
+    return _IMPORTERS.add(name, cls)
 
 
 def available_importers() -> tuple[str, ...]:
     """Names of the registered importers, sorted."""
-    return tuple(sorted(_IMPORTERS))
+    return tuple(_IMPORTERS.names())
 
 
 def get_importer(name: str, **kwargs: Any) -> Importer:
@@ -276,6 +279,4 @@ def get_importer(name: str, **kwargs: Any) -> Importer:
     Raises:
         ValueError: unknown name; the message lists the valid ones.
     """
-    if name not in _IMPORTERS:
-        raise ValueError(f"unknown importer {name!r}; valid importers are {list(available_importers())}")
-    return _IMPORTERS[name](**kwargs)
+    return _IMPORTERS.get(name)(**kwargs)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import CorruptRecordError
-from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, MAX_VERTICES
+from ecnas.spaces import SearchSpace
 
 if TYPE_CHECKING:
     import h5py
@@ -94,25 +94,30 @@ def _dataset(group: h5py.Group, name: str, values: np.ndarray, unit: str) -> Non
 class Accumulator:
     """Collects validated rows into packed per-record columns (one ``array('d')`` per field).
 
-    Per cell it keeps the hash, the pruned matrix (49 bytes) and op codes (7 bytes); per record the
-    cell, budget, repeat and file position plus one double per field. :meth:`build` scatters one
-    column at a time into its `N x B x R` array and frees the packed column, so the peak memory is
-    about one copy of the data.
+    Per cell it keeps the key and the space's columns as packed bytes (NB101: the pruned matrix, 49 bytes,
+    and op codes, 7 bytes); per record the cell, budget, repeat and file position plus one double per field.
+    :meth:`build` scatters one column at a time into its `N x B x R` array and frees the packed column, so the
+    peak memory is about one copy of the data.
 
     Args:
         metrics: table metric names, in storage order.
         extra_fields: record-level extra field → unit.
         evaluation_fields: per-evaluation field → unit.
+        space: the search space of the imported configurations.
     """
 
     def __init__(
-        self, metrics: tuple[str, ...], extra_fields: Mapping[str, str], evaluation_fields: Mapping[str, str]
+        self,
+        metrics: tuple[str, ...],
+        extra_fields: Mapping[str, str],
+        evaluation_fields: Mapping[str, str],
+        space: SearchSpace,
     ) -> None:
         self._units = {**extra_fields, **evaluation_fields}
+        self._space = space
         self._hashes: list[str] = []
         self._cell_ids: dict[str, int] = {}
-        self._matrices = bytearray()
-        self._codes = bytearray()
+        self._columns = {column.name: bytearray() for column in space.columns}
         self._parameters = array("q")
         self._repeat_counts: dict[int, int] = {}
         self._cell = array("q")
@@ -135,11 +140,8 @@ class Accumulator:
                 raise ValueError(f"row of cell {record.hash} has no validated cell; use Importer.iter_validated")
             cell = self._cell_ids[record.hash] = len(self._hashes)
             self._hashes.append(record.hash)
-            padded = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-            padded[: spec.num_vertices, : spec.num_vertices] = spec.matrix
-            self._matrices += padded.tobytes()
-            codes = [FEATURE_OP_CODES[op] for op in spec.ops]
-            self._codes += bytes(codes + [0] * (MAX_VERTICES - len(codes)))
+            for name, values in self._space.encode([spec]).items():
+                self._columns[name] += values.tobytes()
             self._parameters.append(-1)
         if row.trainable_parameters is not None and self._parameters[cell] < 0:
             self._parameters[cell] = row.trainable_parameters
@@ -202,13 +204,16 @@ class Accumulator:
         record_index = np.full((n, b, r), -1, dtype=np.int64)
         record_index[i, j, k] = np.frombuffer(self._index, dtype=np.int64)
         evaluations = self._scatter_evaluations(i, j, k, (n, b, r))
-        matrices = np.frombuffer(bytes(self._matrices), dtype=np.uint8).reshape(-1, MAX_VERTICES, MAX_VERTICES)
-        codes = np.frombuffer(bytes(self._codes), dtype=np.int8).reshape(-1, MAX_VERTICES)
+        columns = {
+            c.name: np.frombuffer(bytes(self._columns[c.name]), dtype=c.dtype).reshape(-1, *c.shape)
+            for c in self._space.columns
+        }
         contents = TableContents(
             hashes=np.array(self._hashes, dtype="S32")[order],
             budgets=budgets,
             repeats=r,
-            columns={"matrix": matrices[order], "op_codes": codes[order]},
+            space=self._space.name,
+            columns={name: values[order] for name, values in columns.items()},
             trainable_parameters=parameters[order].copy(),
             source=np.full(n, SOURCE_IMPORTED, dtype=np.uint8),
             metrics=metrics,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 
+from ecnas._registry import Registry
 from ecnas._validation import check_int
 from ecnas.optimizers._problem import HISTORY_METRICS, TableProblem, describe_table
 from ecnas.optimizers._result import Result
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidate", "Optimizer", "get_optimizer", "optimizer_names", "optimizer_options", "register", "run"]
 
-_REGISTRY: dict[str, type[Optimizer]] = {}
+_REGISTRY: Registry[type[Optimizer]] = Registry("optimizer")
 _T = TypeVar("_T", bound="type[Optimizer]")
 
 
@@ -45,12 +46,10 @@ def register(name: str) -> Callable[[_T], _T]:
     """
 
     def decorate(cls: _T) -> _T:
-        if name in _REGISTRY:
-            raise ValueError(f"optimizer name {name!r} is already registered to {_REGISTRY[name].__qualname__}")
         if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
             raise TypeError(f"@register({name!r}) must decorate an Optimizer subclass, got {cls!r}")
+        _REGISTRY.add(name, cls)
         cls.name = name
-        _REGISTRY[name] = cls
         return cls
 
     return decorate
@@ -58,7 +57,7 @@ def register(name: str) -> Callable[[_T], _T]:
 
 def optimizer_names() -> list[str]:
     """Names of every registered optimizer, in registration order."""
-    return list(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
@@ -67,10 +66,7 @@ def get_optimizer(name: str) -> type[Optimizer]:
     Raises:
         ValueError: unknown name; the message lists the valid ones.
     """
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; valid names are {optimizer_names()}") from None
+    return _REGISTRY.get(name)
 
 
 def optimizer_options(name: str) -> dict[str, Any]:
@@ -248,7 +244,7 @@ class Optimizer(abc.ABC):
             column = None if metrics is None else metrics.get(name)
             history[name].extend([math.nan] * n if column is None else np.asarray(column, dtype=float).tolist())
         for budget in np.unique(budgets):
-            self._evaluated_mask(int(budget))[rows[budgets == budget]] = True
+            self.evaluated_mask(int(budget))[rows[budgets == budget]] = True
         self._seen[rows] = True
         self._tell(rows, budgets, values)
 
@@ -284,12 +280,22 @@ class Optimizer(abc.ABC):
             elapsed_s=time.perf_counter() - self._started,
         )
 
+    # ------------------------------------------------------------------ state the operators read
+    @property
+    def rng(self) -> np.random.Generator:
+        """The run's generator (seeded from :attr:`seed`); operators draw from it, never from a global one."""
+        return self._rng
+
+    def seen_mask(self) -> np.ndarray:
+        """Boolean mask over rows: evaluated at any budget (a live view; do not modify)."""
+        return self._seen
+
     # ------------------------------------------------------------------ helpers for subclasses
     def _search_budgets(self) -> tuple[int, ...]:
         """Budgets a proposed cell may be evaluated at (multi-fidelity algorithms: every rung)."""
         return (self.budget,)
 
-    def _available_mask(self) -> np.ndarray:
+    def search_mask(self) -> np.ndarray:
         """Rows of the search space: table cells with results at every budget of :meth:`_search_budgets`."""
         if self._space_mask is None:
             mask = np.ones(len(self.space), dtype=bool)
@@ -300,22 +306,18 @@ class Optimizer(abc.ABC):
             self._space_rows = np.flatnonzero(mask)
         return self._space_mask
 
-    def _available_rows(self) -> np.ndarray:
-        """Rows of :meth:`_available_mask`, sorted."""
-        self._available_mask()
+    def search_rows(self) -> np.ndarray:
+        """Rows of :meth:`search_mask`, sorted."""
+        self.search_mask()
         assert self._space_rows is not None
         return self._space_rows
 
-    def _evaluated_mask(self, budget: int) -> np.ndarray:
+    def evaluated_mask(self, budget: int) -> np.ndarray:
         """Boolean mask over rows: evaluated at ``budget`` (a live view; do not modify)."""
         mask = self._evaluated.get(budget)
         if mask is None:
             mask = self._evaluated[budget] = np.zeros(len(self.space), dtype=bool)
         return mask
-
-    def _is_seen(self, row: int) -> bool:
-        """True when the run has evaluated ``row`` at any budget."""
-        return bool(self._seen[row])
 
     # ------------------------------------------------------------------ hooks
     @abc.abstractmethod

@@ -10,19 +10,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 
 from ecnas.errors import NotFittedError
-from ecnas.spaces.nb101.cells import MAX_VERTICES, encode_features
 
-if TYPE_CHECKING:
-    from ecnas.optimizers._problem import TableSpace
-
-__all__ = ["GaussianProcess", "encode_cells", "single_threaded_blas"]
+__all__ = ["GaussianProcess", "single_threaded_blas"]
 
 _SQRT5 = np.sqrt(5.0)
 _LOG_LENGTHSCALE = (np.log(0.05), np.log(20.0))
@@ -43,40 +39,6 @@ def single_threaded_blas() -> Iterator[None]:
         _CONTROLLER = ThreadpoolController()
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         yield
-
-
-def encode_cells(space: TableSpace, rows: np.ndarray) -> np.ndarray:
-    """GP inputs of table rows: EC-NAS's 36 features scaled to [0, 1], columns constant over the table dropped.
-
-    :func:`ecnas.spaces.nb101.cells.encode_features`, then adjacency entries stay 0/1, op codes are divided by 5,
-    parameters by the table's largest count.
-
-    Returns:
-        `n x d` float array.
-    """
-    columns = getattr(space, "_gp_columns", None)
-    if columns is None:
-        iu = np.triu_indices(MAX_VERTICES)
-        upper = space.matrices[:, iu[0], iu[1]]
-        varies = np.concatenate(
-            [
-                upper.min(axis=0) != upper.max(axis=0),
-                space.op_codes.min(axis=0) != space.op_codes.max(axis=0),
-                [space.parameters.min() != space.parameters.max()],
-            ]
-        )
-        columns = np.flatnonzero(varies)
-        space._gp_columns = columns  # type: ignore[attr-defined]
-        space._gp_scale = np.concatenate(
-            [  # type: ignore[attr-defined]
-                np.ones(iu[0].size),
-                np.full(MAX_VERTICES, 5.0),
-                [max(float(space.parameters.max()), 1.0) / 1e6],
-            ]
-        )[columns]
-    rows = np.asarray(rows, dtype=np.int64)
-    features = encode_features(space.matrices[rows], space.op_codes[rows], space.parameters[rows])
-    return features[:, columns] / space._gp_scale  # type: ignore[attr-defined]
 
 
 def _sq_dist(A: np.ndarray, B: np.ndarray) -> np.ndarray:

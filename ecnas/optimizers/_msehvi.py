@@ -2,7 +2,7 @@
 
 After the MS-EHVI baseline of Izquierdo et al. (2021) used in EC-NAS, rebuilt without Ax/BoTorch: an initial
 design of random cells, then per step an independent GP per objective on the cells' EC-NAS features
-(:func:`~ecnas.optimizers._gp.encode_cells`), and the cell maximising the exact expected hypervolume
+(:meth:`~ecnas.optimizers.TableSpace.model_inputs`), and the cell maximising the exact expected hypervolume
 improvement (:mod:`~ecnas.optimizers._acquisition`) over a candidate pool of the discrete space: random
 unevaluated cells plus mutants of the current front (the whole unevaluated table when it is small).
 The EHVI reference point is the worst observed value of each objective plus 10 % of its observed range.
@@ -18,7 +18,7 @@ from ecnas import indicators
 from ecnas._validation import check_int
 from ecnas.optimizers._acquisition import expected_hypervolume_improvement
 from ecnas.optimizers._base import Optimizer, register
-from ecnas.optimizers._gp import GaussianProcess, encode_cells, single_threaded_blas
+from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
 from ecnas.optimizers._operators import mutate, random_rows, selection_reference
 
 if TYPE_CHECKING:
@@ -89,8 +89,8 @@ class MSEHVI(Optimizer):
         return np.array([pool[int(self._rng.choice(best))]]), self.budget
 
     def _pool(self) -> np.ndarray:
-        free = self._available_rows()
-        free = free[~self._evaluated_mask(self.budget)[free]]
+        free = self.search_rows()
+        free = free[~self.evaluated_mask(self.budget)[free]]
         if free.size <= self.pool_size:
             return free
         pool = set(random_rows(self, self.budget, self.pool_size).tolist())
@@ -103,14 +103,14 @@ class MSEHVI(Optimizer):
         return np.array(sorted(pool), dtype=np.int64)
 
     def _ehvi(self, pool: np.ndarray) -> np.ndarray:
-        X = encode_cells(self.space, np.array(self._rows))
+        X = self.space.model_inputs(np.array(self._rows))
         F = np.array(self._F)
         refit = self._steps % self.refit_every == 0
         self._steps += 1
         means, stds = [], []
         for j, model in enumerate(self._models):
             model.fit(X, F[:, j], optimise=refit, restarts=int(self._steps % 10 == 1))
-            mean, std = model.predict(encode_cells(self.space, pool))
+            mean, std = model.predict(self.space.model_inputs(pool))
             means.append(mean)
             stds.append(std)
         mean, std = np.column_stack(means), np.column_stack(stds)

@@ -1,10 +1,10 @@
-"""Operators shared by the algorithms: random table cells, edge/op mutation, multi-objective selection.
+"""Operators shared by the algorithms: random table rows, mutation through the space, multi-objective selection.
 
-Mutation follows NAS-Bench-101's ``mutate_spec``: the parent is padded to the table's largest vertex count,
-each possible edge flips with probability ``rate / V`` and each interior op is redrawn with probability
-``rate / (V - 2)``. The child is made a :class:`~ecnas.CellSpec`; an invalid child, a valid child the table
-lacks (or has no results for) and an already evaluated child are rejected and redrawn — never scored — and
-counted in the optimizer's ``rejections``.
+Mutation is the table's search space's own (:meth:`ecnas.spaces.SearchSpace.mutate`; for NB101, NAS-Bench-101's
+``mutate_spec``). A child that is invalid, valid but absent from the table (or without results), or already
+evaluated is rejected and redrawn — never scored — and counted in the optimizer's ``rejections``. A table that
+holds only a sample of a larger space (e.g. a continuous hyperparameter space) maps a valid child absent from
+it to the closest stored configuration not yet evaluated (:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
 """
 
 from __future__ import annotations
@@ -15,52 +15,13 @@ import moocore
 import numpy as np
 
 from ecnas import indicators
-from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, INPUT, INTERIOR_OPS, OUTPUT
 
 if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
-    from ecnas.optimizers._problem import TableSpace
 
-__all__ = ["mutate", "op_names", "padded_cell", "random_rows", "rank_parent", "rank_select", "selection_reference"]
+__all__ = ["mutate", "random_rows", "rank_parent", "rank_select", "selection_reference"]
 
-_CODE_TO_LABEL = {FEATURE_OP_CODES[op]: k for k, op in enumerate(INTERIOR_OPS)}
 _MAX_ATTEMPTS = 100
-_UPPER: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _upper(size: int) -> tuple[np.ndarray, np.ndarray]:
-    if size not in _UPPER:
-        _UPPER[size] = np.triu_indices(size, 1)
-    return _UPPER[size]
-
-
-def padded_cell(
-    space: TableSpace, row: int, size: int, rng: np.random.Generator | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """A table cell laid out on ``size`` vertices: matrix and interior op labels (0..2).
-
-    The cell's input stays at vertex 0, its interior vertices keep their order, its output moves to vertex
-    ``size - 1``; unused vertices get no edges and random ops (label 0 without ``rng``), so they are pruned
-    unless a mutation connects them.
-
-    Returns:
-        ``(matrix, labels)``: `size x size` int8 adjacency and `size - 2` interior op labels.
-    """
-    v = int(space.num_vertices[row])
-    matrix = np.zeros((size, size), dtype=np.int8)
-    source = space.matrices[row, :v, :v]
-    index = np.arange(v)
-    index[-1] = size - 1
-    matrix[np.ix_(index, index)] = source
-    labels = rng.integers(0, len(INTERIOR_OPS), size=size - 2) if rng is not None else np.zeros(size - 2, np.int64)
-    codes = space.op_codes[row, 1 : v - 1]
-    labels[: v - 2] = [_CODE_TO_LABEL[int(c)] for c in codes]
-    return matrix, labels
-
-
-def op_names(labels: np.ndarray) -> list[str]:
-    """Op names of a cell from its interior op labels (input and output added)."""
-    return [INPUT, *(INTERIOR_OPS[int(k)] for k in labels), OUTPUT]
 
 
 def random_rows(
@@ -78,9 +39,9 @@ def random_rows(
     Returns:
         Distinct rows (fewer than ``n`` only when the space is exhausted).
     """
-    available = optimizer._available_rows()
-    blocked = optimizer._seen if unseen else optimizer._evaluated_mask(budget)
-    rng = optimizer._rng
+    available = optimizer.search_rows()
+    blocked = optimizer.seen_mask() if unseen else optimizer.evaluated_mask(budget)
+    rng = optimizer.rng
     excluded = set() if exclude is None else {int(r) for r in exclude}
     if available.size == 0 or n <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -111,7 +72,7 @@ def mutate(
     rate: float = 1.0,
     unseen: bool = True,
 ) -> int:
-    """A mutant of table row ``parent`` in the optimizer's search space, not yet evaluated at ``budget``.
+    """A mutant of table row ``parent`` (the space's mutation), not yet evaluated at ``budget``.
 
     Rejected children (invalid, not in the table, already evaluated or in ``exclude``) are redrawn and
     counted in ``optimizer.rejections``; after 100 rejections a random free row is returned instead
@@ -122,39 +83,39 @@ def mutate(
         parent: table row to mutate.
         budget: epochs the child will be evaluated at.
         exclude: rows not to return (e.g. proposed earlier in the same batch).
-        rate: expected number of flipped edges per vertex and redrawn ops (NB101's ``mutation_rate``).
+        rate: expected number of changed components (NB101: flipped edges per vertex and redrawn ops,
+            NB101's ``mutation_rate``).
         unseen: reject children evaluated at any budget (else: only at ``budget``).
 
     Returns:
         A table row, or -1 when the space at ``budget`` is exhausted.
     """
     space = optimizer.space
-    rng = optimizer._rng
-    size = space.max_vertices
-    available = optimizer._available_mask()
-    blocked = optimizer._seen if unseen else optimizer._evaluated_mask(budget)
+    search_space = space.search_space
+    if not search_space.can_mutate:
+        raise search_space.unsupported("has no mutation operator, which this optimizer needs")
+    rng = optimizer.rng
+    available = optimizer.search_mask()
+    blocked = optimizer.seen_mask() if unseen else optimizer.evaluated_mask(budget)
     exclude = exclude if exclude is not None else set()
-    iu = _upper(size)
-    edge_p = rate / size
-    op_p = rate / max(size - 2, 1)
     rejections = optimizer.rejections
+    parent_config = space.cell(parent)
     for _ in range(_MAX_ATTEMPTS):
-        matrix, labels = padded_cell(space, parent, size, rng)
-        flips = rng.random(iu[0].size) < edge_p
-        matrix[iu[0][flips], iu[1][flips]] ^= 1
-        if labels.size:
-            change = rng.random(labels.size) < op_p
-            if change.any():
-                labels[change] = (labels[change] + rng.integers(1, len(INTERIOR_OPS), size=int(change.sum()))) % len(
-                    INTERIOR_OPS
-                )
-        if not flips.any() and (labels.size == 0 or not change.any()):
-            rejections["duplicate"] += 1
-            continue
-        row, key = space.spec_row(matrix, op_names(labels))
-        if key is None:
+        child = search_space.mutate(parent_config, rng, rate=rate)
+        if child is None:
             rejections["invalid"] += 1
-        elif row < 0 or not available[row]:
+            continue
+        row = space.config_row(child)
+        if row < 0 and not space.holds_every_configuration:
+            # A sampled table of a larger space: evaluate the closest stored, still free configuration.
+            free = available & ~blocked
+            free[parent] = False
+            if exclude:
+                free[np.fromiter(exclude, dtype=np.int64)] = False
+            row = space.nearest_row(child, free)
+            if row >= 0:
+                return row
+        if row < 0 or not available[row]:
             rejections["not_in_table"] += 1
         elif blocked[row] or row in exclude or row == parent:
             rejections["duplicate"] += 1

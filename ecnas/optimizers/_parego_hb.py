@@ -25,7 +25,7 @@ import numpy as np
 from ecnas._validation import check_int
 from ecnas.optimizers._acquisition import expected_improvement
 from ecnas.optimizers._base import Optimizer, register
-from ecnas.optimizers._gp import GaussianProcess, encode_cells, single_threaded_blas
+from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
 from ecnas.optimizers._multifidelity import check_eta, hyperband_brackets, rungs
 from ecnas.optimizers._operators import mutate, random_rows, rank_select
 
@@ -159,7 +159,7 @@ class ParEGOHyperband(Optimizer):
             if candidates.size == 0:
                 break
             self._condition(model_budget, rows, scalar)
-            mean, std = self._model.predict(encode_cells(self.space, candidates))
+            mean, std = self._model.predict(self.space.model_inputs(candidates))
             score = expected_improvement(mean, std, float(scalar.min()))
             top = np.flatnonzero(score >= score.max() * (1 - 1e-9))
             pick = int(candidates[int(self._rng.choice(top))])
@@ -180,7 +180,7 @@ class ParEGOHyperband(Optimizer):
         """Fit hyperparameters once per (budget, data size); then only swap the scalarised targets."""
         key = (model_budget, rows.size)
         if key != self._model_key:
-            self._model.fit(encode_cells(self.space, rows), scalar)
+            self._model.fit(self.space.model_inputs(rows), scalar)
             self._model_key = key
         else:
             self._model.set_targets(scalar)

@@ -1,32 +1,28 @@
-"""The search problem behind every optimizer: a table's cells as the search space, objectives as queries.
+"""The search problem behind every optimizer: a table's configurations as the search space, objectives as queries.
 
-:class:`TableSpace` holds the cell structure of a table (matrices, ops, parameters) as arrays, read once per
-table file and cached per process; it never reads objective values, so an optimizer cannot peek at
+:class:`TableSpace` holds the stored configurations of a table (the space's columns, parameters) as the
+Benchmark's arrays; it never reads objective values through a query, so an optimizer cannot peek at
 results it has not paid for. :class:`TableProblem` turns cells into objective vectors through
 :meth:`ecnas.Benchmark.query_many`, so the benchmark's evaluation counters stay honest.
 
-The search space at a budget is the set of table cells with results at that budget. A cell that is not a
-valid NB101 cell never gets this far (``CellSpec`` rejects it), so it can never be scored, let alone as
+The search space at a budget is the set of table rows with results at that budget. A configuration that is not
+valid in the table's space never gets this far (the space rejects it), so it can never be scored, let alone as
 zero energy (EC-NAS's defect).
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.errors import InvalidCellError
-from ecnas.spaces.nb101.cells import MAX_EDGES, CellSpec
-from ecnas.table import METRICS, open_table, read_dataset
+from ecnas.metrics import DEFAULT_OBJECTIVES, METRICS, OBJECTIVES, Objective, check_objectives
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
+    from ecnas.spaces import SearchSpace
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
@@ -40,46 +36,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Objective:
-    """One minimised objective computed from a query result.
-
-    Attributes:
-        name: Identifier used in ``objectives=`` and in result files.
-        metric: Key of :meth:`ecnas.Benchmark.query_many`'s result it is computed from.
-        complement: True for ``1 - metric`` (accuracies become errors).
-        label: Axis label for plots.
-        bound: A natural upper bound for a hypervolume reference point (1.0 for errors), else None.
-    """
-
-    name: str
-    metric: str
-    complement: bool
-    label: str
-    bound: float | None = None
-
-    def values(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """Objective values from query columns."""
-        raw = np.asarray(columns[self.metric], dtype=np.float64)
-        return 1.0 - raw if self.complement else raw
-
-
-#: Every objective an optimizer can minimise, by name.
-OBJECTIVES: dict[str, Objective] = {
-    o.name: o
-    for o in (
-        Objective("validation_error", "validation_accuracy", True, "1 − $P_v$", 1.0),
-        Objective("test_error", "test_accuracy", True, "1 − $P_t$", 1.0),
-        Objective("train_error", "train_accuracy", True, "1 − train accuracy", 1.0),
-        Objective("energy_kwh", "energy_kwh", False, "E (kWh)"),
-        Objective("total_energy_kwh", "total_energy_kwh", False, "total E (kWh)"),
-        Objective("training_time", "training_time", False, "T (s)"),
-        Objective("co2eq_g", "co2eq_g", False, "CO2 (g)"),
-        Objective("trainable_parameters", "trainable_parameters", False, "|θ|"),
-    )
-}
-#: EC-NAS's objectives: (1 − validation accuracy, training energy in kWh), both minimised.
-DEFAULT_OBJECTIVES: tuple[str, ...] = ("validation_error", "energy_kwh")
 #: Query columns every history keeps, whatever the objectives (EC-NAS Table 2 needs |θ|, T, P_v, E).
 HISTORY_METRICS: tuple[str, ...] = (
     "trainable_parameters",
@@ -90,94 +46,50 @@ HISTORY_METRICS: tuple[str, ...] = (
 )
 
 
-def check_objectives(objectives: Sequence[str] | None) -> tuple[str, ...]:
-    """Validate objective names; ``None`` gives :data:`DEFAULT_OBJECTIVES`.
-
-    Raises:
-        ValueError: unknown, repeated or too few names; the message lists the valid ones.
-    """
-    if objectives is None:
-        return DEFAULT_OBJECTIVES
-    if isinstance(objectives, str):
-        objectives = [part.strip() for part in objectives.split(",") if part.strip()]
-    names = tuple(str(name) for name in objectives)
-    unknown = [name for name in names if name not in OBJECTIVES]
-    if unknown:
-        raise ValueError(f"unknown objective(s) {unknown}; valid objectives are {sorted(OBJECTIVES)}")
-    if len(names) < 2 or len(set(names)) != len(names):
-        raise ValueError(f"objectives must name at least two distinct objectives, got {list(names)}")
-    return names
-
-
-_SPACE_CACHE: dict[tuple[str, int, int], TableSpace] = {}
-
-
-def _file_key(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
 class TableSpace:
-    """Structure of every cell in a table: the search space of the optimizers.
+    """The configurations of one table: the search space of the optimizers, read from an open Benchmark.
 
-    Use :meth:`of` to share one instance per table file in a process.
+    It shares the Benchmark's arrays (no second file handle) and never reads objective values through a
+    query, so an optimizer cannot peek at results it has not paid for: :meth:`available` asks the Benchmark
+    only which entries are recorded, which does not count as an evaluation.
 
     Args:
-        path: an ecnas table.
+        bench: the open benchmark.
 
     Attributes:
-        hashes: `N` sorted `S32` hashes (row order of the table).
-        matrices: `N x 7 x 7` uint8 adjacency, zero-padded.
-        op_codes: `N x 7` int8 op codes (:data:`ecnas.spaces.nb101.cells.FEATURE_OP_CODES`, 0 = padding).
-        num_vertices: `N` vertices of each pruned cell.
+        hashes: `N` sorted `S32` keys (row order of the table).
+        columns: the search space's stored columns of every row.
         parameters: `N` trainable parameters.
         budgets: the table's budgets.
-        max_vertices: the largest cell in the table; mutations never grow beyond it.
+        search_space: the table's space bounded by what the table holds
+            (:meth:`ecnas.spaces.SearchSpace.for_table`; NB101: mutations never grow beyond its largest cell).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        with open_table(self.path) as h5:
-            self.hashes: np.ndarray = read_dataset(h5, "cells/hash")
-            self.matrices: np.ndarray = read_dataset(h5, "cells/matrix")
-            self.op_codes: np.ndarray = read_dataset(h5, "cells/op_codes")
-            self.parameters: np.ndarray = read_dataset(h5, "cells/trainable_parameters").astype(np.int64)
-            self.budgets: tuple[int, ...] = tuple(int(b) for b in h5.attrs["budgets"])
-        self.num_vertices = np.count_nonzero(self.op_codes, axis=1).astype(np.int64)
-        self.max_vertices = int(self.num_vertices.max())
-        self.max_edges = MAX_EDGES
+    def __init__(self, bench: Benchmark) -> None:
+        self.bench = bench
+        self.hashes: np.ndarray = bench.hash_array
+        self.columns: dict[str, np.ndarray] = bench.columns()
+        self.parameters: np.ndarray = bench.trainable_parameters.astype(np.int64)
+        self.budgets: tuple[int, ...] = bench.budgets
+        self.search_space: SearchSpace = bench.space.for_table(self.columns)
         self._available: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self._available_mask: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
-        self._spec_cache: dict[bytes, tuple[int, str | None]] = {}
-
-    @classmethod
-    def of(cls, path: str | os.PathLike[str]) -> TableSpace:
-        """The cached space of a table file (re-read when the file changes)."""
-        key = _file_key(Path(path))
-        space = _SPACE_CACHE.get(key)
-        if space is None:
-            if len(_SPACE_CACHE) >= 4:
-                _SPACE_CACHE.clear()
-            space = _SPACE_CACHE[key] = cls(path)
-        return space
+        self._input_columns: np.ndarray | None = None
+        self._input_scale: np.ndarray | None = None
+        self._vectors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def available(self, budget: int, metrics: Sequence[str]) -> np.ndarray:
-        """Rows with a recorded value of every metric at ``budget`` (NaN rows are not in the space).
+    def _key(self, budget: int, metrics: Sequence[str]) -> tuple[int, tuple[str, ...]]:
+        return int(budget), tuple(sorted(m for m in metrics if m in METRICS))
 
-        Reads only which entries are present, straight from the file; it does not count as a query.
-        """
-        key = (int(budget), tuple(sorted(m for m in metrics if m in METRICS)))
+    def available(self, budget: int, metrics: Sequence[str]) -> np.ndarray:
+        """Rows with a recorded value of every metric at ``budget`` (NaN rows are not in the space)."""
+        key = self._key(budget, metrics)
         rows = self._available.get(key)
         if rows is None:
-            b = self.budgets.index(int(budget))
-            present = np.ones(len(self), dtype=bool)
-            with open_table(self.path) as h5:
-                for metric in key[1]:
-                    block = read_dataset(h5, f"metrics/{metric}", np.s_[:, b, :])
-                    present &= np.isfinite(block).any(axis=1)
+            present = self.bench.recorded(key[0], key[1])
             rows = self._available[key] = np.flatnonzero(present)
             present.setflags(write=False)
             self._available_mask[key] = present
@@ -186,44 +98,79 @@ class TableSpace:
     def available_mask(self, budget: int, metrics: Sequence[str]) -> np.ndarray:
         """Boolean mask over rows of :meth:`available` (read-only)."""
         self.available(budget, metrics)
-        return self._available_mask[(int(budget), tuple(sorted(m for m in metrics if m in METRICS)))]
+        return self._available_mask[self._key(budget, metrics)]
 
     def row_of(self, cell_hash: str) -> int:
-        """Row of a hash, or -1 when the table lacks it."""
+        """Row of a key, or -1 when the table lacks it."""
         encoded = cell_hash.encode("ascii")
         i = int(self.hashes.searchsorted(encoded))
         return i if i < len(self.hashes) and self.hashes[i] == encoded else -1
 
     def hash(self, row: int) -> str:
-        """The hash of a row as str."""
+        """The key of a row as str."""
         return self.hashes[row].decode("ascii")
 
-    def cell(self, row: int) -> CellSpec:
-        """The CellSpec of a row."""
-        return CellSpec.from_padded(self.matrices[row], self.op_codes[row], self.hash(row))
+    def cell(self, row: int) -> Any:
+        """The configuration of a row (a CellSpec for NB101)."""
+        return self.search_space.decode(self.columns, row, self.hash(row))
 
-    def spec_row(self, matrix: np.ndarray, ops: Sequence[str]) -> tuple[int, str | None]:
-        """Validate ``(matrix, ops)`` within this table's limits; return ``(row, hash)``.
+    def _features(self, rows: np.ndarray | slice) -> np.ndarray:
+        columns = {name: values[rows] for name, values in self.columns.items()}
+        return self.search_space.features(columns, self.parameters[rows])
+
+    def model_inputs(self, rows: np.ndarray) -> np.ndarray:
+        """Model (GP) inputs of table rows: the space's features scaled to [0, 1], constant columns dropped.
+
+        Each feature is divided by its natural upper bound (:meth:`ecnas.spaces.SearchSpace.feature_bounds`;
+        NB101: adjacency 1, op codes 5) or, where the space gives none (NB101's parameter count), by its largest
+        value in the table. Features constant over the whole table carry no information and are dropped.
 
         Returns:
-            ``(row, hash)`` of a valid cell in the table; ``(-1, hash)`` for a valid cell the table lacks;
-            ``(-1, None)`` for an invalid cell.
+            `n x d` float array.
         """
-        cache_key = np.asarray(matrix, dtype=np.int8).tobytes() + "|".join(ops).encode()
-        found = self._spec_cache.get(cache_key)
-        if found is not None:
-            return found
-        try:
-            spec = CellSpec(matrix, ops, max_vertices=self.max_vertices, max_edges=self.max_edges)
-        except InvalidCellError:
-            found = (-1, None)
-        else:
-            key = spec.hash
-            found = (self.row_of(key), key)
-        if len(self._spec_cache) > 500_000:
-            self._spec_cache.clear()
-        self._spec_cache[cache_key] = found
-        return found
+        if self._input_columns is None:
+            chunk = 65536
+            parts = [self._features(slice(start, start + chunk)) for start in range(0, len(self), chunk)]
+            low = np.min([p.min(axis=0) for p in parts], axis=0)
+            high = np.max([p.max(axis=0) for p in parts], axis=0)
+            bounds = self.search_space.feature_bounds()
+            natural = np.full(high.size, np.nan) if bounds is None else np.asarray(bounds[1], dtype=np.float64)
+            scale = np.where(np.isfinite(natural), natural, np.maximum(high, 1e-6))
+            self._input_columns = np.flatnonzero(low != high)
+            self._input_scale = scale[self._input_columns]
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._features(rows)[:, self._input_columns] / self._input_scale
+
+    @property
+    def holds_every_configuration(self) -> bool:
+        """True when the table can hold its whole space (an enumerable space, e.g. NB101).
+
+        False when it holds a sample of a larger (e.g. continuous) space, where a proposal is almost never stored.
+        """
+        return self.search_space.can_enumerate
+
+    def nearest_row(self, config: Any, allowed: np.ndarray) -> int:
+        """The allowed row closest to ``config`` in the space's box encoding (scaled to the unit cube); -1 if none.
+
+        For tables that hold a sample of a larger space: a proposal is evaluated as its nearest stored
+        configuration, as tabular benchmarks of continuous spaces do.
+        """
+        if self._vectors is None:
+            low, high = self.search_space.vector_bounds()
+            span = np.where(high > low, high - low, 1.0)
+            vectors = np.array([self.search_space.to_vector(self.cell(row)) for row in range(len(self))])
+            self._vectors = (vectors - low) / span
+            self._vector_low, self._vector_span = low, span
+        candidates = np.flatnonzero(allowed)
+        if candidates.size == 0:
+            return -1
+        point = (self.search_space.to_vector(config) - self._vector_low) / self._vector_span
+        distance = ((self._vectors[candidates] - point) ** 2).sum(axis=1)
+        return int(candidates[int(np.argmin(distance))])
+
+    def config_row(self, config: Any) -> int:
+        """Row of a validated configuration, -1 when the table lacks it."""
+        return self.row_of(self.search_space.key(config))
 
 
 class TableProblem:
@@ -237,7 +184,7 @@ class TableProblem:
     def __init__(self, bench: Benchmark, objectives: Sequence[str] | None = None) -> None:
         self.bench = bench
         self.objectives = check_objectives(objectives)
-        self.space = TableSpace.of(bench.path)
+        self.space = TableSpace(bench)
         self._objectives = [OBJECTIVES[name] for name in self.objectives]
 
     @property
@@ -248,10 +195,9 @@ class TableProblem:
     @property
     def metrics(self) -> tuple[str, ...]:
         """Table metrics the objectives are computed from."""
-        needed = {"co2eq_g": "energy_kwh", "trainable_parameters": None}
-        out = []
+        out: list[str] = []
         for objective in self._objectives:
-            metric = needed.get(objective.metric, objective.metric)
+            metric = objective.stored_metric
             if metric is not None and metric not in out:
                 out.append(metric)
         return tuple(out)

@@ -1,10 +1,14 @@
 """pymoo adapter: any pymoo algorithm searches a table through ``pymoo.optimize.minimize``.
 
-Encoding (integer variables): the upper triangle of a ``V x V`` adjacency matrix (``V`` = the table's largest
+Encoding: the box encoding of the table's search space (:meth:`ecnas.spaces.SearchSpace.vector_bounds`). For
+NB101 (integer variables): the upper triangle of a ``V x V`` adjacency matrix (``V`` = the table's largest
 cell), row by row, as 0/1 variables, then the ``V - 2`` interior ops as 0/1/2 (``conv3x3``, ``conv1x1``,
-``maxpool``). Real-valued variables are rounded and clipped, so pymoo's default real operators work too.
+``maxpool``); real-valued variables are rounded and clipped, so pymoo's default real operators work too. For a
+hyperparameter space: the unit cube, one real variable per parameter; since such a table holds only a sample of
+its space, a vector is evaluated as the closest stored configuration
+(:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
 
-A vector that decodes to an invalid cell, or to a valid cell the table lacks (or has no results for), is
+A vector that decodes to an invalid configuration, or to a valid cell the table lacks (or has no results for), is
 infeasible: its constraint value is 1 and its objectives are the table's hypervolume reference point — it is
 never evaluated, never scored as zero energy, and never appears in pymoo's result (only feasible solutions
 do). :class:`TableSampling` starts a population from random table cells.
@@ -26,10 +30,8 @@ import numpy as np
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
 
-from ecnas.optimizers._operators import op_names, padded_cell
 from ecnas.optimizers._problem import HISTORY_METRICS, TableProblem, describe_table, reference_point
 from ecnas.optimizers._result import Result
-from ecnas.spaces.nb101.cells import INTERIOR_OPS
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -54,34 +56,31 @@ class TablePymooProblem(Problem):
         self.space = self.table_problem.space
         budget = bench.check_budget(budget)
         self.budget = int(budget)
-        self.size = self.space.max_vertices
-        self.n_edges = self.size * (self.size - 1) // 2
-        n_ops = max(self.size - 2, 0)
+        self.search_space = self.space.search_space
         self.penalty = np.asarray(reference_point(bench, self.table_problem.objectives, self.budget))
         self.rejections = {"invalid": 0, "not_in_table": 0}
         self._log: dict[str, list[Any]] = {key: [] for key in ("hash", "budget", "F", *HISTORY_METRICS)}
         self._started = time.perf_counter()
-        self._upper = np.triu_indices(self.size, 1)
-        xu = np.concatenate([np.ones(self.n_edges), np.full(n_ops, len(INTERIOR_OPS) - 1)])
+        xl, xu = self.search_space.vector_bounds()
         super().__init__(
-            n_var=self.n_edges + n_ops,
+            n_var=xu.size,
             n_obj=self.table_problem.n_obj,
             n_ieq_constr=1,
-            xl=np.zeros(xu.size),
+            xl=xl,
             xu=xu,
-            vtype=int,
+            vtype=int if self.search_space.vector_integer else float,
         )
 
     # ------------------------------------------------------------------ encoding
     def decode(self, x: Sequence[float]) -> int:
-        """Table row of a decision vector, -1 when it is not an evaluable cell of the table."""
-        values = np.clip(np.rint(np.asarray(x, dtype=np.float64)), self.xl, self.xu).astype(np.int64)
-        matrix = np.zeros((self.size, self.size), dtype=np.int8)
-        matrix[self._upper] = values[: self.n_edges]
-        row, key = self.space.spec_row(matrix, op_names(values[self.n_edges :]))
-        if key is None:
+        """Table row of a decision vector, -1 when it is not an evaluable configuration of the table."""
+        config = self.search_space.from_vector(np.asarray(x, dtype=np.float64))
+        if config is None:
             self.rejections["invalid"] += 1
             return -1
+        row = self.space.config_row(config)
+        if row < 0 and not self.space.holds_every_configuration:
+            row = self.space.nearest_row(config, self.table_problem.available_mask(self.budget))
         if row < 0 or not self.table_problem.available_mask(self.budget)[row]:
             self.rejections["not_in_table"] += 1
             return -1
@@ -89,8 +88,7 @@ class TablePymooProblem(Problem):
 
     def encode(self, row: int) -> np.ndarray:
         """Decision vector of a table row."""
-        matrix, labels = padded_cell(self.space, row, self.size)
-        return np.concatenate([matrix[self._upper], labels]).astype(np.float64)
+        return self.search_space.to_vector(self.space.cell(row))
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas._validation import check_int
+from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._operators import mutate, random_rows, rank_parent, rank_select
 
@@ -22,16 +22,6 @@ if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
 
 __all__ = ["SEMOA"]
-
-
-def _check_population(value: Any) -> int:
-    return check_int("population_size", value, 2)
-
-
-def _check_rate(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10:
-        raise ValueError(f"mutation_rate must be a number in (0, 10], got {value!r}")
-    return float(value)
 
 
 def _check_pressure(value: Any) -> float:
@@ -65,8 +55,8 @@ class SEMOA(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(bench, **kwargs)
-        self.population_size = _check_population(population_size)
-        self.mutation_rate = _check_rate(mutation_rate)
+        self.population_size = check_int("population_size", population_size, 2)
+        self.mutation_rate = check_number("mutation_rate", mutation_rate, 0, 10)
         self.selection_pressure = _check_pressure(selection_pressure)
         self._population = np.zeros(0, dtype=np.int64)
         self._fitness = np.zeros((0, self.n_obj))

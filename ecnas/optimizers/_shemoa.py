@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas._validation import check_int
+from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._multifidelity import check_eta, rungs
 from ecnas.optimizers._operators import mutate, random_rows, rank_select
-from ecnas.optimizers._semoa import _check_population, _check_rate
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -57,11 +56,11 @@ class SHEMOA(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(bench, **kwargs)
-        self.population_size = _check_population(population_size)
+        self.population_size = check_int("population_size", population_size, 2)
         self.generations = check_int("generations", generations)
         self.eta = check_eta(eta)
         self.rungs = rungs(bench.budgets, self.budget, min_budget)
-        self.mutation_rate = _check_rate(mutation_rate)
+        self.mutation_rate = check_number("mutation_rate", mutation_rate, 0, 10)
         self.offspring = self.eta ** (len(self.rungs) - 1)
         self._population = np.zeros(0, dtype=np.int64)
         self._fitness = np.zeros((0, self.n_obj))

@@ -75,10 +75,14 @@ class SearchSpace(abc.ABC, Generic[C]):
     name: ClassVar[str] = ""
     #: One line for ``ecnas info`` and docs.
     description: ClassVar[str] = ""
+    #: What :meth:`features` holds, for provenance.
+    features_description: ClassVar[str] = ""
     #: The space is finite and :meth:`enumerate` lists it.
     can_enumerate: ClassVar[bool] = False
     #: :meth:`mutate` is implemented (the evolutionary optimizers need it).
     can_mutate: ClassVar[bool] = False
+    #: The box encoding takes integer values only (pymoo ``vtype=int``); else real values.
+    vector_integer: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ identity
     @abc.abstractmethod
@@ -94,9 +98,34 @@ class SearchSpace(abc.ABC, Generic[C]):
         """The table key of a validated config: 32 lowercase hex characters."""
 
     def known_key(self, config: C) -> str | None:
-        """The key if it is free to get (already computed), else None; lets a lookup try :meth:`structure_index`
-        before paying for :meth:`key`. Default: :meth:`key` (cheap keys are always "known")."""
+        """The key if it is free to get (already computed), else None.
+
+        Lets a lookup try :meth:`structure_index` before paying for :meth:`key`. Default: :meth:`key` (cheap
+        keys are always "known").
+        """
         return self.key(config)
+
+    def relabel(self, config: C, rng: np.random.Generator) -> C:
+        """An equal configuration in another representation (NB101: another vertex order); default: itself.
+
+        The contract suite checks that :meth:`key` does not change under it.
+        """
+        return config
+
+    #: The JSON fields :meth:`config_to_json` writes (build records must carry them).
+    config_fields: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def config_to_json(self, config: C) -> dict[str, Any]:
+        """The JSON fields that describe ``config`` in build plans and records (NB101: ``matrix`` and ``ops``)."""
+
+    @abc.abstractmethod
+    def config_from_json(self, fields: Mapping[str, Any]) -> C:
+        """The config of :meth:`config_to_json` fields (validated).
+
+        Raises:
+            InvalidConfigError: the fields do not describe a valid configuration.
+        """
 
     def default(self) -> C:
         """The space's default configuration (e.g. a paper's default)."""
@@ -132,8 +161,10 @@ class SearchSpace(abc.ABC, Generic[C]):
         return None
 
     def structure_index(self, columns: Mapping[str, np.ndarray]) -> Any:
-        """An index with ``find(config) -> row`` (-1 when absent) over stored rows that finds a configuration
-        without computing its key, or None when keys are cheap (the default)."""
+        """An index with ``find(config) -> row`` (-1 when absent) over stored rows, or None (the default).
+
+        It finds a configuration without computing its key; only spaces with costly keys need one.
+        """
         return None
 
     def for_table(self, columns: Mapping[str, np.ndarray]) -> SearchSpace[C]:
@@ -150,9 +181,19 @@ class SearchSpace(abc.ABC, Generic[C]):
     def features(self, columns: Mapping[str, np.ndarray], parameters: np.ndarray) -> np.ndarray:
         """`n x num_features` float64 surrogate inputs of stored rows (``parameters``: `n` trainable counts)."""
 
-    def num_parameters(self, configs: Sequence[C]) -> np.ndarray:
-        """`n` trainable parameters of the model each config trains (int64); -1 where unknown."""
-        return np.full(len(configs), -1, dtype=np.int64)
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Natural ``(low, high)`` of every feature (NaN where it depends on the data), or None if unknown.
+
+        Models scale features by them (:meth:`ecnas.optimizers.TableSpace.model_inputs`).
+        """
+        return None
+
+    def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
+        """`n` trainable parameters (int64) of the model each stored row trains; -1 where unknown.
+
+        ``options`` are the builder profile's model options (none: the space's default model).
+        """
+        return np.full(len(next(iter(columns.values()))), -1, dtype=np.int64)
 
     # ------------------------------------------------------------------ sampling, enumeration, mutation
     @abc.abstractmethod
@@ -166,6 +207,18 @@ class SearchSpace(abc.ABC, Generic[C]):
             SpaceCapabilityError: the space is not finite.
         """
         raise self.unsupported("cannot be enumerated (it is not a finite space)")
+
+    def enumerated_columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Every configuration of a finite space as ``(keys, columns)``, sorted by key (what a builder fills).
+
+        Raises:
+            SpaceCapabilityError: the space is not finite.
+        """
+        configs = list(self.enumerate())
+        keys = np.array([self.key(c) for c in configs], dtype="S32")
+        order = np.argsort(keys, kind="stable")
+        columns = self.encode([configs[i] for i in order])
+        return keys[order], columns
 
     def mutate(self, config: C, rng: np.random.Generator, *, rate: float = 1.0) -> C | None:
         """A random neighbour of ``config``; None when the drawn child is invalid (callers count and redraw).
@@ -220,13 +273,13 @@ class SearchSpace(abc.ABC, Generic[C]):
                 self.from_configspace(configuration)
             else:
                 self.validate(configuration)
-        except Exception:  # noqa: BLE001 - the contract is "False, never an exception"
+        except Exception:
             return False
         return True
 
     # ------------------------------------------------------------------ the model the builder trains
-    def build_model(self, config: C, **options: Any) -> Any:
-        """The torch module that a builder trains to measure ``config``.
+    def build_model(self, config: C, *, generator: Any = None, **options: Any) -> Any:
+        """The torch module that a builder trains to measure ``config``, initialised from ``generator``.
 
         Raises:
             SpaceCapabilityError: the space has no model (tables of it are built elsewhere).

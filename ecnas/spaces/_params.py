@@ -41,6 +41,16 @@ def _snap(value: float) -> float:
     return float(f"{value:.{_DIGITS}g}")
 
 
+def _check_range(name: str, low: float, high: float, default: float, log: bool) -> None:
+    """The rules every numeric parameter obeys (optuna's: ``low < high``, log scales above 0, default inside)."""
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"parameter {name!r}: low < high must hold, got ({low}, {high})")
+    if log and low <= 0:
+        raise ValueError(f"parameter {name!r}: a log scale needs low > 0, got {low}")
+    if not low <= default <= high:
+        raise ValueError(f"parameter {name!r}: default {default} is outside [{low}, {high}]")
+
+
 @dataclass(frozen=True)
 class Float:
     """A real-valued hyperparameter in ``[low, high]`` (log-uniform when ``log``)."""
@@ -52,12 +62,7 @@ class Float:
     log: bool = False
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(f"parameter {self.name!r}: low < high must hold, got ({self.low}, {self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"parameter {self.name!r}: a log scale needs low > 0, got {self.low}")
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"parameter {self.name!r}: default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.name, self.low, self.high, self.default, self.log)
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,7 @@ class Integer:
     log: bool = False
 
     def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f"parameter {self.name!r}: low < high must hold, got ({self.low}, {self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"parameter {self.name!r}: a log scale needs low > 0, got {self.low}")
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"parameter {self.name!r}: default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.name, self.low, self.high, self.default, self.log)
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,8 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
     """
 
     can_mutate = True
+    config_fields = ("config",)
+    features_description = "parameters on [0, 1] (log scale where log), categoricals one-hot"
     parameters: tuple[Parameter, ...] = ()
 
     def __init__(self, parameters: Sequence[Parameter] | None = None) -> None:
@@ -209,6 +211,16 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
         """md5 of the canonical JSON of the values, in parameter order."""
         return config.key
 
+    def config_to_json(self, config: ParamConfig) -> dict[str, Any]:
+        """``{"config": {name: value}}``."""
+        return {"config": dict(config)}
+
+    def config_from_json(self, fields: Mapping[str, Any]) -> ParamConfig:
+        """The config of ``fields["config"]``."""
+        if not isinstance(fields, Mapping) or not isinstance(fields.get("config"), Mapping):
+            raise InvalidConfigError(f"a {self.name!r} configuration record needs a 'config' mapping")
+        return self.validate(fields["config"])
+
     def default(self) -> ParamConfig:
         """Every parameter at its default."""
         return self.validate({p.name: p.default for p in self.parameters})
@@ -270,6 +282,10 @@ class HyperparameterSpace(SearchSpace[ParamConfig]):
     def num_features(self) -> int:
         """Numeric parameters one column each, categoricals one-hot."""
         return int(self._offsets[-1])
+
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every feature lies in [0, 1]."""
+        return np.zeros(self.num_features), np.ones(self.num_features)
 
     def features(self, columns: Mapping[str, np.ndarray], parameters: np.ndarray) -> np.ndarray:
         """Numeric values on [0, 1] (log scale where ``log``), categoricals one-hot; ``parameters`` unused."""

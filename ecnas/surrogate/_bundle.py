@@ -13,8 +13,9 @@ own fit. The bundle also keeps the measured values themselves, so a filled table
 
 File layout (``format = "ecnas-surrogate-bundle"``): root attributes ``budgets``, ``scaling`` and
 ``provenance`` (JSON); ``/surrogate/<metric>/budget_<b>/`` one :mod:`~ecnas.surrogate._storage`
-group per model; ``/measured/`` ``hash`` (`S32 [n]`), ``matrix`` (uint8 `[n, 7, 7]`), ``op_codes``
-(int8 `[n, 7]`), ``trainable_parameters`` (int64 `[n]`) and one float64 `[n, B, R]` dataset per metric.
+group per model; ``/measured/`` (attribute ``space``, default ``nb101``) ``hash`` (`S32 [n]`), the space's
+columns (NB101: ``matrix``, uint8 `[n, 7, 7]`, and ``op_codes``, int8 `[n, 7]`), ``trainable_parameters``
+(int64 `[n]`) and one float64 `[n, B, R]` dataset per metric.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ import numpy as np
 
 from ecnas._io import ATTRIBUTES_DIGEST, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.metrics import METRIC_TABLE
+from ecnas.spaces import get_space
 from ecnas.surrogate._mlp import MLPSurrogate
-from ecnas.surrogate._storage import _read_dataset, _write_dataset, check_group_digest
+from ecnas.surrogate._storage import check_group_digest, read_dataset, write_dataset
 from ecnas.table import FORMAT_NAME as TABLE_FORMAT
 
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
@@ -40,14 +43,7 @@ BUNDLE_FORMAT = "ecnas-surrogate-bundle"
 BUNDLE_VERSION = 1
 
 #: Metric → rule for budgets without their own fit (see the module docstring).
-BUDGET_SCALING: dict[str, str] = {
-    "training_time": "linear",
-    "train_accuracy": "nearest",
-    "validation_accuracy": "nearest",
-    "test_accuracy": "nearest",
-    "energy_kwh": "linear",
-    "total_energy_kwh": "linear",
-}
+BUDGET_SCALING: dict[str, str] = {m.name: m.budget_scaling for m in METRIC_TABLE.values() if m.budget_scaling}
 
 
 @dataclass
@@ -55,18 +51,18 @@ class MeasuredValues:
     """Measured cells of a build, in table layout.
 
     Attributes:
-        hashes: `n` NB101 hashes (`S32`).
-        matrices: `n x 7 x 7` uint8 zero-padded adjacency.
-        op_codes: `n x 7` int8 feature op codes.
+        hashes: `n` keys of the space (`S32`; NB101 hashes).
+        columns: the space's stored columns of the measured configurations (NB101: ``matrix``, ``op_codes``).
         trainable_parameters: `n` parameters of the network that was trained.
         metrics: metric → `n x B x R` float64 (NaN where not measured), budgets of the bundle.
+        space: registry name of the search space.
     """
 
     hashes: np.ndarray
-    matrices: np.ndarray
-    op_codes: np.ndarray
+    columns: dict[str, np.ndarray]
     trainable_parameters: np.ndarray
     metrics: dict[str, np.ndarray]
+    space: str = "nb101"
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -173,13 +169,14 @@ class SurrogateBundle:
             self.write_models(h5.create_group("surrogate"))
             if self.measured is not None:
                 measured = h5.create_group("measured")
-                _write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
-                _write_dataset(measured, "matrix", self.measured.matrices.astype(np.uint8))
-                _write_dataset(measured, "op_codes", self.measured.op_codes.astype(np.int8))
-                _write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
+                measured.attrs["space"] = self.measured.space
+                write_dataset(measured, "hash", np.asarray(self.measured.hashes, dtype="S32"))
+                for column in get_space(self.measured.space).columns:
+                    write_dataset(measured, column.name, self.measured.columns[column.name].astype(column.dtype))
+                write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
-                    _write_dataset(values, name, array.astype(np.float64))
+                    write_dataset(values, name, array.astype(np.float64))
             h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)  # budgets, provenance and every model's parameters
             h5.attrs["complete"] = True
         return path
@@ -257,16 +254,20 @@ class SurrogateBundle:
                     raise TableFormatError(
                         f"{where}: {dataset.name} has shape {dataset.shape}, expected ({n}, {len(budgets)}, R)"
                     )
-                metrics[name] = _read_dataset(group["metrics"], name, dataset.shape, where, finite=False)
+                metrics[name] = read_dataset(group["metrics"], name, dataset.shape, where, finite=False)
+            try:
+                space = get_space(str(group.attrs.get("space", "nb101")))
+            except ValueError as error:
+                raise TableFormatError(f"{where}: {error}") from None
             measured = MeasuredValues(
                 hashes=_read_checked(group, "hash", (n,), where),
-                matrices=_read_checked(group, "matrix", (n, 7, 7), where),
-                op_codes=_read_checked(group, "op_codes", (n, 7), where),
+                columns={c.name: _read_checked(group, c.name, (n, *c.shape), where) for c in space.columns},
                 trainable_parameters=_read_checked(group, "trainable_parameters", (n,), where),
                 metrics=metrics,
+                space=space.name,
             )
         return cls(budgets=budgets, models=models, measured=measured, provenance=provenance)
 
 
 def _read_checked(group: h5py.Group, name: str, shape: tuple[int, ...], where: str) -> np.ndarray:
-    return _read_dataset(group, name, shape, f"{where}:{group.name}", finite=name != "hash")
+    return read_dataset(group, name, shape, f"{where}:{group.name}", finite=name != "hash")

@@ -29,7 +29,6 @@ import torch
 
 from ecnas._validation import check_int
 from ecnas.errors import NotFittedError
-from ecnas.spaces.nb101.cells import NUM_FEATURES
 from ecnas.surrogate import _network as N
 from ecnas.surrogate import _transforms as T
 from ecnas.surrogate._metrics import regression_metrics
@@ -74,15 +73,22 @@ def _check_choice(name: str, value: Any, choices: Any) -> None:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
 
 
-def check_features(features: Any, name: str = "features") -> np.ndarray:
-    """`n x 36` finite float64 array, or ValueError naming the problem."""
+def check_features(features: Any, name: str = "features", width: int | None = None) -> np.ndarray:
+    """`n x d` finite float64 array (``d = width`` when given), or ValueError naming the problem.
+
+    The width comes from the data at ``fit`` (the search space's :attr:`~ecnas.spaces.SearchSpace.num_features`;
+    36 for NB101's EC-NAS features) and must match it at ``predict``.
+    """
+    wanted = "d" if width is None else str(width)
     try:
         array = np.asarray(features, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a numeric `n x {NUM_FEATURES}` array: {error}") from None
-    if array.ndim != 2 or array.shape[1] != NUM_FEATURES:
-        shape = array.shape
-        raise ValueError(f"{name} must have shape (n, {NUM_FEATURES}) (rows of CellSpec.features()), got {shape}")
+        raise ValueError(f"{name} must be a numeric `n x {wanted}` array: {error}") from None
+    if array.ndim != 2 or array.shape[1] < 1 or (width is not None and array.shape[1] != width):
+        raise ValueError(
+            f"{name} must have shape (n, {wanted}) (rows of the space's features, e.g. CellSpec.features()), "
+            f"got {array.shape}"
+        )
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite; found NaN or inf in {int((~np.isfinite(array)).sum())} entries")
     return array
@@ -203,7 +209,7 @@ class MLPSurrogate:
         """Train the ensemble.
 
         Args:
-            features: `n x 36` rows of :meth:`ecnas.spaces.nb101.cells.CellSpec.features`.
+            features: `n x d` rows of the space's features (NB101: the 36 of :meth:`CellSpec.features`).
             targets: `n` finite values of the metric, in its own unit (e.g. kWh).
 
         Returns:
@@ -315,7 +321,7 @@ class MLPSurrogate:
     def predict_members(self, features: Any) -> np.ndarray:
         """Every member's prediction, `n_members x n`, in the metric's unit."""
         self._check_fitted()
-        x = check_features(features)
+        x = check_features(features, width=self.n_features_in_)
         inputs = torch.from_numpy(T.forward_input(self.input_scaling, x, self.input_offset_, self.input_scale_))
         members = len(self.layers_[0][0])
         with _torch_threads(self.num_threads):
@@ -326,7 +332,7 @@ class MLPSurrogate:
         """Predicted metric per row: the ensemble mean (and, with ``return_std``, its spread).
 
         Args:
-            features: `n x 36` rows of :meth:`ecnas.spaces.nb101.cells.CellSpec.features`.
+            features: `n x d` rows of the space's features (NB101: the 36 of :meth:`CellSpec.features`).
             return_std: also return the members' standard deviation (0 for a single network).
 
         Returns:

@@ -24,18 +24,17 @@ import numpy as np
 
 from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
-from ecnas.spaces.nb101.cells import NUM_FEATURES
 
 if TYPE_CHECKING:
     from ecnas.surrogate._mlp import MLPSurrogate
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_surrogate", "save_surrogate"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_surrogate", "read_dataset", "save_surrogate", "write_dataset"]
 
 FORMAT_NAME = "ecnas-surrogate"
 FORMAT_VERSION = 1
 
 
-def _write_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
+def write_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
     dataset = group.create_dataset(name, data=data, fletcher32=True)
     dataset.attrs["sha256"] = array_sha256(data)
 
@@ -63,12 +62,12 @@ def _write_group(model: MLPSurrogate, group: h5py.Group, metadata: dict[str, Any
     attrs["validation_mae"] = np.asarray(model.validation_mae_, dtype=np.float64)
     attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True, allow_nan=True)
     attrs["ecnas_version"] = __version__
-    _write_dataset(group, "input_offset", np.asarray(model.input_offset_, dtype=np.float64))
-    _write_dataset(group, "input_scale", np.asarray(model.input_scale_, dtype=np.float64))
+    write_dataset(group, "input_offset", np.asarray(model.input_offset_, dtype=np.float64))
+    write_dataset(group, "input_scale", np.asarray(model.input_scale_, dtype=np.float64))
     for index, (weight, bias) in enumerate(model.layers_):
         layer = group.create_group(f"layer_{index}")
-        _write_dataset(layer, "weight", np.ascontiguousarray(weight, dtype=np.float32))
-        _write_dataset(layer, "bias", np.ascontiguousarray(bias[:, 0, :], dtype=np.float32))
+        write_dataset(layer, "weight", np.ascontiguousarray(weight, dtype=np.float32))
+        write_dataset(layer, "bias", np.ascontiguousarray(bias[:, 0, :], dtype=np.float32))
     attrs[ATTRIBUTES_DIGEST] = tree_sha256(group)  # every parameter (target_scale, offsets, ...) and sha256
     attrs["complete"] = True
 
@@ -82,7 +81,7 @@ def save_surrogate(model: MLPSurrogate, target: Any, *, metadata: dict[str, Any]
         _write_group(model, h5, metadata)
 
 
-def _read_dataset(
+def read_dataset(
     group: h5py.Group, name: str, shape: tuple[int, ...], where: str, *, finite: bool = True
 ) -> np.ndarray:
     if name not in group or not isinstance(group[name], h5py.Dataset):
@@ -137,8 +136,8 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
         raise TableFormatError(f"{where}: stored parameters are invalid: {error!r}") from None
     members = int(_attr(group, "n_members", where))
     n_features = int(_attr(group, "n_features_in", where))
-    if n_features != NUM_FEATURES:
-        raise TableFormatError(f"{where}: n_features_in is {n_features}, expected {NUM_FEATURES}")
+    if n_features < 1:
+        raise TableFormatError(f"{where}: n_features_in is {n_features}, expected a positive feature count")
     from ecnas.surrogate._network import layer_sizes
 
     layers = []
@@ -146,11 +145,11 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
         name = f"layer_{index}"
         if name not in group:
             raise TableFormatError(f"{where}: group {name!r} is missing; the surrogate was not fully written")
-        weight = _read_dataset(group[name], "weight", (members, fan_in, fan_out), f"{where}/{name}")
-        bias = _read_dataset(group[name], "bias", (members, fan_out), f"{where}/{name}")
+        weight = read_dataset(group[name], "weight", (members, fan_in, fan_out), f"{where}/{name}")
+        bias = read_dataset(group[name], "bias", (members, fan_out), f"{where}/{name}")
         layers.append((weight.astype(np.float32), bias.astype(np.float32)[:, None, :]))
-    model.input_offset_ = _read_dataset(group, "input_offset", (n_features,), where)
-    model.input_scale_ = _read_dataset(group, "input_scale", (n_features,), where)
+    model.input_offset_ = read_dataset(group, "input_offset", (n_features,), where)
+    model.input_scale_ = read_dataset(group, "input_scale", (n_features,), where)
     try:
         model.target_offset_ = _finite(_attr(group, "target_offset", where), "target_offset", minimum=-np.inf)
         model.target_scale_ = _finite(_attr(group, "target_scale", where), "target_scale", minimum=0.0)

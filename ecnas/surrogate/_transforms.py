@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecnas.spaces.nb101.cells import NUM_FEATURES
-
 __all__ = [
     "INPUT_SCALINGS",
     "PARAMETER_COLUMN",
@@ -22,7 +20,8 @@ __all__ = [
 ]
 
 #: Column of the EC-NAS features holding the trainable parameters (in millions).
-PARAMETER_COLUMN = NUM_FEATURES - 1
+#: ``log-standard`` logs the last feature column: NB101's features end with the parameter count in millions.
+PARAMETER_COLUMN = -1
 
 #: ``none``: raw features (EC-NAS). ``standard``: zero mean, unit variance per column.
 #: ``log-standard``: the parameter column is log-transformed first (it spans 0.2-50 M), then standard.

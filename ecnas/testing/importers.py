@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecnas._registry import Registry
 from ecnas.errors import CorruptRecordError
 from ecnas.importers import (
     ENERGY_METRICS,
@@ -38,7 +39,7 @@ from ecnas.spaces.nb101.cells import CellSpec
 __all__ = ["CHECKS", "register_sample_writer", "sample_file"]
 
 SampleWriter = Callable[[Path], Path]
-_WRITERS: dict[str, SampleWriter] = {}
+_WRITERS: Registry[SampleWriter] = Registry("importer sample writer")
 
 _CELLS = [
     ([[0, 1], [0, 0]], ["input", "output"]),
@@ -51,14 +52,7 @@ _LAYOUT = [(0, 4, 0), (1, 12, 0), (0, 12, 0), (1, 4, 0), (2, 4, 0), (0, 4, 1), (
 
 def register_sample_writer(name: str) -> Callable[[SampleWriter], SampleWriter]:
     """Decorator registering the sample-file writer of importer ``name``."""
-
-    def decorate(writer: SampleWriter) -> SampleWriter:
-        if name in _WRITERS:
-            raise ValueError(f"a sample writer for importer {name!r} is already registered")
-        _WRITERS[name] = writer
-        return writer
-
-    return decorate
+    return _WRITERS.decorator(name)
 
 
 def sample_file(name: str, directory: Path) -> Path:
@@ -69,7 +63,7 @@ def sample_file(name: str, directory: Path) -> Path:
     """
     if name not in _WRITERS:
         raise KeyError(f"no sample writer for importer {name!r}; register one with register_sample_writer({name!r})")
-    return _WRITERS[name](directory)
+    return _WRITERS.get(name)(directory)
 
 
 def _numbers(cell: int, epochs: int, repeat: int) -> list[float]:

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from ecnas._registry import Registry
 from ecnas.energy import KINDS, CarbontrackerMeter, CpuTimeMeter, Meter, Reading
 from ecnas.testing.fake_power import FakeClock, FakeNvml, FakePowercap, patched_nvml
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 ContractFactory = Callable[[Path, "Callable[[], float] | None"], AbstractContextManager[Meter]]
-CONTRACT_FACTORIES: dict[str, ContractFactory] = {}
+CONTRACT_FACTORIES: Registry[ContractFactory] = Registry("meter contract factory")
 
 
 def register_contract_factory(name: str) -> Callable[[ContractFactory], ContractFactory]:
@@ -49,14 +50,7 @@ def register_contract_factory(name: str) -> Callable[[ContractFactory], Contract
     The factory takes ``(tmp_path, clock)`` (clock may be None) and returns a context manager yielding
     the meter; whatever it sets up (fake hardware) must be torn down on exit.
     """
-
-    def decorate(factory: ContractFactory) -> ContractFactory:
-        if name in CONTRACT_FACTORIES:
-            raise ValueError(f"a contract factory for meter {name!r} is already registered")
-        CONTRACT_FACTORIES[name] = factory
-        return factory
-
-    return decorate
+    return CONTRACT_FACTORIES.decorator(name)
 
 
 def contract_meter(
@@ -72,7 +66,7 @@ def contract_meter(
             f"meter {name!r} has no contract factory; register one with "
             "ecnas.testing.meters.register_contract_factory({name!r})"
         )
-    return CONTRACT_FACTORIES[name](tmp_path, clock)
+    return CONTRACT_FACTORIES.get(name)(tmp_path, clock)
 
 
 @register_contract_factory("cpu-time")

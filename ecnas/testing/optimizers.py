@@ -192,8 +192,8 @@ def check_asks_are_table_cells(name: str, table: str | os.PathLike[str]) -> None
                 assert cell.budget <= optimizer.budget, "asked above the target budget"
                 assert (cell.hash, cell.budget) not in seen, f"{cell} asked twice"
                 seen.add((cell.hash, cell.budget))
-                spec = bench.cell(cell.hash)  # KeyError when not in the table
-                assert spec.num_vertices <= space.max_vertices
+                config = bench.cell(cell.hash)  # KeyError when not in the table
+                assert space.search_space.is_valid(config), f"{cell} is not a valid configuration of the space"
             F, metrics = (
                 optimizer.problem.evaluate([c.hash for c in cells], cells[0].budget)
                 if len({c.budget for c in cells}) == 1

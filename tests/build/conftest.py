@@ -54,8 +54,7 @@ def write_hand_plan(
         sample_fraction=None,
         space_size=91,
         hashes=[c.hash for c in cells],
-        matrices=[c.matrix.astype(int).tolist() for c in cells],
-        ops=[list(c.ops) for c in cells],
+        configs=[{"matrix": c.matrix.astype(int).tolist(), "ops": list(c.ops)} for c in cells],
         energy={"carbon_intensity": 300.0},
         sample_method="test cells",
     )

@@ -18,9 +18,9 @@ def runner() -> CliRunner:
     ("args", "needle"),
     [
         (["run", "--profile", "huge", "--out", "t.h5"], "unknown build profile 'huge'"),
-        (["run", "--profile", "tiny", "-o", "epochs=3", "--out", "t.h5"], "unknown option 'epochs'"),
-        (["run", "--profile", "tiny", "-o", "budgets=4,2", "--out", "t.h5"], "'budgets'"),
-        (["run", "--profile", "tiny", "-o", "budgets", "--out", "t.h5"], "KEY=VALUE"),
+        (["run", "--profile", "tiny", "-O", "epochs=3", "--out", "t.h5"], "unknown option 'epochs'"),
+        (["run", "--profile", "tiny", "-O", "budgets=4,2", "--out", "t.h5"], "'budgets'"),
+        (["run", "--profile", "tiny", "-O", "budgets", "--out", "t.h5"], "KEY=VALUE"),
         (["run", "--profile", "tiny"], "--out"),
         (["run", "--out", "t.h5"], "--profile"),
         (["run", "--recipe", "missing.toml", "--out", "t.h5"], "does not exist"),

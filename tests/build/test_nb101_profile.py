@@ -34,8 +34,7 @@ def _plan(workdir: Path, cells: list, data_dir: Path) -> BuildPlan:
         sample_fraction=None,
         space_size=91,
         hashes=[c.hash for c in cells],
-        matrices=[c.matrix.astype(int).tolist() for c in cells],
-        ops=[list(c.ops) for c in cells],
+        configs=[{"matrix": c.matrix.astype(int).tolist(), "ops": list(c.ops)} for c in cells],
         energy={"carbon_intensity": 100.0},
     )
     return write_plan(workdir, plan)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from ecnas.build.records import load_records
 from ecnas.cli import main
 
-FAST = ["-o", "budgets=1,2", "-o", "split_sizes=200,60,60", "-o", "train_eval_size=60", "-o", "batch_size=64"]
+FAST = ["-O", "budgets=1,2", "-O", "split_sizes=200,60,60", "-O", "train_eval_size=60", "-O", "batch_size=64"]
 
 
 def _run(args: list[str]) -> str:

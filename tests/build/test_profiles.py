@@ -125,11 +125,24 @@ def test_default_recipe_is_the_tiny_7v_build() -> None:
         ({"build": {"profile": "tiny"}, "profile": {"budget": [1]}}, "unknown option 'budget'"),
         ({"build": {"profile": "tiny"}, "energy": {"watts": 3}}, r"unknown key \[energy\]\.watts"),
         ({"build": {}}, r"\[build\]\.profile is required"),
+        ({"build": {"profile": "tiny"}, "energy": {"meter": "rapl"}}, r"\[energy\]\.meter .*'cpu-time'"),
     ],
 )
 def test_bad_recipes_name_the_key(data: dict, needle: str) -> None:
     with pytest.raises(EcnasError, match=needle):
         parse_recipe(data, source="r.toml")
+
+
+def test_recipe_chooses_the_meter_by_registry_name() -> None:
+    from ecnas.energy import CpuTimeMeter, meter_from_settings
+
+    recipe = parse_recipe({"build": {"profile": "tiny"}, "energy": {"meter": "cpu-time", "pue": 1.2}})
+    meter = meter_from_settings(**recipe.energy)
+    assert isinstance(meter, CpuTimeMeter) and meter.describe()["pue"] == 1.2
+    with pytest.raises(ValueError, match="do not fit meter 'cpu-time'"):
+        meter_from_settings(meter="cpu-time", rapl_dir="/nope")
+    with pytest.raises(ValueError, match="unknown meter 'rapl'"):
+        meter_from_settings(meter="rapl")
 
 
 def test_recipe_file_errors(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- registry
 def test_registry_lists_both_importers_and_rejects_unknown_names() -> None:
     assert {"nasbench101", "ecnas"} <= set(available_importers())
-    with pytest.raises(ValueError, match=r"unknown importer 'nb201'; valid importers are \['ecnas', 'nasbench101'"):
+    with pytest.raises(ValueError, match=r"unknown importer 'nb201'; valid names are \['ecnas', 'nasbench101'"):
         get_importer("nb201")
     assert isinstance(get_importer("nasbench101", progress=True), NASBench101Importer)
 

@@ -129,8 +129,9 @@ def test_mutants_outside_the_table_are_rejected_not_scored(tmp_path: Path) -> No
     space = enumerate_space(5)
     keep = np.arange(len(space)) % 3 != 0  # a table that lacks a third of the 5-vertex cells
     contents = synthetic_contents(space, budgets=(108,), repeats=1)
-    for field in ("hashes", "matrices", "op_codes", "trainable_parameters", "source"):
+    for field in ("hashes", "trainable_parameters", "source"):
         setattr(contents, field, getattr(contents, field)[keep])
+    contents.columns = {name: values[keep] for name, values in contents.columns.items()}
     contents.metrics = {k: v[keep] for k, v in contents.metrics.items()}
     # and one cell without results: it is not part of the search space
     contents.metrics["validation_accuracy"][0] = np.nan

@@ -51,9 +51,13 @@ class NB101Space(SearchSpace[CellSpec]):
     """
 
     description: ClassVar[str] = "NAS-Bench-101 cells: DAGs of ≤7 vertices and ≤9 edges, 3 interior ops"
+    features_description: ClassVar[str] = (
+        "EC-NAS 36 features (upper-triangular 7x7 adjacency, op codes, default NB101 parameters / 1e6)"
+    )
     can_enumerate: ClassVar[bool] = True
     can_mutate: ClassVar[bool] = True
     vector_integer: ClassVar[bool] = True
+    config_fields: ClassVar[tuple[str, ...]] = ("matrix", "ops")
 
     def __init__(self, *, max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES) -> None:
         if not 2 <= int(max_vertices) <= MAX_VERTICES or not 0 <= int(max_edges) <= MAX_EDGES:
@@ -71,8 +75,9 @@ class NB101Space(SearchSpace[CellSpec]):
 
     # ------------------------------------------------------------------ identity
     def validate(self, raw: Any) -> CellSpec:
-        """A CellSpec from a CellSpec, a ``(matrix, ops)`` pair, a ``{"matrix", "ops"}`` mapping or an
-        ``edge_k``/``op_node_k`` ConfigSpace configuration.
+        """A CellSpec from a CellSpec, a ``(matrix, ops)`` pair, a mapping or a ConfigSpace configuration.
+
+        Mappings hold ``matrix`` and ``ops``, or ``edge_k``/``op_node_k`` values.
 
         Raises:
             InvalidCellError: not a valid NB101 cell within this space's limits.
@@ -103,6 +108,20 @@ class NB101Space(SearchSpace[CellSpec]):
         from ecnas.spaces.nb101.lookup import StructureIndex
 
         return StructureIndex(columns["matrix"], columns["op_codes"])
+
+    def relabel(self, config: CellSpec, rng: np.random.Generator) -> CellSpec:
+        """The same cell with its vertices in a random topological order (:meth:`CellSpec.shuffled`)."""
+        return config.shuffled(rng)
+
+    def config_to_json(self, config: CellSpec) -> dict[str, Any]:
+        """``{"matrix": [[...]], "ops": [...]}`` of the pruned cell (the fields NB101 build records carry)."""
+        return {"matrix": config.matrix.astype(int).tolist(), "ops": list(config.ops)}
+
+    def config_from_json(self, fields: Mapping[str, Any]) -> CellSpec:
+        """The cell of ``matrix`` and ``ops`` fields."""
+        if not isinstance(fields, Mapping) or "matrix" not in fields or "ops" not in fields:
+            raise InvalidCellError("an nb101 configuration record needs 'matrix' and 'ops' fields")
+        return self.validate((fields["matrix"], fields["ops"]))
 
     def default(self) -> CellSpec:
         """The cell of NB101's example: input → conv3x3 → conv3x3 → output with a maxpool branch."""
@@ -181,12 +200,18 @@ class NB101Space(SearchSpace[CellSpec]):
         """28 upper-triangle entries, 7 op codes, parameters in millions (:func:`encode_features`)."""
         return encode_features(columns["matrix"], columns["op_codes"], parameters)
 
-    def num_parameters(self, configs: Sequence[CellSpec]) -> np.ndarray:
-        """Trainable parameters of NB101's default network (vectorised arithmetic)."""
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Adjacency entries in [0, 1], op codes in [0, 5]; the parameter count has no natural bound (NaN)."""
+        n_upper = MAX_VERTICES * (MAX_VERTICES + 1) // 2
+        largest_code = float(max(FEATURE_OP_CODES.values()))
+        high = np.concatenate([np.ones(n_upper), np.full(MAX_VERTICES, largest_code), [np.nan]])
+        return np.zeros(NUM_FEATURES), high
+
+    def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
+        """Trainable parameters of the NB101 network with ``options`` (default: NB101's network), vectorised."""
         from ecnas.spaces.nb101.channels import count_parameters_many
 
-        matrices, op_codes = pad_cells(configs)
-        return count_parameters_many(matrices, op_codes)
+        return count_parameters_many(columns["matrix"], columns["op_codes"], **options)
 
     # ------------------------------------------------------------------ sampling, enumeration, mutation
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> list[CellSpec]:
@@ -209,6 +234,15 @@ class NB101Space(SearchSpace[CellSpec]):
 
         return enumerate_cells(max_vertices=self.max_vertices, max_edges=self.max_edges)
 
+    def enumerated_columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Keys and columns of every cell, sorted by hash, straight from the (cached) enumeration arrays."""
+        cells = self.enumerate()
+        columns = {
+            "matrix": np.asarray(cells.matrices, dtype=np.uint8),
+            "op_codes": np.asarray(cells.op_codes, dtype=np.int8),
+        }
+        return np.asarray(cells.hash_bytes, dtype="S32"), columns
+
     def padded(self, config: CellSpec, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A cell laid out on :attr:`max_vertices` vertices: matrix and interior op labels (0..2).
 
@@ -227,8 +261,10 @@ class NB101Space(SearchSpace[CellSpec]):
         return matrix, labels
 
     def mutate(self, config: CellSpec, rng: np.random.Generator, *, rate: float = 1.0) -> CellSpec | None:
-        """NB101's ``mutate_spec``: each possible edge flips with probability ``rate / V``, each interior op is
-        redrawn with probability ``rate / (V - 2)``, on the cell padded to :attr:`max_vertices` vertices.
+        """NB101's ``mutate_spec`` on the cell padded to :attr:`max_vertices` vertices.
+
+        Each possible edge flips with probability ``rate / V``, each interior op is redrawn with probability
+        ``rate / (V - 2)``.
 
         Returns:
             The child (the parent itself when nothing changed), or None when the child is not a valid cell.
@@ -282,9 +318,12 @@ class NB101Space(SearchSpace[CellSpec]):
         return np.concatenate([matrix[self._upper], labels]).astype(np.float64)
 
     def from_vector(self, x: np.ndarray) -> CellSpec | None:
-        """The cell of a (rounded, clipped) vector; None when it is not a valid cell."""
+        """The cell of a (rounded, clipped) vector; None when it is not a valid cell (or not a finite vector)."""
         low, high = self.vector_bounds()
-        values = np.clip(np.rint(np.asarray(x, dtype=np.float64)), low, high).astype(np.int64)
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        if x.shape != low.shape or not np.isfinite(x).all():
+            return None
+        values = np.clip(np.rint(x), low, high).astype(np.int64)
         matrix = np.zeros((self.max_vertices, self.max_vertices), dtype=np.int8)
         n_edges = self._upper[0].size
         matrix[self._upper] = values[:n_edges]
@@ -342,9 +381,14 @@ class NB101Space(SearchSpace[CellSpec]):
         return self.validate((matrix, [INPUT, *ops, OUTPUT]))
 
     # ------------------------------------------------------------------ model
-    def build_model(self, config: CellSpec, **options: Any) -> Any:
-        """NB101's network for the cell (:class:`~ecnas.spaces.nb101.network.NB101Network`)."""
+    def build_model(self, config: CellSpec, *, generator: Any = None, **options: Any) -> Any:
+        """NB101's network for the cell (:class:`~ecnas.spaces.nb101.network.NB101Network`).
+
+        Initialised as NB101 does (truncated-normal convolutions) from the torch ``generator``.
+        """
         from ecnas.spaces.nb101.network import NB101Network
 
-        return NB101Network(config, **options)
+        net = NB101Network(config, **options)
+        net.reset_parameters(generator=generator)
+        return net
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from ecnas.errors import InvalidCellError
 
-
 __all__ = [
     "CONV1X1",
     "CONV3X3",

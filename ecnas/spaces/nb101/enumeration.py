@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ecnas.spaces.nb101._batch_hash import hash_candidates
 from ecnas._io import atomic_path
+from ecnas.spaces.nb101._batch_hash import hash_candidates
 from ecnas.spaces.nb101.cells import (
     INTERIOR_OPS,
     LABEL_OF_CODE,

@@ -25,8 +25,8 @@ except ImportError as _error:  # pragma: no cover - torch is a declared dependen
         "(ecnas.spaces.nb101.channels.count_parameters works without it)"
     ) from _error
 
-from ecnas.spaces.nb101.channels import CellPlan, NetworkOptions, as_cell_spec, cell_channel_plan, count_parameters
 from ecnas.spaces.nb101.cells import CONV1X1, CONV3X3, MAXPOOL3X3, CellSpec
+from ecnas.spaces.nb101.channels import CellPlan, NetworkOptions, as_cell_spec, cell_channel_plan, count_parameters
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,9 +13,8 @@ from click.testing import CliRunner
 import ecnas.spaces.nb101._batch_hash as _batch_hash
 import ecnas.spaces.nb101.enumeration as enumeration
 from ecnas.cli import main
-from ecnas.spaces.nb101.enumeration import EnumeratedSpace, enumerate_cells
 from ecnas.spaces.nb101.cells import FEATURE_OP_CODES, CellSpec, hash_cell
-from ecnas.spaces.nb101.enumeration import enumerate_space
+from ecnas.spaces.nb101.enumeration import EnumeratedSpace, enumerate_cells, enumerate_space
 from tests.conftest import reference_file
 
 

@@ -10,8 +10,8 @@ import pytest
 
 import ecnas.benchmark
 from ecnas.benchmark import Benchmark
-from ecnas.spaces.nb101.lookup import HashIndex, StructureIndex, encode_padded, hash_words
 from ecnas.spaces.nb101.cells import CellSpec, adjacency_from_string, hash_cell, pad_cells
+from ecnas.spaces.nb101.lookup import HashIndex, StructureIndex, encode_padded, hash_words
 from tests.reference import reference_file
 from tests.tables import write_synthetic
 

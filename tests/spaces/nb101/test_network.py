@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from ecnas.spaces.nb101.cells import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec, pad_cells
 from ecnas.spaces.nb101.channels import (
     NetworkOptions,
     cell_channel_plan,
@@ -18,7 +19,6 @@ from ecnas.spaces.nb101.channels import (
 )
 from ecnas.spaces.nb101.network import BN_EPSILON, BN_MOMENTUM, NB101Network
 from ecnas.spaces.nb101.network import count_parameters as reexported_count
-from ecnas.spaces.nb101.cells import CONV1X1, CONV3X3, FEATURE_OP_CODES, INTERIOR_OPS, MAXPOOL3X3, CellSpec, pad_cells
 from tests.reference import reference_file
 from tests.vectors import README_MATRIX, README_OPS
 

@@ -1,0 +1,5 @@
+"""``python -m ecnas``: the ecnas command line."""
+
+from ecnas.cli import main
+
+main()
