@@ -9,17 +9,20 @@
 #
 # Every task appends to its own records-<i>-of-<N>.jsonl in WORKDIR (a shared file system), durably;
 # shard i of N is fixed by the plan and (i, N), so resubmitting a task never duplicates work.
-# Adapt the resource lines below to your cluster (the GPU line is for the nb101-cifar10 profile).
+# The resource lines below fit a CPU-only build (the tiny profile) on any cluster out of the box; for the
+# nb101-cifar10 profile uncomment the GPU and memory lines (or pass them to sbatch: --gres=gpu:1 --mem=16G).
+# SIGTERM (preemption, `scontrol requeue`, scancel) stops a task after the cell in flight; a requeued task
+# resumes its shard without measuring any cell twice.
 # Energy: GPUs are measured per job (NVML follows the job's CUDA_VISIBLE_DEVICES). CPU energy read from
 # RAPL covers the whole package, so with a RAPL meter each task needs a whole node (uncomment --exclusive):
 # `ecnas build measure` refuses RAPL when the job holds fewer CPUs than its node has.
 #
 #SBATCH --job-name=ecnas-build
 #SBATCH --array=0-15
-#SBATCH --cpus-per-task=4
-#SBATCH --mem=16G
+#SBATCH --cpus-per-task=1
 #SBATCH --time=24:00:00
-#SBATCH --gres=gpu:1
+##SBATCH --mem=16G
+##SBATCH --gres=gpu:1
 #SBATCH --output=%x-%A_%a.log
 #SBATCH --requeue
 ##SBATCH --exclusive

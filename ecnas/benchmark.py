@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -51,7 +52,10 @@ _HASHED_BEFORE_INDEX = 1000
 
 
 def _is_nonnegative_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    except OverflowError:  # an int beyond float range (10**400) is no intensity either
+        return False
 
 
 def default_table_path() -> Path:
@@ -376,11 +380,12 @@ class Benchmark:
         result["co2eq_g"] = energy * self._co2_per_kwh
         result["source"] = _SOURCE_LIST[self._sources[i]]
         result["energy_method"] = self._energy_method
-        counters = self.counters
-        counters["queries"] += 1
-        # NaN propagates on purpose: an unknown cost must not read as a free one.
-        counters["training_time_s"] += values[_TIME]
-        counters["energy_kwh"] += energy
+        with self._counter_lock:  # exact under threads (a lost += would under-report the search cost)
+            counters = self.counters
+            counters["queries"] += 1
+            # NaN propagates on purpose: an unknown cost must not read as a free one.
+            counters["training_time_s"] += values[_TIME]
+            counters["energy_kwh"] += energy
         return result
 
     def _choose_repeat(self, raw: np.ndarray, repeat: int | str) -> int:
@@ -430,6 +435,9 @@ class Benchmark:
             KeyError: some cells are not in the table (the message names the first one and the count).
             ValueError: a hash is malformed; InvalidCellError: a cell is invalid.
         """
+        if isinstance(cells, (str, bytes)):
+            raise TypeError(f"cells must be a sequence of keys or configurations, got one {type(cells).__name__}; "
+                            "use query() for one cell or pass [key]")
         if not isinstance(cells, (np.ndarray, list, tuple)):
             cells = list(cells)
         idx, as_text = self._rows(cells)
@@ -439,9 +447,10 @@ class Benchmark:
             name = first.decode(errors="replace") if isinstance(first, bytes) else self._resolve_hash(first)
             raise KeyError(f"{missing.size} of {idx.size} cells are not in table {self.path.name}, e.g. {name}")
         result = self._columns(idx, self._budget_index(budget), repeat, as_text)
-        self.counters["queries"] += int(idx.size)
-        self.counters["training_time_s"] += float(np.sum(result["training_time"]))
-        self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
+        with self._counter_lock:  # exact under threads
+            self.counters["queries"] += int(idx.size)
+            self.counters["training_time_s"] += float(np.sum(result["training_time"]))
+            self.counters["energy_kwh"] += float(np.sum(result["energy_kwh"]))
         return result
 
     def _columns(
@@ -520,7 +529,8 @@ class Benchmark:
             import pandas as pd
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError("to_frame needs pandas: pip install 'ecnas[pandas]'") from None
-        columns = self.query_many(self._hash_array, budget=budget, repeat=repeat)
+        # reading the table is not an evaluation: _columns adds nothing to the search-cost counters
+        columns = self._columns(np.arange(len(self)), self._budget_index(budget), repeat)
         frame = pd.DataFrame({k: v for k, v in columns.items() if k != "hash"}, index=pd.Index(columns["hash"]))
         frame.index.name = "hash"
         return frame
@@ -530,8 +540,12 @@ class Benchmark:
         """Zero the evaluation counters (queries, simulated training time and energy).
 
         The sums become NaN once a queried cell has no time or energy: an unknown cost is not a zero cost.
+        Updates hold a lock, so threads sharing one Benchmark get exact sums (``to_frame`` adds nothing).
         """
-        self.counters: dict[str, float] = {"queries": 0, "training_time_s": 0.0, "energy_kwh": 0.0}
+        if not hasattr(self, "_counter_lock"):
+            self._counter_lock = threading.RLock()
+        with self._counter_lock:
+            self.counters: dict[str, float] = {"queries": 0, "training_time_s": 0.0, "energy_kwh": 0.0}
 
     def close(self) -> None:
         """Close the underlying file (queries of cached budgets keep working)."""

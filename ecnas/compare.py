@@ -18,9 +18,11 @@ The summary, CSVs, figures and ``comparison.json`` are written by :mod:`ecnas.co
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,8 +60,12 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------ running
-def _limit_threads() -> None:
-    """Worker initialiser: one BLAS/OpenMP thread per process (the runs are the parallelism)."""
+def _limit_threads(parent: int | None = None) -> None:
+    """Worker initialiser: one BLAS/OpenMP thread per process (the runs are the parallelism); die with the parent."""
+    from ecnas._lifecycle import die_with_parent, install_stop_handler
+
+    install_stop_handler(graceful=False)
+    die_with_parent(parent)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -70,6 +76,15 @@ def _limit_threads() -> None:
 
 def _run_task(task: dict[str, Any]) -> str:
     """Run one (algorithm, seed) and save it; top-level so that spawned workers can import it."""
+    from ecnas._lifecycle import Stopped
+
+    try:
+        return _run_one(task)
+    except Stopped:  # SIGTERM or the parent died: the task has unwound (temporary files removed); leave now
+        os._exit(128 + signal.SIGTERM)
+
+
+def _run_one(task: dict[str, Any]) -> str:
     import importlib
 
     from ecnas.benchmark import Benchmark
@@ -204,6 +219,7 @@ def compare(
             "created": bench.info()["provenance"].get("created"),
         }
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     tasks = []
     for name in names:
@@ -231,7 +247,12 @@ def compare(
             loaded[(task["algorithm"], task["seed"])] = reused
         else:
             pending.append(task)
-    _execute(pending, jobs, progress)
+    try:
+        _execute(pending, jobs, progress)
+    except BaseException:
+        if created:  # nothing of this call is worth keeping without its runs' folder
+            _remove_partial(out, set(), created=True)
+        raise
     for task in pending:
         loaded[(task["algorithm"], task["seed"])] = Result.load(task["path"])
     results = {name: [loaded[(name, seed)] for seed in seed_list] for name in names}
@@ -248,11 +269,28 @@ def compare(
     }
     summary = summarise(results, ref)
     comparison = Comparison(out=out, config=config, results=results, summary=summary)
-    write_outputs(comparison, plots)
+    before = {path.name for path in out.iterdir()}
+    try:
+        write_outputs(comparison, plots)
+    except BaseException:
+        _remove_partial(out, before, created=created)
+        raise
     if echo is not None:
         for path in comparison.files.values():
             echo(f"wrote {path}")
     return comparison
+
+
+def _remove_partial(out: Path, before: set[str], *, created: bool) -> None:
+    """After a failed write: remove the folder this call created, else the top-level files it added."""
+    import shutil
+
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for path in out.iterdir():
+        if path.name not in before and path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def _check_seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -268,10 +306,25 @@ def _check_seeds(seeds: int | Sequence[int]) -> list[int]:
     return seed_list
 
 
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """SIGTERM every worker of ``pool`` (each unwinds its run) and cancel what has not started."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
 def _execute(tasks: list[dict[str, Any]], jobs: int, progress: bool) -> None:
     from tqdm.auto import tqdm
 
+    from ecnas._lifecycle import sigterm_interrupts
+
     bar = tqdm(total=len(tasks), desc="runs", unit="run", disable=not progress or not tasks)
+    stack = contextlib.ExitStack()
+    stack.enter_context(sigterm_interrupts())  # SIGTERM stops like Ctrl-C: workers told, temp files removed
     try:
         if jobs == 1 or len(tasks) <= 1:
             for task in tasks:
@@ -281,13 +334,21 @@ def _execute(tasks: list[dict[str, Any]], jobs: int, progress: bool) -> None:
             return
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(jobs, len(tasks)), mp_context=context, initializer=_limit_threads
+            max_workers=min(jobs, len(tasks)),
+            mp_context=context,
+            initializer=_limit_threads,
+            initargs=(os.getpid(),),
         ) as pool:
-            futures = {pool.submit(_run_task, task): task for task in tasks}
-            for future in concurrent.futures.as_completed(futures):
-                task = futures[future]
-                future.result()  # re-raise a worker's error here
-                bar.set_postfix_str(f"{task['algorithm']} seed {task['seed']}")
-                bar.update()
+            try:
+                futures = {pool.submit(_run_task, task): task for task in tasks}
+                for future in concurrent.futures.as_completed(futures):
+                    task = futures[future]
+                    future.result()  # re-raise a worker's error here
+                    bar.set_postfix_str(f"{task['algorithm']} seed {task['seed']}")
+                    bar.update()
+            except BaseException:  # Ctrl-C, SIGTERM, a failed run: stop the other runs instead of waiting
+                _stop_workers(pool)
+                raise
     finally:
         bar.close()
+        stack.close()

@@ -320,7 +320,7 @@ def load_comparison(out: str | os.PathLike[str]) -> Comparison:
     out = Path(out)
     try:
         document = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{out}: no readable comparison.json ({error})") from None
     if document.get("format") != "ecnas-comparison":
         raise ValueError(f"{out / 'comparison.json'} is not an ecnas comparison")

@@ -33,3 +33,13 @@ class NotFittedError(EcnasError, ValueError, AttributeError):
 
 class TableNotFoundError(EcnasError, FileNotFoundError):
     """No table at the given path, or no embedded default table installed."""
+
+
+class WriteError(EcnasError, OSError):
+    """A file could not be written (disk full, read-only, permission denied); nothing partial was left.
+
+    ``errno`` and ``strerror`` are those of the underlying OSError; ``str()`` is the full message.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()

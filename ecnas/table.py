@@ -18,7 +18,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import array_sha256, atomic_path, jsonable
+from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, jsonable, tree_sha256
+from ecnas._validation import check_finite
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.metrics import METRIC_UNITS, METRICS
 from ecnas.spaces import SearchSpace, get_space
@@ -33,7 +34,9 @@ __all__ = [
     "SOURCE_NAMES",
     "SOURCE_SURROGATE",
     "TableContents",
+    "check_attributes_digest",
     "check_cell_hashes",
+    "check_provenance",
     "open_table",
     "read_table",
     "table_space",
@@ -161,6 +164,7 @@ def _validated(contents: TableContents) -> TableContents:
         raise ValueError(f"duplicate cell {sorted_hashes[duplicate[0]].decode()} in table")
     provenance = jsonable(contents.provenance)  # strict JSON (NaN → null): fail here, not halfway through a write
     json.dumps(provenance, allow_nan=False)
+    check_provenance(provenance)  # the rules a reader applies: never write what cannot be read back
     return TableContents(
         hashes=sorted_hashes,
         budgets=budgets,
@@ -207,7 +211,7 @@ def write_table(
     space = get_space(table.space)
     provenance = dict(table.provenance)
     provenance.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+    with atomic_h5(path) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
         h5.attrs["format"] = FORMAT_NAME
         h5.attrs["format_version"] = FORMAT_VERSION
         h5.attrs["search_space"] = table.space
@@ -235,6 +239,8 @@ def write_table(
                 _create(spread, name, values)
         if extras is not None:
             extras(h5)
+        # Every attribute (root, groups, datasets' sha256 and units) under one digest, checked at each open.
+        h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)
         # Written last: a file without it was never finished.
         h5.attrs["complete"] = True
     return path
@@ -247,11 +253,20 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
         TableFormatError: the file is missing, truncated, corrupt or not an ecnas table; names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise TableFormatError(f"{path}: is a directory, not a table file; pass the .h5 file inside it")
     if not path.is_file():
+        if path.is_symlink():
+            raise TableNotFoundError(f"{path}: a symbolic link to nothing readable (broken or a link loop)")
         raise TableNotFoundError(f"{path}: no such table file")
     try:
         h5 = h5py.File(path, "r")
     except OSError as error:
+        if "lock" in str(error).lower():
+            raise TableFormatError(
+                f"{path}: the file is locked by another process writing it (HDF5 file lock); wait for it to "
+                "finish, or set HDF5_USE_FILE_LOCKING=FALSE on read-only media"
+            ) from None
         raise TableFormatError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {error}") from None
     try:
         attrs = h5.attrs
@@ -264,6 +279,7 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
             )
         if not attrs.get("complete", False):
             raise TableFormatError(f"{path}: table was not completely written")
+        check_attributes_digest(h5, path, version)
         space = table_space(h5)
         for name in (*_ROW_DATASETS, *(c.name for c in space.columns)):
             if f"cells/{name}" not in h5:
@@ -272,11 +288,12 @@ def open_table(path: str | os.PathLike[str]) -> h5py.File:
             if f"metrics/{name}" not in h5:
                 raise TableFormatError(f"{path}: corrupt table, dataset metrics/{name} is missing")
         _check_shapes(h5, path, space)
+        table_attributes(h5)  # values validated with the rules of user input
     except TableFormatError:
         h5.close()
         raise
-    except (OSError, KeyError, ValueError) as error:
-        h5.close()
+    except (OSError, KeyError, ValueError, TypeError, RecursionError, RuntimeError) as error:
+        h5.close()  # RuntimeError: h5py walking damaged metadata ("wrong version number in local heap")
         raise TableFormatError(f"{path}: corrupt table metadata: {error}") from None
     return h5
 
@@ -315,20 +332,116 @@ def read_dataset(h5: h5py.File, name: str, selection: Any = ()) -> np.ndarray:
 
 
 def table_attributes(h5: h5py.File) -> dict[str, Any]:
-    """Decoded top-level attributes: budgets, repeats, metric units, provenance, counts."""
+    """Decoded top-level attributes: budgets, repeats, metric units, provenance, counts.
+
+    Values are checked with the rules user input gets (:func:`check_provenance`), so a file cannot bring in
+    what the API would refuse.
+
+    Raises:
+        TableFormatError: an attribute is missing, malformed or out of range; names the file and attribute.
+    """
+    where = h5.filename
     try:
-        return {
+        budgets = tuple(int(b) for b in np.atleast_1d(h5.attrs["budgets"]))
+        repeats = int(h5.attrs["repeats"])
+        num_cells = int(h5.attrs["num_cells"])
+        metrics = _json_attribute(h5, "metrics")
+        provenance = _json_attribute(h5, "provenance")
+        attributes = {
             "format": str(h5.attrs["format"]),
             "format_version": int(h5.attrs["format_version"]),
             "search_space": table_space(h5).name,
-            "num_cells": int(h5.attrs["num_cells"]),
-            "budgets": tuple(int(b) for b in h5.attrs["budgets"]),
-            "repeats": int(h5.attrs["repeats"]),
-            "metrics": json.loads(h5.attrs["metrics"]),
-            "provenance": json.loads(h5.attrs["provenance"]),
+            "num_cells": num_cells,
+            "budgets": budgets,
+            "repeats": repeats,
+            "metrics": metrics,
+            "provenance": provenance,
         }
-    except (KeyError, ValueError, OSError) as error:
-        raise TableFormatError(f"{h5.filename}: corrupt table attributes: {error}") from None
+    except (KeyError, ValueError, OSError, TypeError, OverflowError) as error:
+        raise TableFormatError(f"{where}: corrupt table attributes: {error}") from None
+    if not budgets or list(budgets) != sorted(set(budgets)) or budgets[0] <= 0:
+        raise TableFormatError(f"{where}: attribute budgets must be distinct positive epochs ascending, got {budgets}")
+    if repeats < 1 or num_cells < 1:
+        raise TableFormatError(f"{where}: attributes repeats and num_cells must be >= 1, got {repeats}, {num_cells}")
+    if metrics != METRIC_UNITS:
+        raise TableFormatError(f"{where}: attribute metrics must be {METRIC_UNITS} (names and units), got {metrics}")
+    for name in METRICS:
+        unit = h5[f"metrics/{name}"].attrs.get("unit", METRIC_UNITS[name])
+        if unit != METRIC_UNITS[name]:
+            raise TableFormatError(f"{where}: metrics/{name} has unit {unit!r}, expected {METRIC_UNITS[name]!r}")
+    try:
+        check_provenance(provenance)
+    except (TypeError, ValueError) as error:
+        raise TableFormatError(f"{where}: invalid provenance: {error}") from None
+    return attributes
+
+
+#: Largest JSON attribute read (bytes): a provenance of hundreds of MB would cost GBs per open.
+MAX_JSON_ATTRIBUTE_BYTES = 16 * 2**20
+
+
+def _json_attribute(h5: h5py.File, name: str) -> Any:
+    """A JSON root attribute, size-capped, decoded (deep nesting raises ValueError, not RecursionError)."""
+    if name not in h5.attrs:
+        raise KeyError(f"attribute {name!r} is missing")
+    size = h5.attrs.get_id(name).get_storage_size()
+    if size > MAX_JSON_ATTRIBUTE_BYTES:
+        raise ValueError(f"attribute {name!r} is {size:,} bytes, larger than {MAX_JSON_ATTRIBUTE_BYTES:,}")
+    text = h5.attrs[name]
+    if len(text) > MAX_JSON_ATTRIBUTE_BYTES:  # variable-length strings: known only once read, still before parsing
+        raise ValueError(f"attribute {name!r} is {len(text):,} bytes, larger than {MAX_JSON_ATTRIBUTE_BYTES:,}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"attribute {name!r} is JSON nested too deeply") from None
+
+
+def check_provenance(provenance: Any) -> None:
+    """Check the provenance entries that change numbers, with the rules of user input.
+
+    ``carbon_intensity`` (gCO2/kWh) must be absent, null (unknown: CO2 is NaN) or a finite number >= 0;
+    ``pue`` absent, null or a finite number >= 1; ``energy_method`` and ``intensity_source`` strings.
+
+    Raises:
+        TypeError: provenance is not a mapping, or an entry has the wrong type.
+        ValueError: an entry is out of range.
+    """
+    if not isinstance(provenance, Mapping):
+        raise TypeError(f"provenance must be a JSON object, got {type(provenance).__name__}")
+    if provenance.get("carbon_intensity") is not None:
+        check_finite("carbon_intensity", provenance["carbon_intensity"], minimum=0.0)
+    if provenance.get("pue") is not None:
+        check_finite("pue", provenance["pue"], minimum=1.0)
+    for name in ("energy_method", "intensity_source"):
+        if name in provenance and not isinstance(provenance[name], str):
+            raise TypeError(f"{name} must be a string, got {provenance[name]!r}")
+
+
+def check_attributes_digest(h5: h5py.File, path: str | os.PathLike[str], version: int) -> bool:
+    """Compare the file's attributes with the digest written with them (:func:`ecnas._io.tree_sha256`).
+
+    Version 1 files predate the digest: they open unprotected (their values are still validated).
+
+    Returns:
+        True when the file carries a digest and it matches; False for a version 1 file without one.
+
+    Raises:
+        TableFormatError: the digest does not match, or a version 2 file lacks it.
+    """
+    expected = h5.attrs.get(ATTRIBUTES_DIGEST)
+    if expected is None:
+        if version < 2:
+            return False
+        raise TableFormatError(
+            f"{path}: attribute {ATTRIBUTES_DIGEST} is missing; the file's metadata cannot be trusted "
+            "(tampered, or written by a pre-release ecnas: rewrite it with `ecnas import` or `ecnas build fill`)"
+        )
+    if tree_sha256(h5) != expected:
+        raise TableFormatError(
+            f"{path}: attributes were changed after the table was written (attribute checksum mismatch); "
+            "budgets, provenance or units cannot be trusted — restore or rebuild the file"
+        )
+    return True
 
 
 def read_table(path: str | os.PathLike[str]) -> TableContents:
@@ -354,25 +467,37 @@ def read_table(path: str | os.PathLike[str]) -> TableContents:
 
 
 def verify_table(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Read every dataset and compare it with the sha256 recorded at write time.
+    """Read every dataset and compare it with the sha256 recorded at write time; check the attribute digest.
 
     Returns:
-        Dataset name → digest for every verified dataset.
+        Dataset name → digest for every verified dataset; the attribute digest under the key
+        ``"@attributes"`` (``"absent (format v1)"`` for version 1 files, which predate it).
 
     Raises:
-        TableFormatError: a dataset fails its Fletcher-32 chunk checksums or its sha256; names the file.
+        TableFormatError: a dataset fails its Fletcher-32 chunk checksums or its sha256, has no sha256
+            attribute, or the attributes do not match their digest; names the file.
     """
     verified: dict[str, str] = {}
     with open_table(path) as h5:
+        version = int(h5.attrs["format_version"])
+        if check_attributes_digest(h5, path, version):
+            verified["@attributes"] = str(h5.attrs[ATTRIBUTES_DIGEST])
+        else:
+            verified["@attributes"] = "absent (format v1)"
 
         def visit(name: str, item: Any) -> None:
-            if isinstance(item, h5py.Dataset) and "sha256" in item.attrs:
+            if isinstance(item, h5py.Dataset):
+                if "sha256" not in item.attrs:
+                    raise TableFormatError(f"{path}: dataset {name} has no sha256 attribute; it cannot be verified")
                 digest = array_sha256(read_dataset(h5, name))
                 if digest != item.attrs["sha256"]:
                     raise TableFormatError(f"{path}: dataset {name} is corrupt (sha256 mismatch)")
                 verified[name] = digest
 
-        h5.visititems(visit)
+        try:
+            h5.visititems(visit)
+        except (RuntimeError, KeyError, OSError) as error:
+            raise TableFormatError(f"{path}: corrupt table structure: {error}") from None
     return verified
 
 

@@ -66,6 +66,18 @@ def _make_physical(means: dict[str, np.ndarray]) -> dict[str, int]:
     return adjustments
 
 
+def _check_finite(metric: str, budget: int, mean: np.ndarray, std: np.ndarray) -> None:
+    """A surrogate predicting NaN or inf is broken (or tampered with): refuse it rather than fill with it."""
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        from ecnas.errors import TableFormatError
+
+        raise TableFormatError(
+            f"the surrogate of {metric} at budget {budget} predicts NaN or inf for {int(bad.sum())} of {bad.size} "
+            "cells; refusing to fill a table with them (refit with `ecnas build fit`)"
+        )
+
+
 def predict_space(
     bundle: SurrogateBundle, features: np.ndarray, *, progress: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -83,6 +95,7 @@ def predict_space(
     predicted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for metric, budget in tqdm(tasks, desc="predict", unit="model", disable=not progress):
         predicted[(metric, budget)] = bundle.models[(metric, budget)].predict(features, return_std=True)
+        _check_finite(metric, budget, *predicted[(metric, budget)])
     for metric in bundle.metrics:
         mean = np.empty((len(features), len(bundle.budgets)))
         std = np.empty_like(mean)
@@ -202,7 +215,10 @@ def fill_table(
     features = np.asarray(space.features(columns, default_params), dtype=np.float64)
     steps.update()
     options = dict(network_options) if network_options is not None else bundle.provenance.get("network")
-    trained_params = space.num_parameters(columns, **options) if options else default_params
+    try:
+        trained_params = space.num_parameters(columns, **options) if options else default_params
+    except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
+        raise ValueError(f"network options {options!r} are invalid ({error}); pass network_options") from None
     steps.update()
     steps.close()
     means, stds = predict_space(bundle, features, progress=progress)

@@ -63,12 +63,31 @@ def _value(record: Mapping[str, Any], metric: str, index: int) -> float:
     if value is None:
         return float("nan")
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"records[{index}]: {metric} must be a number or null, got {value!r}") from None
     if np.isinf(number):
         raise ValueError(f"records[{index}]: {metric} is infinite")
+    low, high = _PLAUSIBLE.get(metric, (-np.inf, np.inf))
+    if not low <= number <= high:  # NaN passes: it means "not measured"
+        raise ValueError(
+            f"records[{index}]: {metric} = {number!r} is outside [{low:g}, {high:g}]; a measurement cannot give "
+            "it (a corrupt or hand-edited record?)"
+        )
     return number
+
+
+#: Range a measured value can take: fractions for accuracies; seconds and kWh >= 0, below a century of training.
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "train_accuracy": (0.0, 1.0),
+    "validation_accuracy": (0.0, 1.0),
+    "test_accuracy": (0.0, 1.0),
+    "training_time": (0.0, 3.2e9),
+    "energy_kwh": (0.0, 1e9),
+    "total_energy_kwh": (0.0, 1e9),
+}
 
 
 def measured_values(records: Sequence[Mapping[str, Any]], budgets: Sequence[int]) -> tuple[MeasuredValues, list[Any]]:

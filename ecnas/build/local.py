@@ -7,6 +7,7 @@ everything already appended is kept and the next launch resumes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ecnas._lifecycle import PARENT_PID_VARIABLE, sigterm_interrupts
 from ecnas.build.plan import read_plan
 from ecnas.build.status import RecordTail
 from ecnas.errors import EcnasError
@@ -67,6 +69,7 @@ def launch_local(
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env[PARENT_PID_VARIABLE] = str(os.getpid())  # workers die with this launcher (kill -9 included)
     start = time.perf_counter()
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     for index in range(workers):
@@ -90,6 +93,8 @@ def launch_local(
             )
         procs.append((proc, log))
     bar = tqdm(total=len(planned), disable=not progress, desc="measure", unit="cell", dynamic_ncols=True)
+    stack = contextlib.ExitStack()
+    stack.enter_context(sigterm_interrupts())  # SIGTERM of the launcher stops like Ctrl-C
     try:
         while True:
             running = [p for p, _ in procs if p.poll() is None]
@@ -104,10 +109,11 @@ def launch_local(
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc, _ in procs:
-            proc.wait()
+            proc.wait()  # each finishes the cell in flight, appends it and exits
         raise
     finally:
         bar.close()
+        stack.close()
     failed = [(p.returncode, log) for p, log in procs if p.returncode != 0]
     if failed:
         code, log = failed[0]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecnas._lifecycle import stop_requested
 from ecnas.build.plan import BuildPlan, read_plan
 from ecnas.build.profiles import Profile, get_profile
 from ecnas.build.records import RecordWriter, load_records, shard_file_name
@@ -195,6 +196,9 @@ def measure_shard(
     with RecordWriter(Path(workdir) / shard_file_name(index, count)) as writer:
         space = plan.search_space()
         for position in todo:
+            if stop_requested():  # SIGTERM: the cell in flight was appended; the next launch resumes here
+                _LOG.warning("stopped by SIGTERM after %d cell(s) of shard %d/%d", measured, index, count)
+                break
             spec = plan.cell(position, space)
             described = space.config_to_json(spec)
             attempt = uuid.uuid4().hex

@@ -78,7 +78,11 @@ def plan_build(
 
 def _timings(workdir: Path) -> dict[str, Any]:
     file = workdir / TIMINGS_FILE
-    return json.loads(file.read_text()) if file.is_file() else {}
+    try:
+        data = json.loads(file.read_text()) if file.is_file() else {}
+    except (ValueError, RecursionError):  # informative only: a damaged file restarts the timings
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _save_timings(workdir: Path, data: Mapping[str, Any]) -> None:

@@ -292,5 +292,5 @@ def read_plan(workdir: str | os.PathLike[str]) -> BuildPlan:
             pairs = zip(data.pop("matrices"), data.pop("ops"), strict=True)
             data["configs"] = [{"matrix": matrix, "ops": ops} for matrix, ops in pairs]
         return BuildPlan(**data)
-    except (json.JSONDecodeError, TypeError, KeyError, ValueError) as error:
+    except (json.JSONDecodeError, TypeError, KeyError, ValueError, RecursionError) as error:
         raise EcnasError(f"build plan {str(target)!r} is unreadable ({error}); delete it and sample again.") from None

@@ -97,7 +97,7 @@ def decode_line(line: bytes) -> dict[str, Any] | None:
         return None
     try:
         record = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 

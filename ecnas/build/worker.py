@@ -7,6 +7,8 @@ what the Slurm template calls).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from ecnas.build.measure import measure_shard
@@ -22,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
+    from ecnas._lifecycle import PARENT_PID_VARIABLE, die_with_parent, install_stop_handler, stop_requested
+
+    install_stop_handler(graceful=True)  # SIGTERM (Slurm preemption, the launcher): finish the cell, then stop
+    if PARENT_PID_VARIABLE in os.environ:
+        die_with_parent()  # started by the local launcher: never outlive it
     summary = measure_shard(
         args.workdir, shard=parse_shard(args.shard), threads=args.threads, limit=args.limit, progress=args.progress
     )
@@ -30,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         f"measured {summary.measured} in {summary.seconds:.1f} s",
         flush=True,
     )
-    return 0
+    return 128 + signal.SIGTERM if stop_requested() else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import importlib.util
 
 import click
 
-__all__ = ["main"]
+__all__ = ["describe_environment_error", "main"]
 
 #: Sub-command name → module (under ``ecnas.cli``) that defines ``command``.
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -27,6 +27,29 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def describe_environment_error(error: BaseException) -> str:
+    """One line for an error of the environment (file system, permissions, input nested too deeply)."""
+    import errno
+
+    from ecnas.errors import EcnasError
+
+    if isinstance(error, RecursionError):
+        return "input is nested too deeply (JSON or records beyond any real file's depth); check the input file"
+    if isinstance(error, EcnasError):
+        return str(error)
+    assert isinstance(error, OSError)
+    where = error.filename if error.filename is not None else "a file"
+    if isinstance(error, PermissionError):
+        return f"permission denied: {where}; choose a path you can read and write"
+    if error.errno == errno.ELOOP:
+        return f"{where}: too many levels of symbolic links (a link loop?)"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {where}: no space left on the device; free some space or write elsewhere"
+    if error.errno == errno.EROFS:
+        return f"cannot write {where}: read-only file system; write elsewhere"
+    return f"{where}: {error.strerror or error}"
+
+
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, (module, _) in _COMMANDS.items() if importlib.util.find_spec(module))
@@ -38,6 +61,18 @@ class _LazyGroup(click.Group):
         if importlib.util.find_spec(module_name) is None:
             return None
         return importlib.import_module(module_name).command
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; environment errors a command did not handle become one message, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (OSError, RecursionError) as error:
+            raise click.ClickException(describe_environment_error(error)) from None
+        except RuntimeError as error:
+            if not str(error).startswith("Symlink loop"):  # pathlib's resolve() on a link loop
+                raise
+            where = str(error).removeprefix("Symlink loop from ")
+            raise click.ClickException(f"{where}: a symbolic link loop") from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][1]) for name in self.list_commands(ctx)]

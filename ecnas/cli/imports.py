@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ecnas.errors import EcnasError
+from ecnas.errors import EcnasError, WriteError
 
 _HELP = {
     "nasbench101": "Import a NAS-Bench-101 TFRecord file (accuracies, training time; no energy).",
@@ -51,6 +51,8 @@ def _make_command(name: str) -> click.Command:
             raise click.ClickException(f"import failed: {error}") from None
         try:
             table.write(output, description=f" ({importer.format})")
+        except WriteError as error:  # already says "cannot write <path>: why"
+            raise click.ClickException(str(error)) from None
         except (EcnasError, OSError, ValueError) as error:
             raise click.ClickException(f"cannot write {output}: {error}") from None
         contents = table.contents

@@ -114,7 +114,9 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
         from ecnas.table import check_cell_hashes, verify_table
 
         try:
-            info["verified_datasets"] = len(verify_table(bench.path))
+            verified = verify_table(bench.path)
+            info["verified_attributes"] = verified.pop("@attributes")
+            info["verified_datasets"] = len(verified)
             info["rehashed_cells"] = check_cell_hashes(bench.path)
         except TableFormatError as error:
             raise click.ClickException(str(error)) from None
@@ -138,7 +140,7 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
     )
     hardware = provenance.get("hardware")
     if isinstance(hardware, dict):
-        gpus = ", ".join(hardware.get("gpus") or []) or "no GPU"
+        gpus = ", ".join(str(gpu) for gpu in (hardware.get("gpus") or [])) or "no GPU"
         cores = hardware.get("logical_cores", "?")
         click.echo(f"hardware:    {hardware.get('cpu_model', 'unknown CPU')} ({cores} logical cores), {gpus}")
     elif hardware:
@@ -156,11 +158,14 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
         if key in provenance:
             click.echo(f"{key + ':':<12} {_text(provenance[key])}")
     surrogate = provenance.get("surrogate")
-    if isinstance(surrogate, dict):
+    if isinstance(surrogate, dict) and isinstance(surrogate.get("models") or {}, dict):
         click.echo("surrogate:   held-out Pearson / MAE per metric@budget (use --json for all settings)")
         for name, model in sorted((surrogate.get("models") or {}).items()):
-            holdout = model.get("holdout") or {}
-            if holdout:
+            holdout = model.get("holdout") if isinstance(model, dict) else None
+            numbers = isinstance(holdout, dict) and all(
+                isinstance(holdout.get(key, 0.0), (int, float)) for key in ("pearson", "mae")
+            )
+            if holdout and numbers:
                 click.echo(
                     f"  {name:<24} {holdout.get('pearson', float('nan')):.3f} / {_mae(name, holdout.get('mae'))}"
                     f"  (n={holdout.get('n', '?')} of {model.get('n_cells', '?')} cells)"
@@ -170,3 +175,8 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
             f"verified:    {info['verified_datasets']} datasets, sha256 OK; "
             f"all {info['rehashed_cells']:,} cells hash to their stored hash"
         )
+        attributes = info["verified_attributes"]
+        if attributes.startswith("absent"):
+            click.echo("attributes:  not checksummed (format v1 predates it; values validated only)")
+        else:
+            click.echo(f"attributes:  checksum OK ({attributes[:16]}…)")

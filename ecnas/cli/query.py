@@ -13,7 +13,7 @@ from ecnas.errors import InvalidConfigError
 def _parse_matrix(text: str) -> list[list[int]]:
     try:
         matrix = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise click.BadParameter(f"not valid JSON ({error}); e.g. '[[0,1],[0,0]]'", param_hint="--matrix") from None
     return matrix
 
@@ -33,7 +33,7 @@ def _parse_ops(text: str) -> list[str]:
     if text.startswith("["):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise click.BadParameter(f"not valid JSON ({error})", param_hint="--ops") from None
     return [op.strip() for op in text.split(",")]
 

@@ -48,7 +48,7 @@ def validate_algorithms(values: Sequence[str], param_hint: str = "ALGORITHMS / -
 def _value(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return text
 
 

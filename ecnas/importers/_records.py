@@ -57,7 +57,7 @@ def parse_record(data: bytes, *, path: Path, index: int, offset: int) -> RawReco
     where = f"{path}: record {index} at offset {offset}"
     try:
         fields = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise CorruptRecordError(f"{where} is not valid UTF-8 JSON ({error}): corrupt record") from None
     if not isinstance(fields, list) or len(fields) != 5:
         raise CorruptRecordError(

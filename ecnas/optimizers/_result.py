@@ -226,5 +226,5 @@ class Result:
             with open(path, encoding="utf-8") as stream:
                 data = json.load(stream)
             return cls.from_dict(data)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
             raise ValueError(f"{path}: not a readable ecnas optimizer result: {error}") from None

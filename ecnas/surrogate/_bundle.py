@@ -29,12 +29,12 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ecnas._io import atomic_path
+from ecnas._io import ATTRIBUTES_DIGEST, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
 from ecnas.metrics import METRIC_TABLE
 from ecnas.spaces import get_space
 from ecnas.surrogate._mlp import MLPSurrogate
-from ecnas.surrogate._storage import read_dataset, write_dataset
+from ecnas.surrogate._storage import check_group_digest, read_dataset, write_dataset
 from ecnas.table import FORMAT_NAME as TABLE_FORMAT
 
 __all__ = ["BUDGET_SCALING", "MeasuredValues", "SurrogateBundle"]
@@ -161,7 +161,7 @@ class SurrogateBundle:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the bundle to ``path`` atomically (temporary file + rename)."""
         path = Path(path)
-        with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+        with atomic_h5(path) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
             h5.attrs["format"] = BUNDLE_FORMAT
             h5.attrs["format_version"] = BUNDLE_VERSION
             h5.attrs["budgets"] = np.asarray(self.budgets, dtype=np.int64)
@@ -176,7 +176,8 @@ class SurrogateBundle:
                 write_dataset(measured, "trainable_parameters", self.measured.trainable_parameters.astype(np.int64))
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
-                    values.create_dataset(name, data=array.astype(np.float64), fletcher32=True)
+                    write_dataset(values, name, array.astype(np.float64))
+            h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)  # budgets, provenance and every model's parameters
             h5.attrs["complete"] = True
         return path
 
@@ -196,7 +197,9 @@ class SurrogateBundle:
         try:
             with h5py.File(path, "r") as h5:
                 return cls._read(h5, str(path))
-        except OSError as error:
+        except RecursionError:
+            raise TableFormatError(f"{path}: metadata nested too deeply to be an ecnas surrogate file") from None
+        except (OSError, RuntimeError, KeyError) as error:  # h5py on damaged metadata
             raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
 
     @classmethod
@@ -212,20 +215,33 @@ class SurrogateBundle:
             raise TableFormatError(
                 f"{where}: group '/surrogate' is missing (a table filled by `ecnas build fill` has it)"
             )
+        if kind == BUNDLE_FORMAT:
+            check_group_digest(h5, where)
+        else:
+            from ecnas.table import check_attributes_digest
+
+            check_attributes_digest(h5, where, int(h5.attrs.get("format_version", 0)))
         attrs = h5.attrs if kind == BUNDLE_FORMAT else h5["surrogate"].attrs
         if "budgets" not in attrs:
             raise TableFormatError(f"{where}: attribute 'budgets' is missing")
-        budgets = tuple(int(b) for b in attrs["budgets"])
         try:
+            budgets = tuple(int(b) for b in np.atleast_1d(attrs["budgets"]))
             provenance = json.loads(h5.attrs.get("provenance", "{}"))
-        except ValueError as error:
-            raise TableFormatError(f"{where}: attribute 'provenance' is not valid JSON: {error}") from None
+        except (TypeError, ValueError, OverflowError, RecursionError) as error:
+            raise TableFormatError(f"{where}: attribute 'budgets' or 'provenance' is invalid: {error}") from None
+        if not budgets or list(budgets) != sorted(set(budgets)) or budgets[0] <= 0:
+            raise TableFormatError(f"{where}: attribute budgets must be distinct positive epochs, got {budgets}")
+        if not isinstance(provenance, dict) or not isinstance(provenance.get("network") or {}, dict):
+            raise TableFormatError(f"{where}: attribute 'provenance' must be a JSON object (network an object)")
         models: dict[tuple[str, int], MLPSurrogate] = {}
         for metric, group in h5["surrogate"].items():
             for name, member in group.items():
                 if not name.startswith("budget_"):
                     raise TableFormatError(f"{where}: unexpected group {member.name!r}")
-                models[(metric, int(name.removeprefix("budget_")))] = MLPSurrogate.load(member)
+                budget = name.removeprefix("budget_")
+                if not budget.isdigit() or int(budget) not in budgets:
+                    raise TableFormatError(f"{where}: group {member.name!r} is not one of the budgets {budgets}")
+                models[(metric, int(budget))] = MLPSurrogate.load(member)
         if not models:
             raise TableFormatError(f"{where}: the file holds no fitted surrogate")
         measured = None
@@ -238,10 +254,7 @@ class SurrogateBundle:
                     raise TableFormatError(
                         f"{where}: {dataset.name} has shape {dataset.shape}, expected ({n}, {len(budgets)}, R)"
                     )
-                try:
-                    metrics[name] = dataset[()]
-                except OSError as error:
-                    raise TableFormatError(f"{where}: {dataset.name} cannot be read: {error}") from None
+                metrics[name] = read_dataset(group["metrics"], name, dataset.shape, where, finite=False)
             try:
                 space = get_space(str(group.attrs.get("space", "nb101")))
             except ValueError as error:

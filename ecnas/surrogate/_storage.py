@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from ecnas._io import array_sha256, atomic_path
+from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def _write_group(model: MLPSurrogate, group: h5py.Group, metadata: dict[str, Any
         layer = group.create_group(f"layer_{index}")
         write_dataset(layer, "weight", np.ascontiguousarray(weight, dtype=np.float32))
         write_dataset(layer, "bias", np.ascontiguousarray(bias[:, 0, :], dtype=np.float32))
+    attrs[ATTRIBUTES_DIGEST] = tree_sha256(group)  # every parameter (target_scale, offsets, ...) and sha256
     attrs["complete"] = True
 
 
@@ -76,7 +77,7 @@ def save_surrogate(model: MLPSurrogate, target: Any, *, metadata: dict[str, Any]
     if isinstance(target, h5py.Group):
         _write_group(model, target, metadata)
         return
-    with atomic_path(target) as temporary, h5py.File(temporary, "w") as h5:
+    with atomic_h5(target) as h5:  # built in memory: a full disk is one clean WriteError, never a crash
         _write_group(model, h5, metadata)
 
 
@@ -93,7 +94,9 @@ def read_dataset(
     except OSError as error:
         raise TableFormatError(f"{where}: dataset {name!r} cannot be read (checksum or I/O error): {error}") from None
     expected = dataset.attrs.get("sha256")
-    if expected is not None and array_sha256(data) != expected:
+    if expected is None:
+        raise TableFormatError(f"{where}: dataset {name!r} has no sha256 attribute; refusing unverifiable data")
+    if array_sha256(data) != expected:
         raise TableFormatError(f"{where}: dataset {name!r} is corrupt (sha256 mismatch)")
     if finite and not np.isfinite(data).all():
         raise TableFormatError(f"{where}: dataset {name!r} holds NaN or inf")
@@ -121,14 +124,16 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
     try:
         params = json.loads(_attr(group, "params", where))
         metadata = json.loads(group.attrs.get("metadata", "{}"))
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise TableFormatError(f"{where}: attribute 'params' or 'metadata' is not valid JSON: {error}") from None
-    params["hidden_layers"] = tuple(params["hidden_layers"])
     try:
+        if not isinstance(params, dict) or not isinstance(metadata, dict):
+            raise TypeError("'params' and 'metadata' must be JSON objects")
+        params["hidden_layers"] = tuple(params["hidden_layers"])
         model = cls(**params)
         model._validate_params()
-    except (TypeError, ValueError) as error:
-        raise TableFormatError(f"{where}: stored parameters are invalid: {error}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise TableFormatError(f"{where}: stored parameters are invalid: {error!r}") from None
     members = int(_attr(group, "n_members", where))
     n_features = int(_attr(group, "n_features_in", where))
     if n_features < 1:
@@ -145,14 +150,20 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
         layers.append((weight.astype(np.float32), bias.astype(np.float32)[:, None, :]))
     model.input_offset_ = read_dataset(group, "input_offset", (n_features,), where)
     model.input_scale_ = read_dataset(group, "input_scale", (n_features,), where)
-    model.target_offset_ = float(_attr(group, "target_offset", where))
-    model.target_scale_ = float(_attr(group, "target_scale", where))
-    model.best_epochs_ = [int(e) for e in _attr(group, "best_epochs", where)]
-    model.validation_mae_ = [float(m) for m in _attr(group, "validation_mae", where)]
+    try:
+        model.target_offset_ = _finite(_attr(group, "target_offset", where), "target_offset", minimum=-np.inf)
+        model.target_scale_ = _finite(_attr(group, "target_scale", where), "target_scale", minimum=0.0)
+        model.best_epochs_ = [int(e) for e in np.atleast_1d(_attr(group, "best_epochs", where))]
+        model.validation_mae_ = [float(m) for m in np.atleast_1d(_attr(group, "validation_mae", where))]
+        model.n_samples_fit_ = int(_attr(group, "n_samples_fit", where))
+    except (TypeError, ValueError, OverflowError) as error:
+        raise TableFormatError(f"{where}: stored parameters are invalid: {error}") from None
+    if not np.isfinite(model.input_scale_).all() or (model.input_scale_ <= 0).any():
+        raise TableFormatError(f"{where}: dataset 'input_scale' must be finite and > 0")
     model.n_features_in_ = n_features
-    model.n_samples_fit_ = int(_attr(group, "n_samples_fit", where))
     model.metadata_ = metadata
     model.layers_ = layers
+    check_group_digest(group, where)  # last, so a missing or corrupt dataset is named first
     return model
 
 
@@ -166,5 +177,32 @@ def load_surrogate(cls: type[MLPSurrogate], source: Any) -> MLPSurrogate:
     try:
         with h5py.File(path, "r") as h5:
             return _read_group(cls, h5)
-    except OSError as error:
+    except (OSError, RuntimeError, KeyError) as error:  # h5py on damaged metadata
         raise TableFormatError(f"{path}: not a readable HDF5 file ({error})") from None
+
+
+def _finite(value: Any, name: str, *, minimum: float) -> float:
+    """A stored scalar parameter as a finite float (> ``minimum``), else ValueError naming it."""
+    number = float(np.asarray(value).item())
+    if not np.isfinite(number) or number <= minimum:
+        raise ValueError(f"{name} must be finite and > {minimum:g}, got {number!r}")
+    return number
+
+
+def check_group_digest(group: h5py.Group, where: str) -> None:
+    """The group's ``attributes_sha256`` must match its attributes (:func:`ecnas._io.tree_sha256`).
+
+    Raises:
+        TableFormatError: the digest is missing or does not match (a parameter or sha256 was changed).
+    """
+    expected = group.attrs.get(ATTRIBUTES_DIGEST)
+    if expected is None:
+        raise TableFormatError(
+            f"{where}: attribute {ATTRIBUTES_DIGEST!r} is missing; its parameters cannot be verified "
+            "(tampered, or written by a pre-release ecnas: refit with `ecnas build fit`)"
+        )
+    if tree_sha256(group) != expected:
+        raise TableFormatError(
+            f"{where}: parameters or checksums were changed after writing (attribute checksum mismatch); "
+            "refit with `ecnas build fit`"
+        )
