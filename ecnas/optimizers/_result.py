@@ -351,12 +351,12 @@ class Result:
             budgets = [target if budgets is None else budgets] * n
         if len(budgets) != n:
             raise ValueError(f"budgets must give one budget per configuration ({n}), got {len(budgets)}")
-        keys = [_key_of(bench, config, i) for i, config in enumerate(configurations)]
-        mapped = np.array([table_budget(bench.budgets, b) for b in budgets], dtype=np.int64)
         F = np.full((n, len(names)), np.nan)
         metrics = {name: np.full(n, np.nan) for name in HISTORY_METRICS}
         saved = dict(bench.counters)
         try:
+            keys = [_key_of(bench, config, i) for i, config in enumerate(configurations)]
+            mapped = np.array([table_budget(bench.budgets, b) for b in budgets], dtype=np.int64)
             for b in np.unique(mapped):
                 pick = np.flatnonzero(mapped == b)
                 with warnings.catch_warnings():

@@ -107,9 +107,7 @@ class SMACParEGO(_SMACPeer):
             train,
             multi_objective_algorithm=ParEGO(scenario),
             intensifier=Facade.get_intensifier(scenario, max_config_calls=1),
-            initial_design=Facade.get_initial_design(
-                scenario, n_configs=self._n_initial(len(scenario.configspace))
-            ),
+            initial_design=Facade.get_initial_design(scenario, n_configs=self._n_initial(len(scenario.configspace))),
             overwrite=True,
             logging_level=logging.ERROR,
         )
@@ -147,9 +145,7 @@ class SMACParEGOHyperband(_SMACPeer):
             train,
             multi_objective_algorithm=ParEGO(scenario),
             intensifier=Facade.get_intensifier(scenario, eta=self.eta, incumbent_selection="highest_budget"),
-            initial_design=Facade.get_initial_design(
-                scenario, n_configs=self._n_initial(len(scenario.configspace))
-            ),
+            initial_design=Facade.get_initial_design(scenario, n_configs=self._n_initial(len(scenario.configspace))),
             overwrite=True,
             logging_level=logging.ERROR,
         )

@@ -184,9 +184,7 @@ class TableTarget:
         self._answers[(row, budget)] = F[0]
         return F[0].copy()
 
-    def result(
-        self, *, algorithm: str, seed: int | None = None, settings: Mapping[str, Any] | None = None
-    ) -> Result:
+    def result(self, *, algorithm: str, seed: int | None = None, settings: Mapping[str, Any] | None = None) -> Result:
         """The paid history as an ecnas :class:`~ecnas.optimizers.Result`, with the reason the run ended."""
         self.done  # noqa: B018 - records a reached limit
         reason, detail = self._stop

@@ -56,8 +56,9 @@ def test_budget_mapping_and_fitted_eta() -> None:
 def test_stop_reasons_are_recorded(synthetic_table: Path) -> None:
     assert run("semoa", synthetic_table, seed=0, max_evaluations=20).stop_reason == "max_evaluations"
     with Benchmark(synthetic_table) as bench:
-        energy = run("parego-hb", bench, seed=0, max_energy=0.5 * run("rs", bench, max_evaluations=5).search_cost[
-            "energy_kwh"])
+        energy = run(
+            "parego-hb", bench, seed=0, max_energy=0.5 * run("rs", bench, max_evaluations=5).search_cost["energy_kwh"]
+        )
     assert energy.stop_reason == "max_energy" and "kWh" in energy.stop_detail
 
 

@@ -37,7 +37,7 @@ def test_peer_runs_once_on_a_small_table(name: str, table_4v: Path) -> None:
         pytest.skip(f"{package} not installed (pip install 'ecnas[peers]')")
     with Benchmark(table_4v) as bench:
         before = dict(bench.counters)
-        result = get_peer(name)(bench, seed=1, max_evaluations=12).run()
+        result = get_peer(name)(bench, seed=1, max_evaluations=6).run()
         paid = bench.counters["queries"] - before["queries"]
         rows = bench.query_many(np.array(result.history["hash"], dtype="S32"), budget=bench.budgets[-1])
     assert isinstance(result, Result) and result.algorithm == name
@@ -46,7 +46,7 @@ def test_peer_runs_once_on_a_small_table(name: str, table_4v: Path) -> None:
     top = result.history["budget"] == result.budget
     assert result.top_budget_evaluations == len(set(result.history["hash"][top]))
     if not get_peer(name).multi_fidelity:
-        assert len(result) == 12 and top.all() and result.top_budget_evaluations == 12
+        assert len(result) == 6 and top.all() and result.top_budget_evaluations == 6
         np.testing.assert_allclose(result.history["F"][:, 0], 1 - rows["validation_accuracy"])
     assert set(result.history["budget"]) <= set(bench.budgets)
     pairs = list(zip(result.history["hash"], result.history["budget"], strict=True))
@@ -83,8 +83,13 @@ def test_smac_and_optuna_adapters_drive_their_libraries(table_4v: Path) -> None:
 
     with Benchmark(table_4v) as bench:
         target = TableTarget(bench, max_evaluations=5)
-        scenario = Scenario(target.configspace(seed=0), objectives=["err", "energy"], deterministic=True, n_trials=40,
-                            output_directory=Path(bench.path).parent / "smac-run")
+        scenario = Scenario(
+            target.configspace(seed=0),
+            objectives=["err", "energy"],
+            deterministic=True,
+            n_trials=40,
+            output_directory=Path(bench.path).parent / "smac-run",
+        )
         train = smac_target_function(target)
         smac = HPO(scenario, train, overwrite=True, logging_level=40)
         while not target.done:
