@@ -47,7 +47,7 @@ def _run(task: tuple[str, str, int, int | None]) -> dict:
     return {"table": table, "name": name, "seed": seed, "result": result.to_dict(), "seconds": seconds}
 
 
-def _first_top(result, n: int):  # noqa: ANN001, ANN202
+def _first_top(result, n: int):
     """``result`` cut right after its n-th distinct top-budget cell."""
     seen: set[str] = set()
     for i, (key, budget) in enumerate(zip(result.history["hash"], result.history["budget"], strict=True)):
@@ -135,7 +135,9 @@ def main() -> None:
             rows.append((label, f"{limits[table]} distinct evals", name, values, energy, seconds, tops, stops))
 
     print(f"\n{args.seeds} seed(s); HV fraction = hypervolume / the exact front's (same reference point)\n")
-    header = "| table | protocol | algorithm | HV fraction median | IQR | energy kWh (median) | s/run | top evals | stop |"
+    header = (
+        "| table | protocol | algorithm | HV fraction median | IQR | energy kWh (median) | s/run | top evals | stop |"
+    )
     print(header)
     print("|" + "---|" * 9)
     for label, protocol, name, values, energy, seconds, tops, stops in rows:
