@@ -136,3 +136,25 @@ def test_compare_runs_peers_and_reports_fractions(table_4v: Path, tmp_path: Path
     text = (tmp_path / "c" / "runs.csv").read_text()
     assert "hypervolume_fraction" in text.splitlines()[0] and "stop_reason" in text.splitlines()[0]
     assert "HV / true front" in comparison.markdown()
+
+
+def test_cli_compare_with_peers_and_energy_budget(table_4v: Path, tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from ecnas.cli import main
+
+    args = ["compare", "parego-hb", "optuna-tpe", "--seeds", "1", "--table", str(table_4v), "--jobs", "1"]
+    args += ["--max-energy", "3.0", "--no-plots", "--no-progress", "--out", str(tmp_path / "c")]
+    outcome = CliRunner().invoke(main, args)
+    assert outcome.exit_code == 0, outcome.output
+    assert "HV / true front" in outcome.output and "True front (exact, whole table)" in outcome.output
+    header, *rows = (tmp_path / "c" / "runs.csv").read_text().splitlines()
+    assert "top_budget_evaluations" in header and all("max_energy" in row for row in rows)
+
+    import importlib.util as util
+
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name == "optuna" else real(name, *a))
+    outcome = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "d")])
+    assert outcome.exit_code != 0 and "needs the package 'optuna'" in outcome.output
+    assert "Traceback" not in outcome.output
