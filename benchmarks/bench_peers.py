@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tables", default="default,4v", help="comma-separated: default, 4v, or table paths")
     parser.add_argument("--skip-single", action="store_true", help="only the multi-fidelity comparison")
+    parser.add_argument("--skip-multi", action="store_true", help="only the equal-evaluations comparison")
     args = parser.parse_args()
 
     from ecnas import Benchmark, indicators
@@ -93,12 +94,16 @@ def main() -> None:
         with Benchmark(None if table == "default" else table) as bench:
             limits[table] = min(args.evaluations, len(bench) // 3)
         for seed in range(args.seeds):
-            tasks += [(table, name, seed, None) for name in MULTI]
+            if not args.skip_multi:
+                tasks += [(table, name, seed, None) for name in MULTI]
             if not args.skip_single:
                 tasks += [(table, name, seed, limits[table]) for name in SINGLE]
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        outputs = list(pool.map(_run, tasks))
+        outputs = []
+        for out in pool.map(_run, tasks):
+            print(f"done {out['table']} {out['name']} seed {out['seed']}: {out['seconds']:.1f} s", flush=True)
+            outputs.append(out)
 
     rows = []
     for table in tables:
@@ -113,14 +118,14 @@ def main() -> None:
         # multi-fidelity at equal energy, per seed
         fractions: dict[str, list[float]] = {name: [] for name in MULTI}
         energies: dict[str, list[float]] = {name: [] for name in MULTI}
-        for seed in range(args.seeds):
+        for seed in range(0 if args.skip_multi else args.seeds):
             pair = {name: next(r for r, _ in runs[name] if r.seed == seed) for name in MULTI}
             energy = min(r.search_cost["energy_kwh"] for r in pair.values())
             for name, result in pair.items():
                 cut = result.truncated(max_energy=energy)
                 fractions[name].append(cut.hypervolume(ref) / true_hv)
                 energies[name].append(cut.search_cost["energy_kwh"])
-        for name in MULTI:
+        for name in [] if args.skip_multi else MULTI:
             seconds = [s for _, s in runs[name]]
             tops = [r.top_budget_evaluations for r, _ in runs[name]]
             stops = sorted({r.stop_reason for r, _ in runs[name]})
