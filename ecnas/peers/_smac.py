@@ -69,6 +69,7 @@ class _SMACPeer(Peer):
         return max(1, min(10 * n_hyperparameters, int(0.25 * self.expected_evaluations())))
 
     def _optimize(self, target: TableTarget) -> None:
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
         from smac.runhistory import TrialValue
 
         train = smac_target_function(target)
@@ -81,7 +82,11 @@ class _SMACPeer(Peer):
                 if proposals >= limit:
                     target.stop("exhausted", f"SMAC made {limit} proposals ({target.n_evaluations} new) and stopped")
                     return
-                info = smac.ask()
+                try:
+                    info = smac.ask()
+                except ConfigurationSpaceExhaustedException:  # a small table's space: every configuration tried
+                    target.stop("exhausted", f"SMAC exhausted the configuration space ({target.n_evaluations} paid)")
+                    return
                 cost = train(info.config, info.seed or 0, info.budget)
                 smac.tell(info, TrialValue(cost=cost, time=0.0))
                 proposals += 1
