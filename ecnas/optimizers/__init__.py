@@ -35,7 +35,7 @@ from ecnas.optimizers._problem import (
     reference_point,
 )
 from ecnas.optimizers._random import RandomSearch
-from ecnas.optimizers._result import Result
+from ecnas.optimizers._result import STOP_REASONS, Result
 from ecnas.optimizers._semoa import SEMOA
 from ecnas.optimizers._shemoa import SHEMOA
 
@@ -45,6 +45,7 @@ __all__ = [
     "OBJECTIVES",
     "SEMOA",
     "SHEMOA",
+    "STOP_REASONS",
     "Candidate",
     "Optimizer",
     "ParEGOHyperband",

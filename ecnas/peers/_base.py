@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import abc
 import importlib.util
-import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -159,8 +158,3 @@ class Peer(abc.ABC):
     @abc.abstractmethod
     def _optimize(self, target: TableTarget) -> None:
         """Run the library against ``target`` until ``target.done`` (or record why it stopped first)."""
-
-
-def infinite(value: float | None) -> float:
-    """``value`` or +inf."""
-    return math.inf if value is None else float(value)
