@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test,importance,smac]'
+	$(BIN)/pip install -q -e '.[test,importance,peers]'
 	touch $(STAMP)
 
 # Equal cost: every algorithm gets the same 110 table queries per run (their defaults differ: RS 1,000, SH-EMOA 1,310).

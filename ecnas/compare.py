@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ecnas import indicators
 from ecnas._io import jsonable
 from ecnas._validation import check_int
 from ecnas.comparison_report import (
@@ -50,6 +51,7 @@ __all__ = [
     "FIGURES",
     "MODELS",
     "Comparison",
+    "algorithm_class",
     "compare",
     "load_comparison",
     "run_models",
@@ -74,6 +76,21 @@ def _limit_threads(parent: int | None = None) -> None:
         pass
 
 
+def algorithm_class(name: str) -> Any:
+    """The class behind an algorithm name: an ecnas optimizer, or a peer (:mod:`ecnas.peers`).
+
+    Raises:
+        ValueError: unknown name; the message lists ecnas's optimizers and the peers.
+    """
+    from ecnas.peers import get_peer, peer_names
+
+    if name in optimizer_names():
+        return get_optimizer(name)
+    if name in peer_names():
+        return get_peer(name)
+    raise ValueError(f"unknown optimizer {name!r}; valid names are {optimizer_names()} and peers {peer_names()}")
+
+
 def _run_task(task: dict[str, Any]) -> str:
     """Run one (algorithm, seed) and save it; top-level so that spawned workers can import it."""
     from ecnas._lifecycle import Stopped
@@ -88,17 +105,18 @@ def _run_one(task: dict[str, Any]) -> str:
     import importlib
 
     from ecnas.benchmark import Benchmark
-    from ecnas.optimizers import get_optimizer
 
     if task.get("module"):  # a plug-in optimizer registers itself when its module is imported (spawned workers)
         importlib.import_module(task["module"])
+    energy = {} if task.get("max_energy") is None else {"max_energy": task["max_energy"]}
     with Benchmark(task["table"]) as bench:
-        optimizer = get_optimizer(task["algorithm"])(
+        optimizer = algorithm_class(task["algorithm"])(
             bench,
             seed=task["seed"],
             max_evaluations=task["max_evaluations"],
             budget=task["budget"],
             objectives=task["objectives"],
+            **energy,
             **task["options"],
         )
         result = optimizer.run()
@@ -132,7 +150,7 @@ def _check_algorithms(algorithms: Sequence[str]) -> list[str]:
     if not names:
         raise ValueError(f"algorithms must name at least one optimizer; valid names are {optimizer_names()}")
     for name in names:
-        get_optimizer(name)  # raises with the valid names
+        algorithm_class(name)  # raises with the valid names
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"algorithms lists {duplicates} more than once")
@@ -146,6 +164,7 @@ def compare(
     table: str | os.PathLike[str] | None = None,
     budget: int | None = None,
     max_evaluations: int | None = None,
+    max_energy: float | None = None,
     objectives: Sequence[str] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     out: str | os.PathLike[str] = "compare-out",
@@ -158,11 +177,16 @@ def compare(
     """Run ``algorithms`` × ``seeds`` on a table in parallel processes; save, summarise and plot.
 
     Args:
-        algorithms: registry names, e.g. ``["semoa", "shemoa", "msehvi", "rs", "parego-hb"]``.
+        algorithms: registry names, e.g. ``["semoa", "shemoa", "msehvi", "rs", "parego-hb"]``, or peers
+            (:func:`ecnas.peers.peer_names`, e.g. ``"smac-parego-hb"``; need ``pip install 'ecnas[peers]'``).
         seeds: number of seeds (``0 … seeds-1``) or explicit seeds.
         table: an ecnas table; None = the embedded default table.
         budget: epochs of the reported fronts (top budget of multi-fidelity algorithms); None = the largest.
-        max_evaluations: table queries per run for every algorithm; None = each algorithm's default.
+        max_evaluations: table queries per run for every algorithm; None = each algorithm's default. For an
+            equal-cost comparison of single-fidelity methods, give every one the same number: each makes that many
+            distinct top-budget evaluations (unless it stops early, which the summary reports).
+        max_energy: simulated kWh every run may spend (the equal-cost protocol of multi-fidelity methods); a run
+            stops at the first ask after spending it. None = no energy limit.
         objectives: two minimised objectives; None = ``("validation_error", "energy_kwh")``.
         options: algorithm name → options for its constructor (e.g. ``{"semoa": {"population_size": 20}}``).
         out: output directory (created).
@@ -200,16 +224,19 @@ def compare(
         budget = bench.check_budget(budget)
         expected_settings = {}
         for name in names:  # fail on bad options before launching anything
-            probe = get_optimizer(name)(
+            probe = algorithm_class(name)(
                 bench,
                 seed=0,
                 max_evaluations=max_evaluations,
                 budget=budget,
                 objectives=objective_names,
+                **({} if max_energy is None else {"max_energy": max_energy}),
                 **options.get(name, {}),
             )
             expected_settings[name] = probe.settings()
         ref = reference_point(bench, objective_names, budget)
+        true_front = bench.pareto_front(objective_names, budget)["F"]
+        true_front_info = {"hypervolume": indicators.hypervolume(true_front, ref), "size": len(true_front)}
         table_info = {
             "path": str(bench.path.resolve()),
             "name": bench.path.name,
@@ -231,6 +258,7 @@ def compare(
                     "table": table_info["path"],
                     "budget": int(budget),
                     "max_evaluations": max_evaluations,
+                    "max_energy": max_energy,
                     "objectives": list(objective_names),
                     "options": options.get(name, {}),
                     "settings": expected_settings[name],
@@ -263,11 +291,13 @@ def compare(
         "budget": int(budget),
         "objectives": list(objective_names),
         "ref_point": ref,
+        "true_front": true_front_info,
         "max_evaluations": max_evaluations,
+        "max_energy": max_energy,
         "options": options,
         "jobs": jobs,
     }
-    summary = summarise(results, ref)
+    summary = summarise(results, ref, true_front_info["hypervolume"])
     comparison = Comparison(out=out, config=config, results=results, summary=summary)
     before = {path.name for path in out.iterdir()}
     try:

@@ -121,8 +121,18 @@ def run_models(result: Result) -> dict[str, int] | None:
     return {"r0": int(index[r0]), "r1": int(index[r1]), "knee": int(index[knee])}
 
 
-def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> dict[str, Any]:
+_RUN_STATISTICS = ("hypervolume", "front_size", "evaluations", "search_energy_kwh", "search_time_s", "elapsed_s")
+
+
+def summarise(
+    results: Mapping[str, Sequence[Result]], ref: Sequence[float], true_hypervolume: float | None = None
+) -> dict[str, Any]:
     """Table-2 rows and per-algorithm statistics (mean ± std over seeds).
+
+    With ``true_hypervolume`` (of the table's exact front, :meth:`ecnas.Benchmark.pareto_front`), each run also
+    gets ``hypervolume_fraction`` (its hypervolume / the true front's; 1 = the whole true front found) and
+    ``hypervolume_regret`` (true − found). Every run records ``top_budget_evaluations`` (distinct cells evaluated
+    at the target budget), ``stop_reason`` and ``stop_detail``.
 
     Returns:
         ``{"rows": [{"algorithm", "model", "runs", "<column>_mean", "<column>_std", ...}],
@@ -151,12 +161,25 @@ def summarise(results: Mapping[str, Sequence[Result]], ref: Sequence[float]) -> 
                     "search_time_s": cost["training_time_s"],
                     "elapsed_s": result.elapsed_s,
                     "rejections": result.rejections,
+                    "top_budget_evaluations": result.top_budget_evaluations,
+                    "stop_reason": result.stop_reason,
+                    "stop_detail": result.stop_detail,
                 }
             )
+            hv = per_run[-1]["hypervolume"]
+            fraction = hv / true_hypervolume if true_hypervolume else math.nan
+            per_run[-1]["hypervolume_fraction"] = fraction
+            per_run[-1]["hypervolume_regret"] = true_hypervolume - hv if true_hypervolume else math.nan
         stats: dict[str, Any] = {"runs": per_run}
-        for key in ("hypervolume", "front_size", "evaluations", "search_energy_kwh", "search_time_s", "elapsed_s"):
+        for key in (*_RUN_STATISTICS, "hypervolume_fraction", "hypervolume_regret", "top_budget_evaluations"):
             stats[f"{key}_mean"], stats[f"{key}_std"] = _mean_std([r[key] for r in per_run])
         stats["hypervolume_median"] = float(np.median([r["hypervolume"] for r in per_run]))
+        stats["hypervolume_fraction_median"] = float(np.median([r["hypervolume_fraction"] for r in per_run]))
+        stats["early_stops"] = [
+            {"seed": r["seed"], "stop_reason": r["stop_reason"], "stop_detail": r["stop_detail"]}
+            for r in per_run
+            if r["stop_reason"] == "exhausted"
+        ]
         algorithms[name] = stats
     return {"rows": rows, "algorithms": algorithms}
 
@@ -226,18 +249,35 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
         f"Hypervolume reference point {[float(f'{v:.4g}') for v in ref] if ref else '?'}; search cost = simulated "
         "training time and energy of every evaluation the run made (lower budgets at their own cost).",
         "",
-        "| Strategy | Hypervolume | HV median | Front size | Evaluations | Search E (kWh) | Search T (h) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Strategy | Hypervolume | HV median | HV / true front (median) | Front size | Evaluations "
+        "| Top-budget evals | Search E (kWh) | Search T (h) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    notes = []
     for name, stats in summary["algorithms"].items():
+        fraction = stats.get("hypervolume_fraction_median", math.nan)
+        top = stats.get("top_budget_evaluations_mean", math.nan)
         lines.append(
             f"| {name} | {_pm(stats['hypervolume_mean'], stats['hypervolume_std'], 'sig')} | "
             f"{_pm(stats['hypervolume_median'], 0.0, 'sig').split(' ± ')[0]} | "
+            f"{'–' if not math.isfinite(fraction) else f'{fraction:.4f}'} | "
             f"{_pm(stats['front_size_mean'], stats['front_size_std'], '.1f')} | "
             f"{stats['evaluations_mean']:.0f} | "
+            f"{'–' if not math.isfinite(top) else f'{top:.0f}'} | "
             f"{_pm(stats['search_energy_kwh_mean'], stats['search_energy_kwh_std'], 'sig')} | "
             f"{_pm(stats['search_time_s_mean'] / 3600, stats['search_time_s_std'] / 3600, 'sig')} |"
         )
+        for stop in stats.get("early_stops", []):
+            notes.append(f"- {name} seed {stop['seed']} stopped early ({stop['stop_reason']}): {stop['stop_detail']}")
+    true_front = config.get("true_front")
+    if true_front:
+        lines += [
+            "",
+            f"True front (exact, whole table): {true_front['size']} cells, hypervolume "
+            f"{_pm(true_front['hypervolume'], 0.0, 'sig').split(' ± ')[0]}; regret = true − found hypervolume.",
+        ]
+    if notes:
+        lines += ["", "Runs that ended before their evaluation or energy budget:", *notes]
     return "\n".join(lines) + "\n"
 
 
@@ -267,12 +307,17 @@ def _runs_csv(summary: Mapping[str, Any]) -> str:
         "search_energy_kwh",
         "search_time_s",
         "elapsed_s",
+        "hypervolume_fraction",
+        "hypervolume_regret",
+        "top_budget_evaluations",
+        "stop_reason",
+        "stop_detail",
     ]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for name, stats in summary["algorithms"].items():
         for run in stats["runs"]:
-            writer.writerow({"algorithm": name, **{k: run[k] for k in fields[1:]}})
+            writer.writerow({"algorithm": name, **{k: run.get(k, "") for k in fields[1:]}})
     return buffer.getvalue()
 
 

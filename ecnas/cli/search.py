@@ -30,12 +30,21 @@ def objectives_option(function: _F) -> _F:
     )(function)
 
 
-def validate_algorithms(values: Sequence[str], param_hint: str = "ALGORITHMS / --algorithms") -> list[str]:
-    """Split space/comma-separated names and check them against the registry (BadParameter otherwise)."""
+def validate_algorithms(
+    values: Sequence[str], param_hint: str = "ALGORITHMS / --algorithms", *, peers: bool = False
+) -> list[str]:
+    """Split space/comma-separated names and check them against the registry (BadParameter otherwise).
+
+    With ``peers``, the peer optimizers of :mod:`ecnas.peers` are valid names too.
+    """
     from ecnas.optimizers import optimizer_names
 
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     valid = optimizer_names()
+    if peers:
+        from ecnas.peers import peer_names
+
+        valid = valid + peer_names()
     unknown = [name for name in names if name not in valid]
     if unknown:
         raise click.BadParameter(f"unknown optimizer(s) {unknown}; valid names are {valid}", param_hint=param_hint)

@@ -15,7 +15,7 @@
 - the **default configuration** of Table 1 is evaluated ``default_repeats`` times at the top budget with
   other seeds (the paper's star: mean over seeds); these are not counted in ``N``.
 
-The scalarisation weights (:func:`ecnas.optimizers._parego_hb.simplex_lattice`), ``_RHO``, the expected
+The scalarisation weights (:func:`ecnas.optimizers.simplex_lattice`), ParEGO's ``rho``, the expected
 improvement, the GP, the bracket ladder and the rank selection are the table optimizers' own functions,
 imported. Every finished trial is appended to ``out/trials.jsonl`` (CRC-checked lines, fsync'd, as the
 builder's records); a restarted run replays the same decisions from those records and evaluates only what is

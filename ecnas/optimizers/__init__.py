@@ -39,7 +39,7 @@ from ecnas.optimizers._problem import (
     reference_point,
 )
 from ecnas.optimizers._random import RandomSearch
-from ecnas.optimizers._result import Result
+from ecnas.optimizers._result import STOP_REASONS, Result
 from ecnas.optimizers._semoa import SEMOA
 from ecnas.optimizers._shemoa import SHEMOA
 
@@ -49,6 +49,7 @@ __all__ = [
     "OBJECTIVES",
     "SEMOA",
     "SHEMOA",
+    "STOP_REASONS",
     "Candidate",
     "GaussianProcess",
     "Optimizer",

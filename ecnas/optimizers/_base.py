@@ -73,7 +73,7 @@ def optimizer_options(name: str) -> dict[str, Any]:
     """Algorithm-specific keyword options of an optimizer and their defaults (besides the common ones)."""
     import inspect
 
-    common = {"self", "bench", "seed", "max_evaluations", "budget", "objectives", "kwargs"}
+    common = {"self", "bench", "seed", "max_evaluations", "budget", "objectives", "max_energy", "kwargs"}
     options: dict[str, Any] = {}
     for cls in reversed(get_optimizer(name).__mro__):
         if "__init__" in vars(cls) and issubclass(cls, Optimizer):
@@ -81,6 +81,16 @@ def optimizer_options(name: str) -> dict[str, Any]:
                 if parameter.name not in common and parameter.kind is parameter.KEYWORD_ONLY:
                     options[parameter.name] = parameter.default
     return options
+
+
+def _check_energy(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value > 0:
+        raise ValueError(f"max_energy must be None or a number > 0 (simulated kWh), got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"max_energy must be finite, got {value!r}")
+    return float(value)
 
 
 def _resolve_seed(seed: Any) -> int:
@@ -102,6 +112,10 @@ class Optimizer(abc.ABC):
             must be one of ``bench.budgets``; None = the largest.
         objectives: objective names (:data:`ecnas.optimizers.OBJECTIVES`), minimised; None =
             ``("validation_error", "energy_kwh")``.
+        max_energy: simulated energy (kWh, as the table records it) the run may spend on evaluations: it
+            stops at the first ask once this much is spent (the last batch may overshoot;
+            :meth:`Result.truncated` cuts a history at an exact energy). With ``max_energy`` and no
+            ``max_evaluations``, evaluations are not limited. None = no energy limit.
 
     Raises:
         ValueError: an argument is out of range (the message names it).
@@ -122,6 +136,7 @@ class Optimizer(abc.ABC):
         max_evaluations: int | None = None,
         budget: int | None = None,
         objectives: Sequence[str] | None = None,
+        max_energy: float | None = None,
     ) -> None:
         self.bench = bench
         self.seed = _resolve_seed(seed)
@@ -136,6 +151,11 @@ class Optimizer(abc.ABC):
                 "(e.g. validation_error,training_time for a table without energy) or another budget"
             )
         self._max_evaluations = None if max_evaluations is None else check_int("max_evaluations", max_evaluations)
+        self.max_energy = _check_energy(max_energy)
+        if self.max_energy is not None and self.problem.space.available(self.budget, ("energy_kwh",)).size == 0:
+            raise ValueError(f"max_energy needs a table with energy; {bench.path.name} records none at {self.budget}")
+        self._spent_energy = 0.0
+        self._stop_detail = ""
         self._rng = np.random.default_rng(self.seed)
         self._history: dict[str, list[Any]] = {key: [] for key in ("hash", "budget", "F", *HISTORY_METRICS)}
         self._evaluated: dict[int, np.ndarray] = {}
@@ -153,7 +173,10 @@ class Optimizer(abc.ABC):
     def max_evaluations(self) -> int:
         """Table queries the run may make."""
         if self._max_evaluations is None:
-            self._max_evaluations = self._default_evaluations()
+            if self.max_energy is not None:  # the energy limit binds, not a count
+                self._max_evaluations = len(self.space) * len(self._search_budgets())
+            else:
+                self._max_evaluations = self._default_evaluations()
         return self._max_evaluations
 
     def _default_evaluations(self) -> int:
@@ -162,7 +185,10 @@ class Optimizer(abc.ABC):
 
     def settings(self) -> dict[str, Any]:
         """The algorithm's options (JSON-able), recorded in the result; subclasses extend it."""
-        return {"max_evaluations": self.max_evaluations, "budget": self.budget}
+        settings: dict[str, Any] = {"max_evaluations": self.max_evaluations, "budget": self.budget}
+        if self.max_energy is not None:
+            settings["max_energy"] = self.max_energy
+        return settings
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -183,7 +209,23 @@ class Optimizer(abc.ABC):
     @property
     def done(self) -> bool:
         """True once the evaluation budget is spent or the algorithm has nothing left to propose."""
-        return self._exhausted or self.n_evaluations >= self.max_evaluations
+        return self._exhausted or self.n_evaluations >= self.max_evaluations or self._energy_spent()
+
+    def _energy_spent(self) -> bool:
+        return self.max_energy is not None and self._spent_energy >= self.max_energy
+
+    @property
+    def stop_reason(self) -> tuple[str, str]:
+        """Why the run ended (:data:`ecnas.optimizers.STOP_REASONS`) and a sentence saying more."""
+        n, limit = self.n_evaluations, self.max_evaluations
+        if self._exhausted:
+            detail = self._stop_detail or "the algorithm had nothing left to propose"
+            return "exhausted", f"{detail} after {n} of {limit} allowed evaluations"
+        if self._energy_spent():
+            return "max_energy", f"{self._spent_energy:.6g} kWh spent of max_energy={self.max_energy:g} kWh"
+        if n >= limit:
+            return "max_evaluations", f"{n} evaluations"
+        return "unknown", f"not finished: {n} of {limit} evaluations"
 
     def ask(self) -> list[Candidate]:
         """Cells to evaluate next, each at a budget; an empty list once :attr:`done`.
@@ -246,6 +288,8 @@ class Optimizer(abc.ABC):
         for budget in np.unique(budgets):
             self.evaluated_mask(int(budget))[rows[budgets == budget]] = True
         self._seen[rows] = True
+        if metrics is not None and metrics.get("energy_kwh") is not None:
+            self._spent_energy += float(np.nansum(np.asarray(metrics["energy_kwh"], dtype=float)))
         self._tell(rows, budgets, values)
 
     def run(self) -> Result:
@@ -278,6 +322,8 @@ class Optimizer(abc.ABC):
             settings=self.settings(),
             table=describe_table(self.bench),
             elapsed_s=time.perf_counter() - self._started,
+            stop_reason=self.stop_reason[0],
+            stop_detail=self.stop_reason[1],
         )
 
     # ------------------------------------------------------------------ state the operators read

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from ecnas._validation import check_int
 
-__all__ = ["check_eta", "hyperband_brackets", "rungs"]
+__all__ = ["check_eta", "eta_of_rungs", "hyperband_brackets", "rungs", "table_budget"]
 
 
 def check_eta(value: Any) -> int:
     """Validate the halving rate η (an int >= 2)."""
     return check_int("eta", value, 2)
+
+
+def eta_of_rungs(rungs: tuple[int, ...]) -> int:
+    """The halving rate that fits a budget ladder: its mean ratio between consecutive budgets, rounded (>= 2).
+
+    Successive halving keeps ``1/eta`` of the cells per rung because each rung costs ``eta`` times the last; on
+    a ladder whose budgets double (1/2/4 epochs) η = 2, on NB101's 4/12/36/108 η = 3. A mismatched η (3 on a
+    doubling ladder) discards too many cells for the little a higher budget costs.
+    """
+    if len(rungs) < 2:
+        return 2
+    ratio = (rungs[-1] / rungs[0]) ** (1.0 / (len(rungs) - 1))
+    return max(2, round(ratio))
 
 
 def rungs(budgets: tuple[int, ...], budget: int, min_budget: Any) -> tuple[int, ...]:
@@ -49,3 +63,24 @@ def hyperband_brackets(n_rungs: int, eta: int) -> list[list[tuple[int, int]]]:
             steps.append((s_max - s + i, max(1, math.floor(n * eta ** (-i)))))
         brackets.append(steps)
     return brackets
+
+
+def table_budget(budgets: tuple[int, ...], budget: Any) -> int:
+    """The table budget an outside optimizer's (possibly fractional) budget maps to: the nearest at or below it.
+
+    SMAC3's Hyperband asks for budgets such as ``108 / 3**k`` or ``4 / 3``; a table holds only its own budgets,
+    so a request is served by the largest table budget not exceeding it (never by a larger, costlier one).
+    A budget within 1e-9 of a table budget counts as that budget.
+
+    Raises:
+        ValueError: ``budget`` is not a number or lies below the table's smallest budget.
+    """
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not math.isfinite(budget):
+        raise ValueError(f"budget must be a finite number of epochs, got {budget!r}")
+    below = [b for b in budgets if b <= budget * (1 + 1e-9)]
+    if not below:
+        raise ValueError(
+            f"budget {budget} lies below the table's smallest budget {budgets[0]}; set the optimizer's minimum "
+            f"budget to at least {budgets[0]} (table budgets: {list(budgets)})"
+        )
+    return int(below[-1])

@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,7 +15,13 @@ from ecnas import indicators
 from ecnas._io import atomic_write_text, jsonable
 from ecnas.optimizers._problem import HISTORY_METRICS
 
-__all__ = ["RESULT_FORMAT", "Result"]
+if TYPE_CHECKING:
+    from ecnas.benchmark import Benchmark
+
+__all__ = ["RESULT_FORMAT", "STOP_REASONS", "Result"]
+
+#: Why a run ended: its evaluation or energy budget was spent, or the algorithm had nothing left to propose.
+STOP_REASONS: tuple[str, ...] = ("max_evaluations", "max_energy", "exhausted", "unknown")
 
 RESULT_FORMAT = "ecnas-optimizer-result"
 _FORMAT_VERSION = 1
@@ -23,6 +29,25 @@ _FORMAT_VERSION = 1
 
 def _floats(values: Any) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _key_of(bench: Benchmark, configuration: Any, index: int) -> str:
+    """The table key of one configuration of an outside history (ValueError naming its index otherwise)."""
+    space = bench.space
+    try:
+        if isinstance(configuration, str):
+            key = configuration
+        elif isinstance(configuration, Mapping) or hasattr(configuration, "get_dictionary"):
+            if not space.is_valid(configuration):  # a configuration of the table's bounded space (peers use it)
+                space = space.for_table(bench.columns())
+            key = space.key(space.from_configspace(configuration))
+        else:
+            key = space.key(space.validate(configuration))
+        bench.query(key)  # KeyError when absent; counters restored by the caller
+    except (KeyError, ValueError, TypeError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise ValueError(f"configurations[{index}] cannot be read from {bench.path.name}: {message}") from None
+    return key
 
 
 class Result:
@@ -42,12 +67,17 @@ class Result:
         objectives: objective names, in column order of ``F``.
         budget: target budget (epochs) the front is reported at.
         history: the columns above.
-        rejections: counts of proposals rejected before evaluation (``invalid``: not a valid cell;
+        rejections: counts of proposals rejected before evaluation — free internal redraws, never table
+            queries and never part of the history or the search cost (``invalid``: not a valid cell;
             ``not_in_table``: valid but absent from the table or without results; ``duplicate``: already
             evaluated; ``random_fallback``: proposals replaced by a random cell after too many rejections).
+            Paid queries are the history's rows.
         settings: the optimizer's options.
         table: description of the table (path, name, cells, budgets).
         elapsed_s: wall-clock time of the run.
+        stop_reason: why the run ended (:data:`STOP_REASONS`: ``max_evaluations``, ``max_energy``,
+            ``exhausted`` — the algorithm had nothing left to propose, e.g. every table cell evaluated — or
+            ``unknown`` for results written before it was recorded); ``stop_detail`` says more.
     """
 
     def __init__(
@@ -62,6 +92,8 @@ class Result:
         settings: Mapping[str, Any] | None = None,
         table: Mapping[str, Any] | None = None,
         elapsed_s: float = math.nan,
+        stop_reason: str = "unknown",
+        stop_detail: str = "",
     ) -> None:
         self.algorithm = str(algorithm)
         self.seed = seed
@@ -82,6 +114,10 @@ class Result:
         self.settings = dict(settings or {})
         self.table = dict(table or {})
         self.elapsed_s = float(elapsed_s)
+        if stop_reason not in STOP_REASONS:
+            raise ValueError(f"stop_reason must be one of {list(STOP_REASONS)}, got {stop_reason!r}")
+        self.stop_reason = stop_reason
+        self.stop_detail = str(stop_detail)
         self._front_index: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -133,6 +169,52 @@ class Result:
             "energy_kwh": float(np.sum(self.history["energy_kwh"])),
         }
 
+    @property
+    def top_budget_evaluations(self) -> int:
+        """Distinct cells evaluated at the target budget (the equal-cost unit of single-fidelity comparisons)."""
+        return int(np.unique(self.history["hash"][self.history["budget"] == self.budget]).size)
+
+    def truncated(self, *, max_energy: float | None = None, max_evaluations: int | None = None) -> Result:
+        """The run as if stopped earlier: the longest prefix of the history within both limits.
+
+        ``max_energy`` keeps the evaluations whose cumulative simulated energy (kWh) stays at or below it (equal
+        energy comparisons of multi-fidelity runs); ``max_evaluations`` keeps the first that many evaluations.
+        The copy's ``stop_reason`` names the limit that cut it (unchanged when nothing was cut).
+
+        Raises:
+            ValueError: a limit is negative, or ``max_energy`` is given but the run has unknown energies.
+        """
+        n = len(self)
+        keep, reason = n, self.stop_reason
+        if max_evaluations is not None:
+            if max_evaluations < 0:
+                raise ValueError(f"max_evaluations must be >= 0, got {max_evaluations}")
+            if max_evaluations < keep:
+                keep, reason = int(max_evaluations), "max_evaluations"
+        if max_energy is not None:
+            if not max_energy >= 0:
+                raise ValueError(f"max_energy must be a number >= 0 (kWh), got {max_energy!r}")
+            spent = np.cumsum(self.history["energy_kwh"])
+            if np.isnan(spent[-1:]).any():
+                raise ValueError("max_energy needs the energy of every evaluation; this run has unknown energies")
+            within = int(np.searchsorted(spent, max_energy * (1 + 1e-12), side="right"))
+            if within < keep:
+                keep, reason = within, "max_energy"
+        history = {key: value[:keep] for key, value in self.history.items() if key != "evaluation"}
+        return Result(
+            algorithm=self.algorithm,
+            seed=self.seed,
+            objectives=self.objectives,
+            budget=self.budget,
+            history=history,
+            rejections=self.rejections,
+            settings=self.settings,
+            table=self.table,
+            elapsed_s=self.elapsed_s,
+            stop_reason=reason,
+            stop_detail=self.stop_detail if reason == self.stop_reason else f"truncated at {keep} of {n} evaluations",
+        )
+
     def hypervolume(self, ref: Sequence[float]) -> float:
         """Hypervolume of :attr:`front` with respect to ``ref``."""
         return indicators.hypervolume(self.front, ref)
@@ -175,6 +257,8 @@ class Result:
                 "table": self.table,
                 "elapsed_s": self.elapsed_s,
                 "rejections": self.rejections,
+                "stop_reason": self.stop_reason,
+                "stop_detail": self.stop_detail,
                 "search_cost": self.search_cost,
                 "history": {key: value for key, value in self.history.items() if key != "evaluation"},
             }
@@ -208,6 +292,101 @@ class Result:
             settings=data.get("settings"),
             table=data.get("table"),
             elapsed_s=math.nan if elapsed is None else elapsed,
+            stop_reason=data.get("stop_reason", "unknown"),
+            stop_detail=data.get("stop_detail", ""),
+        )
+
+    @classmethod
+    def from_history(
+        cls,
+        bench: Benchmark,
+        configurations: Sequence[Any],
+        budgets: Sequence[float] | float | None = None,
+        *,
+        algorithm: str = "external",
+        seed: int | None = None,
+        objectives: Sequence[str] | None = None,
+        budget: int | None = None,
+        rejections: Mapping[str, int] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        elapsed_s: float = math.nan,
+        stop_reason: str = "unknown",
+        stop_detail: str = "",
+    ) -> Result:
+        """An outside optimizer's history (SMAC3, Optuna, hand-written loops) as an ecnas :class:`Result`.
+
+        Objective values and metrics are read back from the table, so fronts, hypervolume traces and the
+        simulated search cost are computed exactly as for ecnas's own optimizers. Reading them does not change
+        ``bench.counters`` (the outside run already paid for these queries).
+
+        Args:
+            bench: the open table the history was evaluated on.
+            configurations: evaluated configurations, in order: table keys, ConfigSpace configurations, their
+                dicts, or raw configurations of the table's space (NB101: CellSpec or ``(matrix, ops)``).
+            budgets: the budget of each evaluation, or one for all; fractional budgets (SMAC's ``4/3``) map to
+                the nearest table budget at or below them. None = ``budget``.
+            algorithm: name recorded in the result.
+            seed: the outside run's seed.
+            objectives: minimised objectives; None = validation error and energy.
+            budget: target budget of the front; None = the table's largest.
+            rejections: the outside run's free redraws (e.g. invalid proposals answered without a query).
+            settings: the outside run's options.
+            elapsed_s: its wall-clock time.
+            stop_reason: why it ended (:data:`STOP_REASONS`).
+            stop_detail: more about it.
+
+        Raises:
+            ValueError: a configuration is invalid or absent from the table, or a budget is below the
+                table's smallest (the message gives the index).
+        """
+        import warnings
+
+        from ecnas.optimizers._multifidelity import table_budget
+        from ecnas.optimizers._problem import OBJECTIVES, check_objectives, describe_table
+
+        names = check_objectives(objectives)
+        target = bench.check_budget(budget)
+        n = len(configurations)
+        if budgets is None or np.ndim(budgets) == 0:
+            budgets = [target if budgets is None else budgets] * n
+        if len(budgets) != n:
+            raise ValueError(f"budgets must give one budget per configuration ({n}), got {len(budgets)}")
+        F = np.full((n, len(names)), np.nan)
+        metrics = {name: np.full(n, np.nan) for name in HISTORY_METRICS}
+        saved = dict(bench.counters)
+        try:
+            keys = [_key_of(bench, config, i) for i, config in enumerate(configurations)]
+            mapped = np.array([table_budget(bench.budgets, b) for b in budgets], dtype=np.int64)
+            for b in np.unique(mapped):
+                pick = np.flatnonzero(mapped == b)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    columns = bench.query_many(np.array([keys[i] for i in pick], dtype="S32"), budget=int(b))
+                for j, name in enumerate(names):
+                    F[pick, j] = OBJECTIVES[name].values(columns)
+                for name in HISTORY_METRICS:
+                    metrics[name][pick] = columns[name]
+        finally:
+            bench.counters.update(saved)
+        missing = np.flatnonzero(~np.isfinite(F).all(axis=1))
+        if missing.size:
+            i = int(missing[0])
+            raise ValueError(
+                f"configurations[{i}] ({keys[i]}) has no recorded {list(names)} at budget {int(mapped[i])} "
+                f"in {bench.path.name}; {missing.size} evaluation(s) lack results"
+            )
+        return cls(
+            algorithm=algorithm,
+            seed=seed,
+            objectives=names,
+            budget=target,
+            history={"hash": keys, "budget": mapped, "F": F, **metrics},
+            rejections=rejections,
+            settings=settings,
+            table=describe_table(bench),
+            elapsed_s=elapsed_s,
+            stop_reason=stop_reason,
+            stop_detail=stop_detail,
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
-from ecnas.optimizers._multifidelity import check_eta, rungs
+from ecnas.optimizers._multifidelity import check_eta, eta_of_rungs, rungs
 from ecnas.optimizers._operators import mutate, random_rows, rank_select
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ class SHEMOA(Optimizer):
         bench: the benchmark to search.
         population_size: μ (EC-NAS: 10).
         generations: generations when ``max_evaluations`` is None (EC-NAS: 100).
-        eta: halving rate; each rung keeps ``1/eta`` of its cells.
+        eta: halving rate; each rung keeps ``1/eta`` of its cells; None = fitted to the table's budget ratios
+            (:func:`~ecnas.optimizers._multifidelity.eta_of_rungs`: 2 on a 1/2/4 ladder, 3 on 4/12/36/108).
         min_budget: lowest budget used (default: the table's smallest).
         mutation_rate: see :class:`~ecnas.optimizers.SEMOA`.
         **kwargs: ``seed``, ``max_evaluations``, ``budget`` (the top budget), ``objectives``.
@@ -50,7 +51,7 @@ class SHEMOA(Optimizer):
         *,
         population_size: int = 10,
         generations: int = 100,
-        eta: int = 3,
+        eta: int | None = None,
         min_budget: int | None = None,
         mutation_rate: float = 1.0,
         **kwargs: Any,
@@ -58,8 +59,8 @@ class SHEMOA(Optimizer):
         super().__init__(bench, **kwargs)
         self.population_size = check_int("population_size", population_size, 2)
         self.generations = check_int("generations", generations)
-        self.eta = check_eta(eta)
         self.rungs = rungs(bench.budgets, self.budget, min_budget)
+        self.eta = eta_of_rungs(self.rungs) if eta is None else check_eta(eta)
         self.mutation_rate = check_number("mutation_rate", mutation_rate, 0, 10)
         self.offspring = self.eta ** (len(self.rungs) - 1)
         self._population = np.zeros(0, dtype=np.int64)
@@ -109,6 +110,7 @@ class SHEMOA(Optimizer):
                 parent = int(self._population[self._rng.integers(self._population.size)])
                 child = mutate(self, parent, budget, chosen, rate=self.mutation_rate)
                 if child < 0:
+                    self._stop_detail = "every table cell has been evaluated (SH-EMOA's offspring must be new cells)"
                     break
                 chosen.add(child)
                 children.append(child)
