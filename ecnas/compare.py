@@ -264,7 +264,7 @@ def compare(
                     "settings": expected_settings[name],
                     "table_created": table_info["created"],
                     "path": str(out / "runs" / name / f"seed{seed}.json"),
-                    "module": get_optimizer(name).__module__,
+                    "module": algorithm_class(name).__module__,
                 }
             )
     loaded: dict[tuple[str, int], Result] = {}
