@@ -13,6 +13,7 @@ zero energy (EC-NAS's defect).
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,9 @@ HISTORY_METRICS: tuple[str, ...] = (
 )
 
 
+_TABLE_SPACES: weakref.WeakKeyDictionary[Benchmark, TableSpace] = weakref.WeakKeyDictionary()
+
+
 class TableSpace:
     """The configurations of one table: the search space of the optimizers, read from an open Benchmark.
 
@@ -66,7 +70,7 @@ class TableSpace:
     """
 
     def __init__(self, bench: Benchmark) -> None:
-        self.bench = bench
+        self._bench = weakref.ref(bench)  # weak: TableSpace.of keeps one per Benchmark, keyed weakly by it
         self.hashes: np.ndarray = bench.hash_array
         self.columns: dict[str, np.ndarray] = bench.columns()
         self.parameters: np.ndarray = bench.trainable_parameters.astype(np.int64)
@@ -77,6 +81,17 @@ class TableSpace:
         self._input_columns: np.ndarray | None = None
         self._input_scale: np.ndarray | None = None
         self._vectors: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, bench: Benchmark) -> TableSpace:
+        """The TableSpace of an open Benchmark, shared by every optimizer run on it (and gone with it).
+
+        Sharing keeps what runs learn about the space (e.g. NB101's validated mutants) across seeds.
+        """
+        space = _TABLE_SPACES.get(bench)
+        if space is None:
+            space = _TABLE_SPACES[bench] = cls(bench)
+        return space
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -89,7 +104,10 @@ class TableSpace:
         key = self._key(budget, metrics)
         rows = self._available.get(key)
         if rows is None:
-            present = self.bench.recorded(key[0], key[1])
+            bench = self._bench()
+            if bench is None:
+                raise RuntimeError("the Benchmark this search space was read from no longer exists")
+            present = bench.recorded(key[0], key[1])
             rows = self._available[key] = np.flatnonzero(present)
             present.setflags(write=False)
             self._available_mask[key] = present
@@ -184,7 +202,7 @@ class TableProblem:
     def __init__(self, bench: Benchmark, objectives: Sequence[str] | None = None) -> None:
         self.bench = bench
         self.objectives = check_objectives(objectives)
-        self.space = TableSpace(bench)
+        self.space = TableSpace.of(bench)
         self._objectives = [OBJECTIVES[name] for name in self.objectives]
 
     @property
