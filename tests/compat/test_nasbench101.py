@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ecnas.compat import nasbench101 as api
-from tests.reference import reference_file
+from tests.reference import imported_reference_table
 
 MEASURED_4V = "ecnas_energy_4V9E_measured.tfrecord"
 NB101_KEYS = {
@@ -22,15 +22,7 @@ NB101_KEYS = {
 
 @pytest.fixture(scope="module")
 def nasbench(tmp_path_factory: pytest.TempPathFactory) -> api.NASBench:
-    from click.testing import CliRunner
-
-    from ecnas.cli import main
-
-    path = tmp_path_factory.mktemp("tables") / "ecnas_4v.h5"
-    outcome = CliRunner().invoke(
-        main, ["import", "ecnas", str(reference_file(MEASURED_4V)), "-o", str(path), "--no-progress"]
-    )
-    assert outcome.exit_code == 0, outcome.output
+    path = imported_reference_table(MEASURED_4V, tmp_path_factory.mktemp("tables"))
     return api.NASBench(str(path), seed=0)
 
 

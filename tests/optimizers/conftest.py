@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ecnas.testing.optimizers import write_synthetic_table
-from tests.reference import reference_file
+from tests.reference import imported_reference_table
 
 REAL_5V = "ecnas_energy_5V9E_4epochs.tfrecord"
 
@@ -21,12 +21,4 @@ def synthetic_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """EC-NAS's 5-vertex energy file (2,532 cells, 4 epochs, measured on a Quadro RTX 6000) as an ecnas table."""
-    source = reference_file(REAL_5V)
-    from click.testing import CliRunner
-
-    from ecnas.cli import main
-
-    path = tmp_path_factory.mktemp("tables") / "ecnas_5v.h5"
-    outcome = CliRunner().invoke(main, ["import", "ecnas", str(source), "-o", str(path), "--no-progress"])
-    assert outcome.exit_code == 0, outcome.output
-    return path
+    return imported_reference_table(REAL_5V, tmp_path_factory.mktemp("tables"))
