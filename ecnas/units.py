@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DisplayUnit", "energy_unit", "format_value", "parameter_unit"]
+__all__ = ["DisplayUnit", "energy_unit", "format_value", "mass_unit", "parameter_unit", "picojoule_unit"]
 
 _J_PER_KWH = 3.6e6
 
@@ -48,6 +48,26 @@ def energy_unit(values_kwh: Iterable[float] | np.ndarray) -> DisplayUnit:
     if typical and typical < 1.0:
         return DisplayUnit("Wh", 1e3)
     return DisplayUnit("kWh", 1.0)
+
+
+def mass_unit(values_g: Iterable[float] | np.ndarray) -> DisplayUnit:
+    """µg below 1 mg, mg below 1 g, else g (CO2eq masses) — judged on the median magnitude of ``values_g``."""
+    typical = _typical(values_g)
+    if typical and typical < 1e-3:
+        return DisplayUnit("µg", 1e6)
+    if typical and typical < 1.0:
+        return DisplayUnit("mg", 1e3)
+    return DisplayUnit("g", 1.0)
+
+
+def picojoule_unit(values_pj: Iterable[float] | np.ndarray) -> DisplayUnit:
+    """pJ, nJ or µJ (per-inference energies of the analytic cost model), from the median magnitude."""
+    typical = _typical(values_pj)
+    if typical >= 1e6:
+        return DisplayUnit("µJ", 1e-6)
+    if typical >= 1e3:
+        return DisplayUnit("nJ", 1e-3)
+    return DisplayUnit("pJ", 1.0)
 
 
 def parameter_unit(counts: Iterable[float] | np.ndarray) -> DisplayUnit:

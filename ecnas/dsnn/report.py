@@ -151,29 +151,37 @@ def repriced(trials: Sequence[Mapping[str, Any]], carbon_intensity: float, pue: 
 
 # ---------------------------------------------------------------------- drawing
 def plot_front(ax: Any, trials: Sequence[Mapping[str, Any]], *, key: str = "inference_co2eq_g", label: str = "") -> Any:
-    """Figure 1: every top-budget evaluation, the Pareto front as a step line, the default as a star."""
+    """Figure 1: every top-budget evaluation, the Pareto front as a step line, the default as a star.
+
+    The emissions axis is in a unit chosen from the data (µg/mg/g CO2eq, or pJ/nJ/µJ for the analytic cost),
+    so no axis multiplier is needed.
+    """
+    from ecnas.units import mass_unit, picojoule_unit
+
     budget = top_budget(trials)
     pool = [t for t in trials if t.get("kind") == "search" and _ok(t) and int(t["budget"]) == budget]
+    front = pareto_front(trials, key=key)
+    defaults = [t for t in trials if t.get("kind") == "default" and _ok(t)]
+    values = [_value(t, key) for t in (*pool, *front, *defaults)]
+    unit = picojoule_unit(values) if key == "analytic_pj" else mass_unit(values)
     if pool:
         ax.scatter(
-            [_value(t, key) for t in pool],
+            unit([_value(t, key) for t in pool]),
             [100 * float(t["loss"]) for t in pool],
             s=12,
             c="0.7",
             label=f"evaluated at {budget} epochs",
         )
-    front = pareto_front(trials, key=key)
     if front:
-        xs, ys = [_value(t, key) for t in front], [100 * float(t["loss"]) for t in front]
+        xs, ys = unit([_value(t, key) for t in front]), [100 * float(t["loss"]) for t in front]
         ax.step(xs, ys, where="post", color="C0")
         ax.scatter(xs, ys, color="C0", label=f"Pareto front{label}")
-    defaults = [t for t in trials if t.get("kind") == "default" and _ok(t)]
     if defaults:
-        x = float(np.mean([_value(t, key) for t in defaults]))
+        x = float(unit(np.mean([_value(t, key) for t in defaults])))
         y = 100 * float(np.mean([float(t["loss"]) for t in defaults]))
         ax.scatter([x], [y], marker="*", s=250, color="C3", zorder=5, label=f"default (mean of {len(defaults)})")
-    unit = "pJ per image (45 nm table)" if key == "analytic_pj" else "gCO2eq per test-set pass"
-    ax.set_xlabel(f"inference {unit}")
+    what = f"{unit.name} per image (45 nm table)" if key == "analytic_pj" else f"{unit.name} CO2eq per test-set pass"
+    ax.set_xlabel(f"inference {what}")
     ax.set_ylabel("loss (1 − test accuracy) %")
     ax.legend(fontsize=8)
     return ax
