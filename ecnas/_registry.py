@@ -22,9 +22,10 @@ class Registry(Generic[_T]):
         sort_names: list names sorted instead of in registration order.
     """
 
-    def __init__(self, kind: str, *, sort_names: bool = False) -> None:
+    def __init__(self, kind: str, *, sort_names: bool = False, base: type | None = None) -> None:
         self.kind = kind
         self._sort = sort_names
+        self._base = base
         self._entries: dict[str, _T] = {}
 
     def add(self, name: str, entry: _T) -> _T:
@@ -49,6 +50,26 @@ class Registry(Generic[_T]):
 
         def decorate(entry: _T) -> _T:
             return self.add(name, entry)
+
+        return decorate
+
+    def class_decorator(self, name: str) -> Callable[[_T], _T]:
+        """``@registry.class_decorator("name")`` for plug-in classes.
+
+        It checks the class derives from the registry's ``base``, registers it and sets its ``name`` attribute.
+
+        Raises:
+            TypeError: the decorated object is not a subclass of ``base``; ValueError: the name is taken.
+        """
+
+        def decorate(cls: _T) -> _T:
+            if self._base is not None and not (isinstance(cls, type) and issubclass(cls, self._base)):
+                raise TypeError(
+                    f"a {self.kind} registered as {name!r} must be a {self._base.__name__} subclass, got {cls!r}"
+                )
+            self.add(name, cls)
+            cls.name = name  # type: ignore[attr-defined]
+            return cls
 
         return decorate
 

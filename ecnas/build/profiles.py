@@ -24,21 +24,13 @@ from ecnas.build.data import DataSplits, load_cifar10_binary, load_digits_splits
 
 __all__ = ["PROFILES", "NB101Cifar10Profile", "Profile", "TinyProfile", "get_profile", "register_profile"]
 
-#: Registered profiles by name.
-PROFILES: Registry[type[Profile]] = Registry("build profile", sort_names=True)
 
 _P = TypeVar("_P", bound="type[Profile]")
 
 
 def register_profile(name: str) -> Callable[[_P], _P]:
     """Class decorator registering a profile under ``name`` (duplicates are rejected)."""
-
-    def decorate(cls: _P) -> _P:
-        PROFILES.add(name, cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return PROFILES.class_decorator(name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +141,10 @@ def _check(key: str, value: Any, rule: Callable[[Any], bool], what: str) -> None
 def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"profile option {key!r} must be one of {list(choices)}, got {value!r}.")
+
+
+#: Registered profiles by name.
+PROFILES: Registry[type[Profile]] = Registry("build profile", sort_names=True, base=Profile)
 
 
 @register_profile("tiny")
@@ -307,3 +303,4 @@ def _default(item: dataclasses.Field[Any]) -> Any:
     if item.default_factory is not dataclasses.MISSING:
         return item.default_factory()
     return None
+

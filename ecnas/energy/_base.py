@@ -401,7 +401,6 @@ class Meter(abc.ABC):
 _FAILED = object()
 
 # ---------------------------------------------------------------------------------------------- registry
-_REGISTRY: Registry[type[Meter]] = Registry("meter", sort_names=True)
 _M = TypeVar("_M", bound=type[Meter])
 
 
@@ -411,15 +410,7 @@ def register_meter(name: str) -> Callable[[_M], _M]:
     Raises:
         ValueError: If ``name`` is already registered.
     """
-
-    def decorate(cls: _M) -> _M:
-        if not (isinstance(cls, type) and issubclass(cls, Meter)):
-            raise TypeError(f"register_meter({name!r}) decorates Meter subclasses, got {cls!r}")
-        _REGISTRY.add(name, cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return _REGISTRY.class_decorator(name)
 
 
 def meter_names() -> tuple[str, ...]:
@@ -439,3 +430,7 @@ def get_meter_class(name: str) -> type[Meter]:
 def make_meter(name: str, **kwargs: Any) -> Meter:
     """Construct the meter registered under ``name`` with keyword arguments ``kwargs``."""
     return get_meter_class(name)(**kwargs)
+
+
+#: Registered plug-ins by name (defined after their base class, which it checks).
+_REGISTRY: Registry[type[Meter]] = Registry("meter", sort_names=True, base=Meter)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidate", "Optimizer", "get_optimizer", "optimizer_names", "optimizer_options", "register", "run"]
 
-_REGISTRY: Registry[type[Optimizer]] = Registry("optimizer")
 _T = TypeVar("_T", bound="type[Optimizer]")
 
 
@@ -44,15 +43,7 @@ def register(name: str) -> Callable[[_T], _T]:
     Raises:
         ValueError: ``name`` is already registered (names must be unique).
     """
-
-    def decorate(cls: _T) -> _T:
-        if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
-            raise TypeError(f"@register({name!r}) must decorate an Optimizer subclass, got {cls!r}")
-        _REGISTRY.add(name, cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return _REGISTRY.class_decorator(name)
 
 
 def optimizer_names() -> list[str]:
@@ -411,3 +402,7 @@ def run(
                 opened, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives, **options
             ).run()
     return cls(bench, seed=seed, max_evaluations=max_evaluations, budget=budget, objectives=objectives, **options).run()
+
+
+#: Registered plug-ins by name (defined after their base class, which it checks).
+_REGISTRY: Registry[type[Optimizer]] = Registry("optimizer", base=Optimizer)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Peer", "PeerUnavailableError", "get_peer", "peer_names", "register_peer", "require"]
 
-_PEERS: Registry[type[Peer]] = Registry("peer optimizer")
 _P = TypeVar("_P", bound="type[Peer]")
 
 #: pip extra installing every peer's package.
@@ -52,13 +51,7 @@ def require(package: str, peer: str) -> None:
 
 def register_peer(name: str) -> Callable[[_P], _P]:
     """Class decorator adding a :class:`Peer` to the peer registry under ``name``."""
-
-    def decorate(cls: _P) -> _P:
-        cls.name = name
-        _PEERS.add(name, cls)
-        return cls
-
-    return decorate
+    return _PEERS.class_decorator(name)
 
 
 def peer_names() -> list[str]:
@@ -68,8 +61,6 @@ def peer_names() -> list[str]:
 
 def get_peer(name: str) -> type[Peer]:
     """The peer class registered under ``name`` (ValueError listing the valid names otherwise)."""
-    if name not in _PEERS:
-        raise ValueError(f"unknown peer optimizer {name!r}; valid names are {peer_names()}")
     return _PEERS.get(name)
 
 
@@ -158,3 +149,7 @@ class Peer(abc.ABC):
     @abc.abstractmethod
     def _optimize(self, target: TableTarget) -> None:
         """Run the library against ``target`` until ``target.done`` (or record why it stopped first)."""
+
+
+#: Registered plug-ins by name (defined after their base class, which it checks).
+_PEERS: Registry[type[Peer]] = Registry("peer optimizer", base=Peer)

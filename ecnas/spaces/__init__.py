@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 _S = TypeVar("_S", bound=type[SearchSpace])
-_SPACES: Registry[type[SearchSpace]] = Registry("search space")
+_SPACES: Registry[type[SearchSpace]] = Registry("search space", base=SearchSpace)
 #: Names older table files give their space.
 _ALIASES = {"nasbench101": "nb101"}
 
@@ -45,15 +45,7 @@ def register_space(name: str) -> Callable[[_S], _S]:
     Raises:
         ValueError: the name is taken; TypeError: the class is not a SearchSpace.
     """
-
-    def decorate(cls: _S) -> _S:
-        if not (isinstance(cls, type) and issubclass(cls, SearchSpace)):
-            raise TypeError(f"@register_space({name!r}) must decorate a SearchSpace subclass, got {cls!r}")
-        _SPACES.add(name, cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return _SPACES.class_decorator(name)
 
 
 def space_names() -> list[str]:
