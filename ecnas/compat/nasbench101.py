@@ -53,6 +53,20 @@ __all__ = [
 
 INPUT = "input"
 OUTPUT = "output"
+#: NB101/EC-NAS result key → ecnas query column (``energy``/``co2eq`` are EC-NAS's energy keys).
+_RESULT_KEYS = {
+    "training_time": "training_time",
+    "train_accuracy": "train_accuracy",
+    "validation_accuracy": "validation_accuracy",
+    "test_accuracy": "test_accuracy",
+    "energy": "energy_kwh",
+    "co2eq": "co2eq_g",
+}
+
+
+def _results(row: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """An ecnas query row under NB101/EC-NAS's keys (``final_`` in ``computed_stat``)."""
+    return {prefix + key: float(row[column]) for key, column in _RESULT_KEYS.items()}
 CONV3X3 = "conv3x3-bn-relu"
 CONV1X1 = "conv1x1-bn-relu"
 MAXPOOL3X3 = "maxpool3x3"
@@ -173,12 +187,7 @@ class NASBench:
             "module_adjacency": np.array(cell.matrix),
             "module_operations": list(cell.ops),
             "trainable_parameters": int(row["trainable_parameters"]),
-            "training_time": float(row["training_time"]),
-            "train_accuracy": float(row["train_accuracy"]),
-            "validation_accuracy": float(row["validation_accuracy"]),
-            "test_accuracy": float(row["test_accuracy"]),
-            "energy": float(row["energy_kwh"]),
-            "co2eq": float(row["co2eq_g"]),
+            **_results(row),
             "energy_method": row["energy_method"],
         }
 
@@ -216,16 +225,7 @@ class NASBench:
                         row = bench.query(module_hash, budget=epochs, repeat=repeat)
                     except KeyError:
                         continue
-                    runs.append(
-                        {
-                            "final_training_time": float(row["training_time"]),
-                            "final_train_accuracy": float(row["train_accuracy"]),
-                            "final_validation_accuracy": float(row["validation_accuracy"]),
-                            "final_test_accuracy": float(row["test_accuracy"]),
-                            "final_energy": float(row["energy_kwh"]),
-                            "final_co2eq": float(row["co2eq_g"]),
-                        }
-                    )
+                    runs.append(_results(row, "final_"))
                 if runs:
                     computed[epochs] = runs
             parameters = int(bench.query(module_hash)["trainable_parameters"])
