@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 OBJECTIVE_LABELS: tuple[str, str] = ("1 − $P_v$", "E (kWh)")
 
 
+def _finish_axes(ax: Any, shown: list[np.ndarray], scale: Any, labels: Sequence[str]) -> None:
+    """Axis ranges that follow the drawn points (scaled to the display unit), labels and grid."""
+    lo, hi = data_limits([scaled(p, scale) for p in shown])
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.grid(True, alpha=0.3)
+
+
 def attainment_data(
     results_by_algorithm: Mapping[str, Sequence[object]],
     *,
@@ -134,12 +144,7 @@ def plot_attainment(
     shown = [data["points"]]
     if reference is not None:
         shown.append(_draw_reference(ax, reference, scale, corner))
-    lo, hi = data_limits([scaled(p, scale) for p in shown])
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
-    ax.grid(True, alpha=0.3)
+    _finish_axes(ax, shown, scale, labels)
     ax.legend(loc="upper right", fontsize="small")
     return ax
 
@@ -222,12 +227,7 @@ def plot_front(
         name = names[i]
         point = scaled(data[key][None, :], scale)[0]
         ax.scatter(*point, marker="^", s=90, color=colour, edgecolor="black", linewidth=0.6, label=name, zorder=12)
-    lo, hi = data_limits([scaled(p, scale) for p in shown])
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
-    ax.grid(True, alpha=0.3)
+    _finish_axes(ax, shown, scale, labels)
     if legend:
         ax.legend(loc="upper right", fontsize="small")
     return ax
