@@ -75,7 +75,13 @@ class TableContents:
         source: `N` uint8 flags, see :data:`SOURCE_NAMES`.
         metrics: metric name → `N x B x R` float64 (NaN where absent); names from :data:`METRICS`.
         space: registry name of the search space (:func:`ecnas.spaces.get_space`).
-        uncertainty: metric name → `N x B` float64 spread of a surrogate's prediction (optional).
+        uncertainty: metric name → `N x B` float64 standard deviation of the surrogate's value in
+            :attr:`surrogate_values` (calibrated when the provenance's ``calibration`` says so; NaN where
+            the surrogate gives no value). Optional.
+        surrogate_values: metric name → `N x B` float64: the surrogate's value for every row it covers —
+            for predicted rows the stored prediction, for measured rows an out-of-fold prediction (a model
+            that never saw the row); NaN elsewhere. It is what ``Benchmark(view="surrogate")`` serves.
+            Optional.
         provenance: JSON-able description of where the numbers come from.
     """
 
@@ -88,6 +94,7 @@ class TableContents:
     metrics: dict[str, np.ndarray]
     space: str = "nb101"
     uncertainty: dict[str, np.ndarray] = field(default_factory=dict)
+    surrogate_values: dict[str, np.ndarray] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -154,6 +161,9 @@ def _validated(contents: TableContents) -> TableContents:
     for name, values in contents.uncertainty.items():
         if name not in METRICS or np.shape(values) != (n, len(budgets)):
             raise ValueError(f"uncertainty {name!r} must be a metric name with shape {(n, len(budgets))}")
+    for name, values in contents.surrogate_values.items():
+        if name not in METRICS or np.shape(values) != (n, len(budgets)):
+            raise ValueError(f"surrogate_values {name!r} must be a metric name with shape {(n, len(budgets))}")
     source = np.asarray(contents.source, dtype=np.uint8)
     if not np.isin(source, list(SOURCE_NAMES)).all():
         raise ValueError(f"source flags must be in {SOURCE_NAMES}")
@@ -175,6 +185,7 @@ def _validated(contents: TableContents) -> TableContents:
         source=source[order],
         metrics={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.metrics.items()},
         uncertainty={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.uncertainty.items()},
+        surrogate_values={k: np.asarray(v, dtype=np.float64)[order] for k, v in contents.surrogate_values.items()},
         provenance=provenance,
     )
 
@@ -237,6 +248,11 @@ def write_table(
             spread = h5.create_group("uncertainty")
             for name, values in table.uncertainty.items():
                 _create(spread, name, values)
+        if table.surrogate_values:
+            served = h5.create_group("surrogate_values")
+            for name, values in table.surrogate_values.items():
+                _create(served, name, values)
+                served[name].attrs["unit"] = METRIC_UNITS[name]
         if extras is not None:
             extras(h5)
         # Every attribute (root, groups, datasets' sha256 and units) under one digest, checked at each open.
@@ -451,6 +467,9 @@ def read_table(path: str | os.PathLike[str]) -> TableContents:
         uncertainty = {}
         if "uncertainty" in h5:
             uncertainty = {name: read_dataset(h5, f"uncertainty/{name}") for name in h5["uncertainty"]}
+        surrogate_values = {}
+        if "surrogate_values" in h5:
+            surrogate_values = {name: read_dataset(h5, f"surrogate_values/{name}") for name in h5["surrogate_values"]}
         space = table_space(h5)
         return TableContents(
             hashes=read_dataset(h5, "cells/hash"),
@@ -462,6 +481,7 @@ def read_table(path: str | os.PathLike[str]) -> TableContents:
             source=read_dataset(h5, "cells/source"),
             metrics={name: read_dataset(h5, f"metrics/{name}") for name in METRICS},
             uncertainty=uncertainty,
+            surrogate_values=surrogate_values,
             provenance=attributes["provenance"],
         )
 

@@ -157,3 +157,23 @@ def test_check_cell_hashes_names_a_malformed_row(tmp_path):
     write_table(tmp_path / "bad.h5", contents)
     with pytest.raises(TableFormatError, match=r"row \d+ \([0-9a-f]{32}\): .*output"):
         check_cell_hashes(tmp_path / "bad.h5")
+
+
+def test_surrogate_values_round_trip_and_shape_checked(tmp_path):
+    contents = synthetic_contents()
+    rng = np.random.default_rng(0)
+    n, b = len(contents), len(contents.budgets)
+    served = rng.random((n, b))
+    served[3, 1] = np.nan
+    contents.surrogate_values = {"validation_accuracy": served}
+    contents.uncertainty = {"validation_accuracy": rng.random((n, b)) / 10}
+    write_table(tmp_path / "t.h5", contents)
+    back = read_table(tmp_path / "t.h5")
+    order = np.argsort(contents.hashes.astype("S32"), kind="stable")
+    np.testing.assert_array_equal(back.surrogate_values["validation_accuracy"], served[order])
+    spread = contents.uncertainty["validation_accuracy"]
+    np.testing.assert_array_equal(back.uncertainty["validation_accuracy"], spread[order])
+    contents.surrogate_values = {"validation_accuracy": served[:, :1]}
+    with pytest.raises(ValueError, match="surrogate_values 'validation_accuracy' must be a metric name with shape"):
+        write_table(tmp_path / "u.h5", contents)
+    assert not (tmp_path / "u.h5").exists()
