@@ -27,6 +27,7 @@ from ecnas.table import (
     open_table,
     provenance_summary,
     read_dataset,
+    read_hashes,
     table_attributes,
     table_space,
 )
@@ -122,7 +123,7 @@ class Benchmark:
         self._budgets: tuple[int, ...] = attributes["budgets"]
         self._repeats: int = attributes["repeats"]
         self._provenance: dict[str, Any] = attributes["provenance"]
-        self._hash_array: np.ndarray = read_dataset(self._h5, "cells/hash")
+        self._hash_array: np.ndarray = read_hashes(self._h5)
         if len(self._hash_array) > 1 and not (self._hash_array[1:] > self._hash_array[:-1]).all():
             raise TableFormatError(f"{self.path}: corrupt table, cells/hash is not strictly sorted")
         if carbon_intensity is not None:

@@ -37,7 +37,11 @@ __all__ = [
     "check_attributes_digest",
     "check_cell_hashes",
     "check_provenance",
+    "hash_bytes",
+    "hash_hex",
     "open_table",
+    "read_hashes",
+    "read_surrogate_values",
     "read_table",
     "table_space",
     "verify_table",
@@ -45,10 +49,16 @@ __all__ = [
 ]
 
 FORMAT_NAME = "ecnas-table"
+#: Version 3 stores keys as 16 raw bytes (``cells/hash`` `uint8[N,16]`), compresses every dataset but the keys and
+#: stores ``surrogate_values`` only where they differ from the stored value (``surrogate_values/rows``).
 #: Version 2 records the search space by registry name and stores that space's columns; version 1 files
 #: (NB101 only, ``search_space = "nasbench101"``) are read as space ``nb101``.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+#: gzip level of every compressed dataset (with byte shuffling); see docs/table-format.md for the measurements.
+COMPRESSION_LEVEL = 4
+#: ``surrogate_values`` encoding of version 3 (group attribute ``encoding``).
+SURROGATE_VALUES_ENCODING = "rows-differing-from-repeat-0"
 
 SOURCE_MEASURED = 0
 SOURCE_SURROGATE = 1
@@ -127,6 +137,30 @@ def _checked_hashes(values: Any) -> np.ndarray:
     return encoded
 
 
+# The two hex characters of every byte value, as the uint16 whose memory holds them in order.
+_HEX_PAIRS = np.array([f"{value:02x}".encode() for value in range(256)], dtype="S2").view(np.uint16)
+
+
+def hash_bytes(hashes: np.ndarray) -> np.ndarray:
+    """Hex keys (`S32`/`U32`, 32 lowercase hex characters each) as `N x 16` uint8: the 16 bytes they spell.
+
+    The byte order is the character order, so a sorted key column stays sorted (row-wise, byte by byte).
+
+    Raises:
+        ValueError: a key is not 32 lowercase hex characters.
+    """
+    encoded = _checked_hashes(hashes)
+    return np.frombuffer(bytes.fromhex(encoded.tobytes().decode("ascii")), dtype=np.uint8).reshape(len(encoded), 16)
+
+
+def hash_hex(raw: np.ndarray) -> np.ndarray:
+    """`N x 16` uint8 key bytes (:func:`hash_bytes`) back as `S32` lowercase hex keys."""
+    raw = np.ascontiguousarray(raw, dtype=np.uint8)
+    if raw.ndim != 2 or raw.shape[1] != 16:
+        raise ValueError(f"key bytes must be an N x 16 uint8 array, got shape {raw.shape}")
+    return np.ascontiguousarray(_HEX_PAIRS[raw]).view("S32").reshape(len(raw))
+
+
 def _validated(contents: TableContents) -> TableContents:
     """Check shapes, dtypes and values; return a copy sorted by hash."""
     hashes = _checked_hashes(contents.hashes)
@@ -192,13 +226,36 @@ def _validated(contents: TableContents) -> TableContents:
 
 def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = True) -> None:
     chunks: tuple[int, ...] | bool = True
-    if data.ndim == 3:
+    if data.ndim and not data.shape[0]:
+        pass  # no rows (e.g. no surrogate_values/rows): h5py picks a chunk shape
+    elif data.ndim == 3:
         chunks = (min(_CHUNK_ROWS, data.shape[0]), 1, data.shape[2])
     elif data.ndim >= 1:
         chunks = (min(_CHUNK_ROWS, data.shape[0]), *data.shape[1:])
-    filters: dict[str, Any] = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress else {}
+    filters: dict[str, Any] = {}
+    if compress:
+        filters = {"compression": "gzip", "compression_opts": COMPRESSION_LEVEL, "shuffle": data.dtype.itemsize > 1}
     dataset = group.create_dataset(name, data=data, chunks=chunks, fletcher32=True, **filters)
     dataset.attrs["sha256"] = array_sha256(data)
+
+
+def _differs(values: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Where ``values`` differs from ``base`` bit for bit (any NaN equals any NaN)."""
+    both_nan = np.isnan(values) & np.isnan(base)
+    return (values.view(np.int64) != base.view(np.int64)) & ~both_nan
+
+
+def _surrogate_rows(table: TableContents) -> np.ndarray:
+    """Rows whose surrogate values are not the stored repeat-0 values: the only rows version 3 stores.
+
+    Predicted rows hold the surrogate's value in repeat 0, so only measured (and imported) rows remain: ~1% of
+    the default table. Reading puts ``metrics/<name>[:, :, 0]`` everywhere and these rows over it.
+    """
+    differ = np.zeros(len(table), dtype=bool)
+    for name, values in table.surrogate_values.items():
+        base = np.ascontiguousarray(table.metrics[name][:, :, 0])
+        differ |= _differs(np.ascontiguousarray(values), base).any(axis=1)
+    return np.flatnonzero(differ).astype(np.int64)
 
 
 def write_table(
@@ -234,8 +291,8 @@ def write_table(
         h5.attrs["source_names"] = json.dumps({str(k): v for k, v in SOURCE_NAMES.items()})
         h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
         cells = h5.create_group("cells")
-        # Hex digests barely compress; left raw they open in milliseconds.
-        _create(cells, "hash", table.hashes, compress=False)
+        # 16 random bytes per key do not compress (gzip saves 2% and costs 4x the read time): left raw.
+        _create(cells, "hash", hash_bytes(table.hashes), compress=False)
         for name, values in table.columns.items():
             _create(cells, name, values)
         _create(cells, "trainable_parameters", table.trainable_parameters)
@@ -249,9 +306,12 @@ def write_table(
             for name, values in table.uncertainty.items():
                 _create(spread, name, values)
         if table.surrogate_values:
+            rows = _surrogate_rows(table)
             served = h5.create_group("surrogate_values")
+            served.attrs["encoding"] = SURROGATE_VALUES_ENCODING
+            _create(served, "rows", rows)
             for name, values in table.surrogate_values.items():
-                _create(served, name, values)
+                _create(served, name, values[rows])
                 served[name].attrs["unit"] = METRIC_UNITS[name]
         if extras is not None:
             extras(h5)
@@ -328,15 +388,74 @@ def table_space(h5: h5py.File) -> SearchSpace:
 
 
 def _check_shapes(h5: h5py.File, path: Path, space: SearchSpace) -> None:
-    """Dataset shapes must agree with the root attributes (a cheap metadata-only check)."""
+    """Dataset shapes (and the key and row dtypes) must agree with the root attributes (metadata only)."""
     n = int(h5.attrs["num_cells"])
     budgets, repeats = len(h5.attrs["budgets"]), int(h5.attrs["repeats"])
+    version = int(h5.attrs["format_version"])
     expected = {f"cells/{name}": (n,) for name in _ROW_DATASETS}
     expected |= {f"cells/{c.name}": (n, *c.shape) for c in space.columns}
     expected |= {f"metrics/{name}": (n, budgets, repeats) for name in METRICS}
+    key_dtype = np.dtype(np.uint8) if version >= 3 else np.dtype("S32")
+    if version >= 3:
+        expected["cells/hash"] = (n, 16)
+    if "uncertainty" in h5:
+        expected |= {f"uncertainty/{name}": (n, budgets) for name in h5["uncertainty"] if name in METRICS}
+    if "surrogate_values" in h5:
+        group = h5["surrogate_values"]
+        unknown = sorted(set(group) - set(METRICS) - ({"rows"} if version >= 3 else set()))
+        if unknown:
+            raise TableFormatError(f"{path}: corrupt table, surrogate_values holds unknown datasets {unknown}")
+        k = n
+        if version >= 3:
+            if "rows" not in group or group["rows"].ndim != 1 or group["rows"].dtype.kind not in "iu":
+                raise TableFormatError(f"{path}: corrupt table, surrogate_values/rows is missing or not 1-D integers")
+            if group.attrs.get("encoding") != SURROGATE_VALUES_ENCODING:
+                raise TableFormatError(
+                    f"{path}: surrogate_values has encoding {group.attrs.get('encoding')!r}; this ecnas reads "
+                    f"{SURROGATE_VALUES_ENCODING!r}"
+                )
+            k = group["rows"].shape[0]
+        expected |= {f"surrogate_values/{name}": (k, budgets) for name in group if name in METRICS}
     for name, shape in expected.items():
         if h5[name].shape != shape:
             raise TableFormatError(f"{path}: corrupt table, {name} has shape {h5[name].shape}, expected {shape}")
+    if h5["cells/hash"].dtype != key_dtype:
+        raise TableFormatError(
+            f"{path}: corrupt table, cells/hash has dtype {h5['cells/hash'].dtype}, expected {key_dtype} "
+            f"(format v{version})"
+        )
+
+
+def read_hashes(h5: h5py.File) -> np.ndarray:
+    """The table's keys as an `S32` array of hex strings, whatever the version stores (v3: 16 raw bytes)."""
+    stored = read_dataset(h5, "cells/hash")
+    return hash_hex(stored) if stored.dtype == np.uint8 else stored
+
+
+def read_surrogate_values(h5: h5py.File, name: str, budget_index: int | None = None) -> np.ndarray | None:
+    """The surrogate's values of metric ``name`` for every row (`N x B`, or `N` at ``budget_index``).
+
+    None when the table stores none for that metric. Version 3 stores only the rows that differ from the
+    stored repeat-0 values (``surrogate_values/rows``); the others are read from ``metrics/<name>``.
+
+    Raises:
+        TableFormatError: the stored rows are out of range or not strictly ascending.
+    """
+    if "surrogate_values" not in h5 or name not in h5["surrogate_values"]:
+        return None
+    selection: Any = np.s_[:, budget_index] if budget_index is not None else ()
+    if int(h5.attrs["format_version"]) < 3:
+        return read_dataset(h5, f"surrogate_values/{name}", selection)
+    rows = read_dataset(h5, "surrogate_values/rows")
+    n = int(h5.attrs["num_cells"])
+    if rows.size and (rows[0] < 0 or rows[-1] >= n or (np.diff(rows) <= 0).any()):
+        raise TableFormatError(f"{h5.filename}: corrupt table, surrogate_values/rows out of range or not ascending")
+    if budget_index is None:
+        values = np.ascontiguousarray(read_dataset(h5, f"metrics/{name}", np.s_[:, :, 0]))
+    else:
+        values = read_dataset(h5, f"metrics/{name}", np.s_[:, budget_index, 0])
+    values[rows] = read_dataset(h5, f"surrogate_values/{name}", selection)
+    return values
 
 
 def read_dataset(h5: h5py.File, name: str, selection: Any = ()) -> np.ndarray:
@@ -469,10 +588,12 @@ def read_table(path: str | os.PathLike[str]) -> TableContents:
             uncertainty = {name: read_dataset(h5, f"uncertainty/{name}") for name in h5["uncertainty"]}
         surrogate_values = {}
         if "surrogate_values" in h5:
-            surrogate_values = {name: read_dataset(h5, f"surrogate_values/{name}") for name in h5["surrogate_values"]}
+            for name in h5["surrogate_values"]:
+                if name in METRICS:
+                    surrogate_values[name] = read_surrogate_values(h5, name)
         space = table_space(h5)
         return TableContents(
-            hashes=read_dataset(h5, "cells/hash"),
+            hashes=read_hashes(h5),
             budgets=attributes["budgets"],
             repeats=attributes["repeats"],
             space=space.name,
@@ -535,7 +656,7 @@ def check_cell_hashes(path: str | os.PathLike[str]) -> int:
     """
     with open_table(path) as h5:
         space = table_space(h5)
-        hashes = read_dataset(h5, "cells/hash")
+        hashes = read_hashes(h5)
         columns = {c.name: read_dataset(h5, f"cells/{c.name}") for c in space.columns}
     problem = space.check_columns(columns)
     if problem is not None:

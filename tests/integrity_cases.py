@@ -67,8 +67,34 @@ BAD_VALUES: dict[str, tuple[str, Any]] = {
 }
 
 
+def as_v2(path: Path) -> None:
+    """Turn a written (version 3) table into the version-2 layout: `S32` hex keys, full surrogate values."""
+    from ecnas._io import array_sha256
+    from ecnas.table import hash_hex, read_surrogate_values
+
+    def replace(h5: h5py.File, name: str, data: np.ndarray, **filters: Any) -> None:
+        attrs = dict(h5[name].attrs) if name in h5 else {}
+        if name in h5:
+            del h5[name]
+        dataset = h5.create_dataset(name, data=data, chunks=True, fletcher32=True, **filters)
+        dataset.attrs.update({**attrs, "sha256": array_sha256(data)})
+
+    with h5py.File(path, "r+") as h5:
+        if int(h5.attrs["format_version"]) < 3:
+            return
+        replace(h5, "cells/hash", hash_hex(h5["cells/hash"][()]))
+        if "surrogate_values" in h5:
+            values = {name: read_surrogate_values(h5, name) for name in h5["surrogate_values"] if name != "rows"}
+            for name, data in values.items():
+                replace(h5, f"surrogate_values/{name}", data, compression="gzip", shuffle=True)
+            del h5["surrogate_values/rows"], h5["surrogate_values"].attrs["encoding"]
+        h5.attrs["format_version"] = 2
+        h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)
+
+
 def as_v1(path: Path) -> None:
     """Turn a written table into the version-1 layout (no space attributes, no attribute digest)."""
+    as_v2(path)
     with h5py.File(path, "r+") as h5:
         h5.attrs["format_version"] = 1
         h5.attrs["search_space"] = "nasbench101"

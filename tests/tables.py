@@ -44,3 +44,28 @@ def write_synthetic(path: Path, **kwargs: object) -> tuple[Path, TableContents]:
     contents = synthetic_contents(**kwargs)
     write_table(path, contents)
     return path, contents
+
+
+def surrogate_contents(repeats: int = 1, measured: tuple[int, ...] = (0, 2), seed: int = 0) -> TableContents:
+    """The five cells as a filled table: rows ``measured`` measured, the others predicted.
+
+    Predicted rows hold the prediction in repeat 0 (NaN in the others, as the builder writes them) and its
+    spread in ``uncertainty``; measured rows hold ``repeats`` measured values, an out-of-fold surrogate value
+    (``surrogate_values`` = repeat 0 + 0.01) and its spread. Every metric has surrogate values and spreads.
+    """
+    from ecnas.table import SOURCE_SURROGATE
+
+    contents = synthetic_contents(repeats=repeats, seed=seed)
+    n, b = len(contents), len(contents.budgets)
+    rng = np.random.default_rng(seed + 1)
+    contents.source = np.full(n, SOURCE_SURROGATE, np.uint8)
+    contents.source[list(measured)] = SOURCE_MEASURED
+    predicted = contents.source == SOURCE_SURROGATE
+    for name in METRICS:
+        values = contents.metrics[name]
+        values[predicted, :, 1:] = np.nan
+        served = values[:, :, 0].copy()
+        served[~predicted] += 0.01
+        contents.surrogate_values[name] = served
+        contents.uncertainty[name] = rng.uniform(0.01, 0.1, (n, b))
+    return contents

@@ -29,7 +29,7 @@ def test_self_describing_attributes(tmp_path):
     path, _ = write_synthetic(tmp_path / "t.h5")
     with h5py.File(path) as h5:
         assert h5.attrs["format"] == "ecnas-table"
-        assert h5.attrs["format_version"] == 2  # v2: the space is recorded by name (v1 files still open)
+        assert h5.attrs["format_version"] == 3  # v3: keys as 16 raw bytes (v1 and v2 files still open)
         assert h5.attrs["search_space"] == "nb101"
         assert h5["metrics/energy_kwh"].attrs["unit"] == "kWh"
         assert h5["metrics/energy_kwh"].fletcher32
