@@ -17,17 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.errors import TableFormatError, TableNotFoundError, ViewUnavailableError
 from ecnas.metrics import OBJECTIVES, check_objectives
 from ecnas.spaces import SearchSpace
 from ecnas.spaces.nb101.lookup import HashIndex, hash_words
 from ecnas.table import (
     METRICS,
     SOURCE_NAMES,
+    SOURCE_SURROGATE,
     open_table,
     provenance_summary,
     read_dataset,
     read_hashes,
+    read_surrogate_values,
     table_attributes,
     table_space,
 )
@@ -36,7 +38,7 @@ from ecnas.tables import resolve_table
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_TABLE_NAME", "Benchmark", "default_table_path"]
+__all__ = ["DEFAULT_TABLE_NAME", "OUT_OF_FOLD", "STD_SUFFIX", "VIEWS", "Benchmark", "default_table_path"]
 
 #: File name of the embedded default table (in ``ecnas/_data`` when installed, ``data/`` in a checkout).
 DEFAULT_TABLE_NAME = "ecnas-tiny-7v.h5"
@@ -45,7 +47,18 @@ _ENERGY = METRICS.index("energy_kwh")
 _TIME = METRICS.index("training_time")
 _VALID = METRICS.index("validation_accuracy")
 _SOURCE_LIST = [SOURCE_NAMES[k] for k in sorted(SOURCE_NAMES)]
-_SOURCE_LABELS = np.array(_SOURCE_LIST)
+#: Views of a table: ``measured`` serves measured (and imported) rows as measured and the others as predicted;
+#: ``surrogate`` serves every row by the surrogate, measured rows by an out-of-fold prediction.
+VIEWS = ("measured", "surrogate")
+#: ``source`` of a measured or imported row in the surrogate view: its value is an out-of-fold prediction.
+OUT_OF_FOLD = "out-of-fold"
+_SURROGATE_SOURCE_LIST = [SOURCE_NAMES[k] if k == SOURCE_SURROGATE else OUT_OF_FOLD for k in sorted(SOURCE_NAMES)]
+#: Suffix of the columns giving the surrogate's standard deviation of a metric (``energy_kwh_std``).
+STD_SUFFIX = "_std"
+_STD_NAMES = [name + STD_SUFFIX for name in METRICS]
+_CO2_STD = "co2eq_g" + STD_SUFFIX
+_STD_COLUMNS = [*_STD_NAMES, _CO2_STD]
+_ACCURACIES = frozenset(("train_accuracy", "validation_accuracy", "test_accuracy"))
 #: Configurations keyed one by one (NB101: md5 rounds, ~0.1 ms each) before the space's structure index (NB101:
 #: ~0.15 s to build for the whole space, then ~10 µs per cell) is built: one-off queries stay cheap, long runs
 #: amortise the index.
@@ -89,23 +102,51 @@ class Benchmark:
     Args:
         path: an ecnas table, or the name of an embedded table (``"ecnas-5v"``, ``"ecnas-4v-rtx3090"``; see
             :func:`ecnas.tables.table_names`); ``None`` opens the embedded default table.
+        view: ``"measured"`` (default): measured and imported rows as measured, the others as the surrogate
+            predicted them — what the table stores. ``"surrogate"``: every row valued by the surrogate, measured
+            rows by an out-of-fold prediction (a model that never saw the row; ``source`` says
+            ``"out-of-fold"``), so measured cells keep no noise the predicted ones lack; needs a table with
+            ``surrogate_values`` (:data:`VIEWS`).
+        noise: with ``view="surrogate"``, add measured noise back to every evaluation (:meth:`query`,
+            :meth:`query_many`): a residual drawn from the spread between the repeats of the table's measured
+            cells at that budget (:meth:`noise_model`). Needs a table with repeats (``repeats > 1``); a table
+            with one repeat cannot tell measurement noise from the surrogate's error and is refused.
         carbon_intensity: gCO2/kWh used to price CO2; ``None`` uses the intensity recorded in the table.
-        seed: seed of the generator behind ``repeat="random"`` and :meth:`sample`.
+        seed: seed of the generator behind ``repeat="random"``, :meth:`sample` and ``noise``.
+
+    Every result carries ``<metric>_std``: the surrogate's standard deviation of the value served (calibrated
+    when the table's provenance ``calibration`` says so). In the measured view it is NaN for measured and
+    imported rows (their values are not the surrogate's); in either view it is NaN where the table stores no
+    spread (tables without ``uncertainty``).
 
     Raises:
         TableNotFoundError: the path (or the default table) does not exist.
         TableFormatError: the file is not a complete, intact ecnas table.
+        ViewUnavailableError: the table cannot serve the view or the noise (the message says why and the fix).
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
         *,
+        view: str = "measured",
+        noise: bool = False,
         carbon_intensity: float | None = None,
         seed: int | None = None,
     ) -> None:
         if carbon_intensity is not None and not _is_nonnegative_number(carbon_intensity):
             raise ValueError(f"carbon_intensity must be a finite number >= 0 (gCO2/kWh), got {carbon_intensity!r}")
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {list(VIEWS)}, got {view!r}")
+        if not isinstance(noise, (bool, np.bool_)):
+            raise TypeError(f"noise must be True or False, got {noise!r}")
+        if noise and view != "surrogate":
+            raise ValueError(
+                "noise=True adds measured noise to the surrogate's values; it needs view='surrogate' (the measured "
+                "view already serves measured values with their noise)"
+            )
+        self._view = view
+        self._noise = bool(noise)
         # An embedded table's name ("ecnas-5v", see ecnas.tables) opens its file.
         self.path = resolve_table(path) if path is not None else default_table_path()
         self._h5 = open_table(self.path)
@@ -152,6 +193,24 @@ class Benchmark:
         self._fronts: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._parameters = self._cells("trainable_parameters")
         self._sources = self._cells("source")
+        self._std: dict[int, np.ndarray] = {}
+        self._source_list = _SURROGATE_SOURCE_LIST if self._view == "surrogate" else _SOURCE_LIST
+        self._source_labels = np.array(self._source_list)
+        self._residuals: dict[int, np.ndarray] = {}
+        if self._view == "surrogate" and "surrogate_values" not in self._h5:
+            raise ViewUnavailableError(
+                f"{self.path}: the table stores no surrogate values (group surrogate_values: the surrogate's "
+                "out-of-fold predictions of its measured rows), so view='surrogate' cannot value its measured cells; "
+                "use view='measured', or rebuild the table with an ecnas that writes them (the refit of the build's "
+                "surrogate, see docs/surrogate.md)"
+            )
+        if self._noise and self._repeats < 2:
+            raise ViewUnavailableError(
+                f"{self.path}: noise=True samples measured noise from the spread between repeats of the same cell, "
+                f"and this table has {self._repeats} repeat per cell: its measured noise cannot be told apart from "
+                "the surrogate's error (out-of-fold residuals mix both, so they would overstate it). Use a table "
+                "with repeats, or draw your own noise from the <metric>_std columns (the surrogate's spread)"
+            )
         self.reset_counters()
 
     # ------------------------------------------------------------------ table facts
@@ -204,6 +263,21 @@ class Benchmark:
         return present
 
     @property
+    def view(self) -> str:
+        """The view served: ``"measured"`` or ``"surrogate"`` (:data:`VIEWS`)."""
+        return self._view
+
+    @property
+    def noise(self) -> bool:
+        """Whether evaluations get measured noise added (``Benchmark(..., noise=True)``)."""
+        return self._noise
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """The views this table can serve (``surrogate`` needs stored surrogate values)."""
+        return VIEWS if "surrogate_values" in self._h5 else ("measured",)
+
+    @property
     def carbon_intensity(self) -> float:
         """gCO2/kWh used to price ``co2eq_g``."""
         return self._intensity
@@ -236,6 +310,10 @@ class Benchmark:
             "repeats": self._repeats,
             "metrics": self._attributes["metrics"],
             "rows_by_source": {SOURCE_NAMES[k]: int(n) for k, n in enumerate(sources) if k in SOURCE_NAMES},
+            "view": self._view,
+            "views": list(self.views),
+            "noise": self._noise,
+            "uncertainty": sorted(self._h5["uncertainty"]) if "uncertainty" in self._h5 else [],
             "carbon_intensity": self._intensity,
             "intensity_source": self._intensity_source,
             "pue": self._pue,
@@ -271,18 +349,121 @@ class Benchmark:
         return self._budgets.index(self.check_budget(budget))
 
     def _raw_block(self, b: int) -> np.ndarray:
-        """`N x metrics x R` values of budget index ``b``."""
+        """`N x metrics x R` values of budget index ``b`` (surrogate view: its value in every repeat)."""
         if b not in self._raw:
-            self._raw[b] = np.stack([read_dataset(self._h5, f"metrics/{m}", np.s_[:, b, :]) for m in METRICS], axis=1)
+            if self._view == "surrogate":
+                self._raw[b] = np.repeat(self._mean_block(b)[:, :, None], self._repeats, axis=2)
+            else:
+                self._raw[b] = self._stored_block(b)
         return self._raw[b]
+
+    def _stored_block(self, b: int) -> np.ndarray:
+        """`N x metrics x R` stored values of budget index ``b`` (whatever the view)."""
+        return np.stack([read_dataset(self._h5, f"metrics/{m}", np.s_[:, b, :]) for m in METRICS], axis=1)
 
     def _mean_block(self, b: int) -> np.ndarray:
         if b not in self._mean:
-            raw = self._raw_block(b)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN, on purpose
-                self._mean[b] = np.ascontiguousarray(np.nanmean(raw, axis=2))
+            if self._view == "surrogate":
+                block = np.full((self._num_cells, len(METRICS)), np.nan)
+                for k, metric in enumerate(METRICS):
+                    values = read_surrogate_values(self._h5, metric, b)
+                    if values is not None:
+                        block[:, k] = values
+                self._mean[b] = block
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN, on purpose
+                    self._mean[b] = np.ascontiguousarray(np.nanmean(self._raw_block(b), axis=2))
         return self._mean[b]
+
+    def _std_block(self, b: int) -> np.ndarray:
+        """`N x (metrics + 1)` surrogate spreads at budget index ``b`` (last column: CO2); NaN where none.
+
+        Measured view: NaN on measured and imported rows, whose values are not the surrogate's.
+        """
+        if b not in self._std:
+            block = np.full((self._num_cells, len(METRICS) + 1), np.nan)
+            if "uncertainty" in self._h5:
+                for k, metric in enumerate(METRICS):
+                    if metric in self._h5["uncertainty"]:
+                        block[:, k] = read_dataset(self._h5, f"uncertainty/{metric}", np.s_[:, b])
+            block[:, -1] = block[:, _ENERGY] * self._co2_per_kwh
+            if self._view == "measured":
+                block[self._sources != SOURCE_SURROGATE] = np.nan
+            else:
+                block[np.isnan(self._mean_block(b)).all(axis=1)] = np.nan
+            self._std[b] = block
+        return self._std[b]
+
+    # ------------------------------------------------------------------ noise
+    def _residual_pool(self, b: int) -> np.ndarray:
+        """`k x metrics` measured residuals at budget index ``b``: one row per (measured cell, repeat).
+
+        A residual is a repeat's deviation from its cell's mean over repeats, × sqrt(r / (r - 1)) for ``r``
+        finite repeats (the unbiased spread): relative (value / mean - 1) for times and energies, which are
+        positive and whose noise scales with them; absolute for accuracies. Metrics without any residual at
+        that budget get 0 (no noise).
+        """
+        if b not in self._residuals:
+            raw = self._stored_block(b)[self._sources != SOURCE_SURROGATE]  # cells x metrics x R
+            count = np.isfinite(raw).sum(axis=2, keepdims=True)
+            with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(raw, axis=2, keepdims=True)
+                scale = np.sqrt(count / np.maximum(count - 1, 1))
+                absolute = (raw - mean) * scale
+                relative = (raw / mean - 1.0) * scale
+            relative_metric = np.array([m not in _ACCURACIES for m in METRICS])
+            residual = np.where(relative_metric[None, :, None], relative, absolute)
+            residual[np.broadcast_to(count < 2, residual.shape)] = np.nan
+            pairs = residual.transpose(0, 2, 1).reshape(-1, len(METRICS))  # (cell, repeat) x metrics
+            available = np.isfinite(pairs).any(axis=0)
+            pairs = pairs[np.isfinite(pairs[:, available]).all(axis=1)]
+            pairs[:, ~available] = 0.0
+            if not len(pairs):
+                raise ViewUnavailableError(
+                    f"{self.path}: no measured cell has two or more repeats at budget {self._budgets[b]}, so "
+                    "noise=True has no measured noise to sample there; query another budget or use noise=False"
+                )
+            self._residuals[b] = pairs
+        return self._residuals[b]
+
+    def _add_noise(self, values: np.ndarray, b: int) -> np.ndarray:
+        """`n x metrics` surrogate values with one measured residual row (all metrics of one run) each."""
+        pool = self._residual_pool(b)
+        drawn = pool[self._rng.integers(0, len(pool), size=len(values))]
+        relative = np.array([m not in _ACCURACIES for m in METRICS])
+        noisy = np.where(relative, values * (1.0 + drawn), values + drawn)
+        accuracy = ~relative
+        noisy[:, accuracy] = np.clip(noisy[:, accuracy], 0.0, 1.0)
+        positive = np.flatnonzero(relative)
+        noisy[:, positive] = np.where(noisy[:, positive] > 0, noisy[:, positive], values[:, positive])
+        return noisy
+
+    def noise_model(self, budget: int | None = None) -> dict[str, Any]:
+        """What ``noise=True`` adds at ``budget``: the residual pool's size and each metric's noise scale.
+
+        Returns:
+            ``budget``, ``residuals`` (number of (measured cell, repeat) pairs sampled from), ``repeats``,
+            ``scale`` (metric → standard deviation of its residuals; relative for times/energies, absolute for
+            accuracies) and ``kind`` (metric → ``"relative"`` / ``"absolute"``).
+
+        Raises:
+            ViewUnavailableError: the table has one repeat, or no repeated measurement at that budget.
+        """
+        if self._repeats < 2:
+            raise ViewUnavailableError(
+                f"{self.path}: {self._repeats} repeat per cell: no measured noise to sample (see Benchmark noise)"
+            )
+        b = self._budget_index(budget)
+        pool = self._residual_pool(b)
+        return {
+            "budget": self._budgets[b],
+            "residuals": len(pool),
+            "repeats": self._repeats,
+            "scale": {m: float(np.std(pool[:, k])) for k, m in enumerate(METRICS)},
+            "kind": {m: "absolute" if m in _ACCURACIES else "relative" for m in METRICS},
+        }
 
     def _resolve_hash(self, cell: Any) -> str:
         if isinstance(cell, str):
@@ -342,9 +523,13 @@ class Benchmark:
         Returns:
             ``hash, budget, repeat, trainable_parameters, training_time, train_accuracy,
             validation_accuracy, test_accuracy, energy_kwh, total_energy_kwh, co2eq_g, source,
-            energy_method``; NaN where a metric was not recorded (never zero). ``source`` says where the row's
-            numbers come from (measured by training, surrogate, imported); ``energy_method`` how its energy was
-            obtained (e.g. ``estimated:cpu-time×4.0W/thread`` or ``measured:carbontracker[rapl]``).
+            energy_method`` and ``<metric>_std`` of each metric and CO2; NaN where a metric was not recorded
+            (never zero). ``source`` says where the row's numbers come from (measured by training, surrogate,
+            imported; in the surrogate view ``out-of-fold`` for a measured or imported row); ``energy_method``
+            how its energy was obtained (e.g. ``estimated:cpu-time×4.0W/thread`` or
+            ``measured:carbontracker[rapl]``). ``<metric>_std`` is the surrogate's standard deviation of the
+            value: NaN for measured and imported rows in the measured view and wherever the table stores no
+            spread. With ``noise=True`` each call draws new noise (seeded by the Benchmark's ``seed``).
 
         Raises:
             KeyError: the cell is not in the table, or has no results at that budget/repeat.
@@ -372,14 +557,18 @@ class Benchmark:
         values = row.tolist()
         if values[_VALID] != values[_VALID] and all(v != v for v in values):
             raise KeyError(f"cell {key} has no results at budget {self._budgets[b]} (repeat {repeat})")
+        if self._noise:
+            values = self._add_noise(row[None, :], b)[0].tolist()
         result = dict(zip(METRICS, values, strict=True))
+        spread = self._std.get(b)
+        result.update(zip(_STD_COLUMNS, (self._std_block(b) if spread is None else spread)[i].tolist()))  # noqa: B905
         energy = values[_ENERGY]
         result["hash"] = key
         result["budget"] = self._budgets[b]
         result["repeat"] = repeat
         result["trainable_parameters"] = int(self._parameters[i])
         result["co2eq_g"] = energy * self._co2_per_kwh
-        result["source"] = _SOURCE_LIST[self._sources[i]]
+        result["source"] = self._source_list[self._sources[i]]
         result["energy_method"] = self._energy_method
         with self._counter_lock:  # exact under threads (a lost += would under-report the search cost)
             counters = self.counters
@@ -426,7 +615,7 @@ class Benchmark:
     def query_many(
         self, cells: Sequence[Any] | np.ndarray, budget: int | None = None, repeat: int | str | None = None
     ) -> dict[str, np.ndarray]:
-        """Vectorised :meth:`query`: the same keys, each a numpy array with one entry per cell.
+        """Vectorised :meth:`query`: the same keys (``<metric>_std`` too), each a numpy array with one entry per cell.
 
         Cells known to the table but without results at that budget/repeat get NaN metrics. The ``repeat``
         column is an int array: the repeat each row comes from, -1 for a mean over repeats (where
@@ -447,7 +636,7 @@ class Benchmark:
             first = cells[int(missing[0])]
             name = first.decode(errors="replace") if isinstance(first, bytes) else self._resolve_hash(first)
             raise KeyError(f"{missing.size} of {idx.size} cells are not in table {self.path.name}, e.g. {name}")
-        result = self._columns(idx, self._budget_index(budget), repeat, as_text)
+        result = self._columns(idx, self._budget_index(budget), repeat, as_text, noisy=self._noise)
         with self._counter_lock:  # exact under threads
             self.counters["queries"] += int(idx.size)
             self.counters["training_time_s"] += float(np.sum(result["training_time"]))
@@ -455,9 +644,15 @@ class Benchmark:
         return result
 
     def _columns(
-        self, idx: np.ndarray, b: int, repeat: int | str | None, as_text: np.ndarray | None = None
+        self,
+        idx: np.ndarray,
+        b: int,
+        repeat: int | str | None,
+        as_text: np.ndarray | None = None,
+        *,
+        noisy: bool = False,
     ) -> dict[str, np.ndarray]:
-        """Result columns of rows ``idx`` at budget index ``b`` (not counted as queries)."""
+        """Result columns of rows ``idx`` at budget index ``b`` (not counted as queries; ``noisy``: add noise)."""
         if repeat is None:
             rows = self._mean_block(b)[idx]
             repeats = np.full(idx.size, -1)
@@ -471,18 +666,25 @@ class Benchmark:
             else:
                 repeats = np.full(idx.size, self._checked_repeat(repeat))
             rows = raw[np.arange(idx.size), :, repeats]
+        if noisy:
+            rows = self._add_noise(rows, b)
         result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(METRICS)}
+        spread = self._std_block(b)[idx]
+        result.update({name: spread[:, k] for k, name in enumerate(_STD_COLUMNS)})
         result["hash"] = as_text if as_text is not None else self._hash_array[idx].astype("U32")
         result["budget"] = np.full(idx.size, self._budgets[b])
         result["repeat"] = repeats
         result["trainable_parameters"] = self._parameters[idx]
         result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
-        result["source"] = _SOURCE_LABELS[self._sources[idx]]
+        result["source"] = self._source_labels[self._sources[idx]]
         result["energy_method"] = np.full(idx.size, self._energy_method)
         return result
 
     def pareto_front(self, objectives: Sequence[str] | str | None = None, budget: int | None = None) -> dict[str, Any]:
-        """The exact Pareto front of the whole table: every non-dominated row at ``budget`` (cached).
+        """The exact Pareto front of the whole table in this view: every non-dominated row at ``budget`` (cached).
+
+        In the surrogate view it is the front of the surrogate's values (measured rows out-of-fold), without
+        noise even when ``noise=True``.
 
         Rows without a recorded value of some objective are not candidates. Rows with equal objective vectors
         on the front are all kept. Reading the table for it does not count as queries.
@@ -500,7 +702,7 @@ class Benchmark:
 
         names = check_objectives(objectives)
         b = self._budget_index(budget)
-        cache_key = (names, b, self._co2_per_kwh)
+        cache_key = (names, b, self._co2_per_kwh, self._view)  # noise-free: the front of the view itself
         if cache_key not in self._fronts:
             columns = self._columns(np.arange(self._num_cells), b, None)
             F = np.column_stack([OBJECTIVES[name].values(columns) for name in names])
@@ -525,7 +727,10 @@ class Benchmark:
         return self._hash_array[chosen].astype("U32").tolist()
 
     def to_frame(self, budget: int | None = None, repeat: int | str | None = None) -> pd.DataFrame:
-        """All cells at one budget as a pandas DataFrame indexed by hash (needs the ``pandas`` extra)."""
+        """All cells at one budget as a pandas DataFrame indexed by hash (needs the ``pandas`` extra).
+
+        Columns as :meth:`query_many` (``<metric>_std`` included), in this view; reading the table adds no noise.
+        """
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover - depends on the environment

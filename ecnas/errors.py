@@ -43,3 +43,7 @@ class WriteError(EcnasError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else super().__str__()
+
+
+class ViewUnavailableError(EcnasError, ValueError):
+    """A table cannot serve the asked view (e.g. ``view="surrogate"`` without surrogate values); names the fix."""
