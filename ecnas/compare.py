@@ -38,6 +38,7 @@ from ecnas.comparison_report import (
     MODELS,
     Comparison,
     load_comparison,
+    reported_sources,
     run_models,
     summarise,
     summary_markdown,
@@ -54,6 +55,7 @@ __all__ = [
     "algorithm_class",
     "compare",
     "load_comparison",
+    "reported_sources",
     "run_models",
     "summarise",
     "summary_markdown",
@@ -109,7 +111,7 @@ def _run_one(task: dict[str, Any]) -> str:
     if task.get("module"):  # a plug-in optimizer registers itself when its module is imported (spawned workers)
         importlib.import_module(task["module"])
     energy = {} if task.get("max_energy") is None else {"max_energy": task["max_energy"]}
-    with Benchmark(task["table"]) as bench:
+    with Benchmark(task["table"], view=task.get("view", "measured")) as bench:
         optimizer = algorithm_class(task["algorithm"])(
             bench,
             seed=task["seed"],
@@ -137,6 +139,7 @@ def _reusable(path: Path, task: Mapping[str, Any]) -> Result | None:
         and list(result.objectives) == list(task["objectives"])
         and Path(result.table.get("path", "")).resolve() == Path(task["table"]).resolve()
         and result.table.get("created") == task["table_created"]
+        and result.view == task.get("view", "measured")
         # every setting, defaults included: a run made with other options is never reused
         and json.loads(json.dumps(jsonable(result.settings))) == json.loads(json.dumps(jsonable(task["settings"])))
     )
@@ -173,6 +176,7 @@ def compare(
     progress: bool = False,
     plots: bool = True,
     echo: Callable[[str], None] | None = None,
+    view: str = "measured",
 ) -> Comparison:
     """Run ``algorithms`` × ``seeds`` on a table in parallel processes; save, summarise and plot.
 
@@ -195,6 +199,9 @@ def compare(
         progress: show a tqdm progress bar.
         plots: write the figures.
         echo: called with a line per saved file (e.g. ``click.echo``); None is silent.
+        view: which values every run evaluates and the true front is computed on: ``"measured"`` (the table as
+            stored) or ``"surrogate"`` (every cell by the surrogate, measured ones out-of-fold; needs a table with
+            surrogate values). Recorded in the results, ``comparison.json``, the summary and the figure titles.
 
     Returns:
         The :class:`Comparison`.
@@ -220,7 +227,7 @@ def compare(
     unknown = sorted(set(options) - set(names))
     if unknown:
         raise ValueError(f"options given for {unknown}, which are not among the compared algorithms {names}")
-    with Benchmark(table) as bench:
+    with Benchmark(table, view=view) as bench:
         budget = bench.check_budget(budget)
         expected_settings = {}
         for name in names:  # fail on bad options before launching anything
@@ -244,6 +251,7 @@ def compare(
             "budgets": list(bench.budgets),
             "provenance": bench.info().get("summary"),
             "created": bench.info()["provenance"].get("created"),
+            "view": view,
         }
     out = Path(out)
     created = not out.exists()
@@ -263,6 +271,7 @@ def compare(
                     "options": options.get(name, {}),
                     "settings": expected_settings[name],
                     "table_created": table_info["created"],
+                    "view": view,
                     "path": str(out / "runs" / name / f"seed{seed}.json"),
                     "module": algorithm_class(name).__module__,
                 }
@@ -284,7 +293,10 @@ def compare(
     for task in pending:
         loaded[(task["algorithm"], task["seed"])] = Result.load(task["path"])
     results = {name: [loaded[(name, seed)] for seed in seed_list] for name in names}
+    with Benchmark(table_info["path"], view=view) as bench:
+        sources = reported_sources(bench, results, budget)
     config = {
+        "view": view,
         "algorithms": names,
         "seeds": seed_list,
         "table": table_info,
@@ -297,7 +309,7 @@ def compare(
         "options": options,
         "jobs": jobs,
     }
-    summary = summarise(results, ref, true_front_info["hypervolume"])
+    summary = summarise(results, ref, true_front_info["hypervolume"], sources=sources)
     comparison = Comparison(out=out, config=config, results=results, summary=summary)
     before = {path.name for path in out.iterdir()}
     try:

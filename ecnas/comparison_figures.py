@@ -67,10 +67,14 @@ class FigureContext:
     true_hypervolume: float | None = None
     radar_ranges: dict[str, tuple[float, float]] | None = None
     energy: str = "energy method unknown"
+    table_view: str = "measured"
 
     def caption(self, view: str) -> str:
-        """The title lines under the headline: table, budget, whether energy is measured or estimated; view."""
-        return f"{self.table} · {self.budget} epochs · {self.energy}\n{view}"
+        """The title lines under the headline: table and view, budget, energy measured or estimated; ``view``.
+
+        The table's view (measured/surrogate) follows its name; ``view`` is the objectives a figure shows.
+        """
+        return f"{self.table} ({self.table_view} view) · {self.budget} epochs · {self.energy}\n{view}"
 
 
 def _display(objective: str, values: np.ndarray) -> tuple[float, str]:
@@ -119,7 +123,7 @@ def figure_context(comparison: Comparison) -> FigureContext:
     true_front = ranges = None
     energy = "energy method unknown"
     try:
-        with Benchmark(table.get("path")) as bench:
+        with Benchmark(table.get("path"), view=config.get("view", "measured")) as bench:
             energy = _energy_method(bench.info()["provenance"], budget)
             true_front = bench.pareto_front(objectives, budget)["F"]
             columns = bench.query_many(bench.hash_array, budget=budget)
@@ -149,6 +153,7 @@ def figure_context(comparison: Comparison) -> FigureContext:
         true_hypervolume=true_hv if true_hv and math.isfinite(true_hv) and true_hv > 0 else None,
         radar_ranges=ranges or None,
         energy=energy,
+        table_view=str(config.get("view", "measured")),
     )
 
 

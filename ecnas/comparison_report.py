@@ -12,13 +12,16 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecnas import indicators
 from ecnas._io import atomic_write_text, jsonable
 from ecnas.optimizers import Result
+
+if TYPE_CHECKING:
+    from ecnas.benchmark import Benchmark
 
 __all__ = [
     "COLUMNS",
@@ -27,6 +30,7 @@ __all__ = [
     "Comparison",
     "load_comparison",
     "model_labels",
+    "reported_sources",
     "run_models",
     "summarise",
     "summary_markdown",
@@ -121,11 +125,47 @@ def run_models(result: Result) -> dict[str, int] | None:
     return {"r0": int(index[r0]), "r1": int(index[r1]), "knee": int(index[knee])}
 
 
+#: How a reported cell's values were obtained, by the ``source`` a Benchmark gives its row: measured (trained
+#: here or imported from measurements) or predicted (by the surrogate; ``out-of-fold`` in the surrogate view).
+_KIND = {"measured": "measured", "imported": "measured", "surrogate": "predicted", "out-of-fold": "predicted"}
+
+
+def reported_sources(bench: Benchmark, results: Mapping[str, Sequence[Result]], budget: int) -> dict[str, str]:
+    """``source`` (in ``bench``'s view) of every cell a summary reports: each run's extremes and knee.
+
+    Reading the table for it is not a query of any run (the runs' counters are theirs).
+    """
+    keys = sorted(
+        {str(r.history["hash"][i]) for runs in results.values() for r in runs for i in (run_models(r) or {}).values()}
+    )
+    if not keys:
+        return {}
+    saved = dict(bench.counters)
+    try:
+        columns = bench.query_many(keys, budget=budget)
+    finally:
+        bench.counters.update(saved)
+    return dict(zip(keys, (str(s) for s in columns["source"]), strict=True))
+
+
+def _source_counts(labels: Sequence[str]) -> dict[str, int]:
+    """Counts of measured and predicted reported values (``out_of_fold``: predicted values of measured cells)."""
+    return {
+        "measured": sum(_KIND.get(s) == "measured" for s in labels),
+        "predicted": sum(_KIND.get(s) == "predicted" for s in labels),
+        "out_of_fold": sum(s == "out-of-fold" for s in labels),
+    }
+
+
 _RUN_STATISTICS = ("hypervolume", "front_size", "evaluations", "search_energy_kwh", "search_time_s", "elapsed_s")
 
 
 def summarise(
-    results: Mapping[str, Sequence[Result]], ref: Sequence[float], true_hypervolume: float | None = None
+    results: Mapping[str, Sequence[Result]],
+    ref: Sequence[float],
+    true_hypervolume: float | None = None,
+    *,
+    sources: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Table-2 rows and per-algorithm statistics (mean ± std over seeds).
 
@@ -133,6 +173,10 @@ def summarise(
     gets ``hypervolume_fraction`` (its hypervolume / the true front's; 1 = the whole true front found) and
     ``hypervolume_regret`` (true − found). Every run records ``top_budget_evaluations`` (distinct cells evaluated
     at the target budget), ``stop_reason`` and ``stop_detail``.
+
+    With ``sources`` (hash → ``source`` of the row in the comparison's view, :func:`reported_sources`), each
+    Table-2 row says how many of its reported cells are measured and how many predicted (``measured``,
+    ``predicted``, ``out_of_fold`` and per seed ``sources``), and each run the source of its ``r0``/``r1``/``knee``.
 
     Returns:
         ``{"rows": [{"algorithm", "model", "runs", "<column>_mean", "<column>_std", ...}],
@@ -147,6 +191,12 @@ def summarise(
             for key, _, column, scale, _ in COLUMNS:
                 values = [r.history[column][p[model]] * scale for r, p in zip(runs, picks, strict=True) if p]
                 row[f"{key}_mean"], row[f"{key}_std"] = _mean_std(values)
+            if sources is not None:
+                labels = [
+                    sources.get(str(r.history["hash"][p[model]]), "?") for r, p in zip(runs, picks, strict=True) if p
+                ]
+                row["sources"] = labels
+                row.update(_source_counts(labels))
             rows.append(row)
         per_run = []
         for result in runs:
@@ -164,8 +214,14 @@ def summarise(
                     "top_budget_evaluations": result.top_budget_evaluations,
                     "stop_reason": result.stop_reason,
                     "stop_detail": result.stop_detail,
+                    "view": result.view,
                 }
             )
+            if sources is not None:
+                picked = run_models(result) or {}
+                for model, _ in MODELS:
+                    key = str(result.history["hash"][picked[model]]) if model in picked else None
+                    per_run[-1][f"{model}_source"] = sources.get(key, "?") if key else ""
             hv = per_run[-1]["hypervolume"]
             fraction = hv / true_hypervolume if true_hypervolume else math.nan
             per_run[-1]["hypervolume_fraction"] = fraction
@@ -229,20 +285,39 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
         if len(evaluations) == 1
         else f"table queries per run differ between algorithms ({evaluations}): costs are not equal"
     )
+    view = config.get("view", table.get("view", "measured"))
     lines = [
-        f"Table: {table.get('name', '?')} ({table.get('num_cells', '?')} cells), budget {config.get('budget')} "
-        f"epochs, objectives {objectives} (minimised), {len(seeds)} seed(s), {budget_text}; mean ± std over seeds.",
+        f"Table: {table.get('name', '?')} ({table.get('num_cells', '?')} cells), {view} view, budget "
+        f"{config.get('budget')} epochs, objectives {objectives} (minimised), {len(seeds)} seed(s), {budget_text}; "
+        "mean ± std over seeds.",
         "",
     ]
     columns = _display_columns(summary["rows"])
+    with_sources = any("measured" in row for row in summary["rows"])
     lines += [
-        "| Architecture | Strategy | " + " | ".join(header for _, header, _, _ in columns) + " |",
-        "|---|---|" + "---:|" * len(columns),
+        "| Architecture | Strategy | "
+        + " | ".join(header for _, header, _, _ in columns)
+        + (" | Values (runs) |" if with_sources else " |"),
+        "|---|---|" + "---:|" * len(columns) + ("---|" if with_sources else ""),
     ]
     labels = model_labels(objectives)
     for row in summary["rows"]:
         cells = [_pm(row[f"{key}_mean"] * f, row[f"{key}_std"] * f, spec) for key, _, f, spec in columns]
+        if with_sources:
+            cells.append(_source_text(row))
         lines.append(f"| {labels[row['model']]} | {row['algorithm']} | " + " | ".join(cells) + " |")
+    if with_sources:
+        lines += [
+            "",
+            "Values (runs): how many of each row's reported cells (one per run) carry measured values and how many "
+            + (
+                "carry the surrogate's (surrogate view: every value is predicted; out-of-fold = the prediction of a "
+                "measured cell by a model that never saw it)."
+                if view == "surrogate"
+                else "carry the surrogate's (measured view: measured cells keep their measurement noise, predicted "
+                "ones do not)."
+            ),
+        ]
     ref = config.get("ref_point")
     lines += [
         "",
@@ -281,16 +356,27 @@ def summary_markdown(summary: Mapping[str, Any], config: Mapping[str, Any]) -> s
     return "\n".join(lines) + "\n"
 
 
+def _source_text(row: Mapping[str, Any]) -> str:
+    """``3 measured, 7 predicted`` (``(2 out-of-fold)`` in the surrogate view); ``–`` without sources."""
+    if "measured" not in row:
+        return "–"
+    text = f"{row['measured']} measured, {row['predicted']} predicted"
+    return text + (f" ({row['out_of_fold']} out-of-fold)" if row.get("out_of_fold") else "")
+
+
 # ------------------------------------------------------------------------------------------ outputs
 def _summary_csv(summary: Mapping[str, Any]) -> str:
     import io
 
     buffer = io.StringIO()
     fields = ["algorithm", "model", "runs"] + [f"{key}_{s}" for key, *_ in COLUMNS for s in ("mean", "std")]
+    fields += ["measured", "predicted", "out_of_fold", "sources"]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in summary["rows"]:
-        writer.writerow({k: row[k] for k in fields})
+        values = {k: row.get(k, "") for k in fields}
+        values["sources"] = ";".join(row.get("sources", []))
+        writer.writerow(values)
     return buffer.getvalue()
 
 
@@ -312,6 +398,10 @@ def _runs_csv(summary: Mapping[str, Any]) -> str:
         "top_budget_evaluations",
         "stop_reason",
         "stop_detail",
+        "view",
+        "r0_source",
+        "r1_source",
+        "knee_source",
     ]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()

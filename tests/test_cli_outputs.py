@@ -64,6 +64,8 @@ def test_search_prints_each_quantity_once():
     out = CliRunner().invoke(main, ["search", "rs", "--table", "ecnas-5v", "--max-evaluations", "30"])
     assert out.exit_code == 0, out.output
     header = out.output.splitlines()[1].split()
+    assert header[1] == "source"  # measured / surrogate / out-of-fold, beside the values (issue 15)
+    header.remove("source")
     assert header[:2] + header[3:7] == ["hash", "|θ|", "T", "(s)", "P_v", "E"]  # no objective columns repeated
     assert header[2] in ("(k)", "(M)") and header[7] == "(Wh)" and len(header) == 8
     out = CliRunner().invoke(

@@ -25,6 +25,30 @@ def open_benchmark(table: str | Path | None, **kwargs: Any) -> Benchmark:
         raise click.ClickException(str(error)) from None
 
 
+def view_option(function: Any) -> Any:
+    """``--view measured|surrogate``: which values of the table to serve (:data:`ecnas.benchmark.VIEWS`)."""
+    from ecnas.benchmark import VIEWS
+
+    return click.option(
+        "--view",
+        type=click.Choice(VIEWS),
+        default="measured",
+        show_default=True,
+        help="measured: measured cells as measured, the rest predicted (the table as stored); surrogate: every "
+        "cell by the surrogate, measured cells by an out-of-fold prediction (needs a table with surrogate values).",
+    )(function)
+
+
+def noise_option(function: Any) -> Any:
+    """``--noise``: add measured noise (from the repeats' spread) to the surrogate view's evaluations."""
+    return click.option(
+        "--noise",
+        is_flag=True,
+        help="With --view surrogate: add measured noise sampled from the spread between repeats (needs a table "
+        "with repeats; one-repeat tables are refused with the reason). Seeded by --seed.",
+    )(function)
+
+
 def to_json(value: Any) -> str:
     """Strict JSON (NaN written as null) of a query result or table description."""
     return json.dumps(jsonable(value), indent=2)

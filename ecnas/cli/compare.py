@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ecnas.cli._common import budget_for
+from ecnas.cli._common import budget_for, view_option
 from ecnas.cli._plugins import plugin_option
 from ecnas.cli.search import objectives_option, options_from, validate_algorithms
 
@@ -68,6 +68,7 @@ def peer_options(cls: Any) -> dict[str, Any]:
     default=None,
     help="Simulated kWh every run may spend (equal-energy protocol for multi-fidelity methods; default: none).",
 )
+@view_option
 @objectives_option
 @plugin_option
 @click.option(
@@ -98,6 +99,7 @@ def command(
     budget: int | None,
     max_evaluations: int | None,
     max_energy: float | None,
+    view: str,
     objectives: str | None,
     option_args: tuple[str, ...],
     out: Path,
@@ -129,7 +131,7 @@ def command(
         if key not in valid:
             raise click.BadParameter(f"{name} has no option {key!r}; its options are {valid}", param_hint="--option")
         options.setdefault(name, {})[key] = value
-    with open_benchmark(table) as bench:
+    with open_benchmark(table, view=view) as bench:
         budget = budget_for(bench, budget)
         table_path = bench.path
     try:
@@ -147,6 +149,7 @@ def command(
             resume=resume,
             progress=progress,
             plots=plots,
+            view=view,
         )
     except (ValueError, TypeError, PeerUnavailableError) as error:
         raise click.ClickException(str(error)) from None

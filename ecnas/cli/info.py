@@ -133,6 +133,19 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
     sources = ", ".join(f"{n:,} {k}" for k, n in info["rows_by_source"].items() if n)
     click.echo(f"cells:       {info['num_cells']:,} ({sources})")
     click.echo(f"budgets:     {', '.join(map(str, info['budgets']))} epochs × {info['repeats']} repeat(s)")
+    if "surrogate" in info["views"]:
+        views = "measured (default), surrogate (every cell by the surrogate, measured ones out-of-fold): --view"
+    else:
+        views = "measured only (no surrogate values stored, so no --view surrogate)"
+    click.echo(f"views:       {views}")
+    spread = ", ".join(info["uncertainty"]) or "none stored (<metric>_std columns are NaN)"
+    click.echo(f"std:         surrogate spread of {spread}")
+    compaction = provenance.get("compaction")
+    if isinstance(compaction, dict) and "predicted_significant_bits" in compaction:
+        click.echo(
+            f"precision:   predicted values {compaction['predicted_significant_bits']} significant bits, spreads "
+            f"{compaction.get('uncertainty_significant_bits', '?')}; measured values exact"
+        )
     click.echo(f"energy:      {provenance.get('energy_method', 'unknown')}")
     click.echo(
         f"intensity:   {_number(info['carbon_intensity'])} gCO2/kWh, {info['intensity_source']}; "

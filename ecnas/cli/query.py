@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ecnas.cli._common import budget_for, open_benchmark, to_json
+from ecnas.cli._common import budget_for, noise_option, open_benchmark, to_json, view_option
 from ecnas.errors import InvalidConfigError
 
 
@@ -53,6 +53,8 @@ def _parse_ops(text: str) -> list[str]:
 @click.option("--seed", type=int, default=None, help="Seed for --repeat random.")
 @click.option("--carbon-intensity", type=float, default=None, help="gCO2/kWh to price CO2 (default: the table's).")
 @click.option("--table", type=click.Path(dir_okay=False), default=None, help="Table file (default: embedded table).")
+@view_option
+@noise_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def command(
     cell_hash: str | None,
@@ -64,9 +66,16 @@ def command(
     seed: int | None,
     carbon_intensity: float | None,
     table: str | None,
+    view: str,
+    noise: bool,
     as_json: bool,
 ) -> None:
-    """Look up one configuration, given by --hash, by --matrix and --ops (NB101), or by --config."""
+    """Look up one configuration, given by --hash, by --matrix and --ops (NB101), or by --config.
+
+    Each metric is followed by its ``_std``: the surrogate's standard deviation of the value (NaN for a measured
+    or imported cell in the measured view, and for tables that store no spread); ``source`` says whether the
+    values are measured, predicted (``surrogate``) or an out-of-fold prediction of a measured cell.
+    """
     from ecnas.spaces.nb101.cells import CellSpec
 
     if sum(given is not None for given in (cell_hash, matrix, config_text)) != 1:
@@ -83,7 +92,7 @@ def command(
             parsed_repeat = int(repeat)
         else:
             raise click.BadParameter(f"must be an int >= 0 or 'random', got {repeat!r}", param_hint="--repeat")
-    bench = open_benchmark(table, carbon_intensity=carbon_intensity, seed=seed)
+    bench = open_benchmark(table, carbon_intensity=carbon_intensity, seed=seed, view=view, noise=noise)
     budget = budget_for(bench, budget)
     try:
         if config_text is not None:
@@ -101,7 +110,14 @@ def command(
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     first = ("hash", "budget", "repeat", "source", "trainable_parameters")
-    result = {key: result[key] for key in first} | {k: v for k, v in result.items() if k not in first}
+    ordered = {key: result[key] for key in first}
+    for key, value in result.items():  # each metric followed by its spread
+        if key not in ordered and not key.endswith("_std"):
+            ordered[key] = value
+            if f"{key}_std" in result:
+                ordered[f"{key}_std"] = result[f"{key}_std"]
+    ordered["view"] = view
+    result = ordered | {k: v for k, v in result.items() if k not in ordered}
     if as_json:
         click.echo(to_json(result))
         return

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ecnas._io import jsonable
+from ecnas.cli._common import noise_option, view_option
 from ecnas.cli._plugins import plugin_option
 from ecnas.errors import EcnasError
 
@@ -120,6 +121,8 @@ def _list_algorithms(ctx: click.Context, _: click.Parameter, value: bool) -> Non
     help="Epochs of the reported front, the top budget for multi-fidelity optimizers (default: largest).",
 )
 @click.option("--max-evaluations", type=int, default=None, help="Table queries allowed (default: the optimizer's).")
+@view_option
+@noise_option
 @objectives_option
 @plugin_option
 @click.option(
@@ -156,12 +159,14 @@ def command(
     seed: int,
     budget: int | None,
     max_evaluations: int | None,
+    view: str,
+    noise: bool,
     objectives: str | None,
     option_args: tuple[str, ...],
     out: Path | None,
     as_json: bool,
 ) -> None:
-    """Run the search."""
+    """Run the search; the front's cells are printed with their source and the surrogate's spreads."""
     from ecnas.cli._common import budget_for, open_benchmark
     from ecnas.optimizers import get_optimizer, optimizer_options, reference_point
     from ecnas.units import energy_unit, format_value, parameter_unit
@@ -177,7 +182,7 @@ def command(
         raise click.BadParameter(
             f"{name} has no option(s) {unknown}; its options are {optimizer_options(name)}", param_hint="--option"
         )
-    with open_benchmark(table) as bench:
+    with open_benchmark(table, view=view, noise=noise, seed=seed) as bench:
         budget = budget_for(bench, budget)
         try:
             optimizer = get_optimizer(name)(
@@ -190,14 +195,22 @@ def command(
         except (EcnasError, ValueError) as error:
             raise click.ClickException(f"{name} failed: {error}") from None
         ref = reference_point(bench, result.objectives, budget)
+        front_keys = [str(key) for key in result.front_hashes]
+        spread = bench.query_many(front_keys, budget=budget) if front_keys else {}
     if out is not None:
         try:
             result.save(out)
         except OSError as error:
             raise click.ClickException(f"could not write {out}: {error.strerror or error}") from None
     rows = [result.row(int(i)) for i in result.front_index]
+    for k, row in enumerate(rows):  # where each reported value comes from, and its spread (NaN: measured or none)
+        row["source"] = str(spread["source"][k])
+        for metric in ("training_time", "validation_accuracy", "test_accuracy", "energy_kwh"):
+            row[f"{metric}_std"] = float(spread[f"{metric}_std"][k])
     if as_json:
         document = {
+            "view": view,
+            "noise": noise,
             "front": rows,
             "hypervolume": result.hypervolume(ref),
             "ref_point": ref,
@@ -208,7 +221,8 @@ def command(
         return
     click.echo(
         f"{name} on {bench.path.name}, seed {seed}: {len(result)} evaluations, {len(rows)} Pareto-optimal "
-        f"cells at {budget} epochs"
+        f"cells at {budget} epochs ({view} view{', with measured noise' if noise else ''}; ± = the surrogate's "
+        "standard deviation, – for measured values)"
     )
     # Each quantity once: the objectives that are already columns (P_v, E, T, |θ|) are not repeated.
     shown = {"validation_error", "energy_kwh", "training_time", "trainable_parameters"}
@@ -216,15 +230,23 @@ def command(
     energy = energy_unit([row["energy_kwh"] for row in rows])
     params = parameter_unit([row["trainable_parameters"] for row in rows])
     header = (
-        f"{'hash':32s}  {'|θ| (' + params.name + ')':>9s}  {'T (s)':>9s}  {'P_v':>6s}  "
-        f"{'E (' + energy.name + ')':>9s}" + "".join(f"  {o:>16s}" for o in extra)
+        f"{'hash':32s}  {'source':11s}  {'|θ| (' + params.name + ')':>9s}  {'T (s)':>9s}  {'P_v':>14s}  "
+        f"{'E (' + energy.name + ')':>19s}" + "".join(f"  {o:>16s}" for o in extra)
     )
     click.echo(header)
+
+    def spread_text(value: float, text: Any) -> str:
+        return "–" if value != value else text(value)
+
     for row in rows:
+        p_v = f"{row['validation_accuracy']:.3f} ± " + spread_text(row["validation_accuracy_std"], lambda v: f"{v:.3f}")
+        e = f"{format_value(float(energy(row['energy_kwh'])))} ± " + spread_text(
+            row["energy_kwh_std"], lambda v: format_value(float(energy(v)))
+        )
         click.echo(
-            f"{row['hash']:32s}  {format_value(float(params(row['trainable_parameters']))):>9s}  "
-            f"{format_value(row['training_time']):>9s}  {row['validation_accuracy']:6.3f}  "
-            f"{format_value(float(energy(row['energy_kwh']))):>9s}" + "".join(f"  {row[o]:16.6g}" for o in extra)
+            f"{row['hash']:32s}  {row['source']:11s}  {format_value(float(params(row['trainable_parameters']))):>9s}  "
+            f"{format_value(row['training_time']):>9s}  {p_v:>14s}  {e:>19s}"
+            + "".join(f"  {row[o]:16.6g}" for o in extra)
         )
     cost = result.search_cost
     click.echo(f"hypervolume {result.hypervolume(ref):.6g} (reference point {[float(f'{v:.4g}') for v in ref]})")

@@ -284,4 +284,7 @@ def describe_table(bench: Benchmark) -> dict[str, Any]:
         "budgets": list(bench.budgets),
         # identifies the table's content, not just its path (a rebuilt table at the same path differs)
         "created": bench.info()["provenance"].get("created"),
+        # which values the run saw: the table as stored, or every cell by its surrogate (ecnas.benchmark.VIEWS)
+        "view": getattr(bench, "view", "measured"),
+        "noise": bool(getattr(bench, "noise", False)),
     }

@@ -73,7 +73,8 @@ class Result:
             evaluated; ``random_fallback``: proposals replaced by a random cell after too many rejections).
             Paid queries are the history's rows.
         settings: the optimizer's options.
-        table: description of the table (path, name, cells, budgets).
+        table: description of the table (path, name, cells, budgets, ``view`` and ``noise``: which values the
+            run evaluated, see :class:`ecnas.Benchmark`).
         elapsed_s: wall-clock time of the run.
         stop_reason: why the run ended (:data:`STOP_REASONS`: ``max_evaluations``, ``max_energy``,
             ``exhausted`` — the algorithm had nothing left to propose, e.g. every table cell evaluated — or
@@ -128,6 +129,11 @@ class Result:
             f"Result(algorithm={self.algorithm!r}, seed={self.seed}, evaluations={len(self)}, "
             f"front={len(self.front_index)}, budget={self.budget})"
         )
+
+    @property
+    def view(self) -> str:
+        """The table view the run evaluated (``"measured"`` or ``"surrogate"``; results before views: measured)."""
+        return str(self.table.get("view", "measured"))
 
     @property
     def n_evaluations(self) -> int:
