@@ -105,7 +105,7 @@ sample_fraction = 0.1
 seed = 3
 workdir = "{tmp_path / "work"}"
 out = "{tmp_path / "T.h5"}"
-compact_bits = 8
+compact_bits = 12
 embed_surrogates = false
 
 [profile]
@@ -123,7 +123,7 @@ carbon_intensity = 100.0
     info = bench.info()
     assert info["rows_by_source"] == {"measured": 9, "surrogate": 82, "imported": 0}
     provenance = info["provenance"]
-    assert provenance["compaction"]["predicted_significant_bits"] == 8
+    assert provenance["compaction"]["predicted_significant_bits"] == 12
     assert provenance["builder"]["measured_cells"] == 9 and provenance["builder"]["complete"]
     assert "not EC-NAS" in provenance["note"]
     with h5py.File(tmp_path / "T.h5") as h5:
