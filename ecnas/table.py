@@ -224,12 +224,13 @@ def _validated(contents: TableContents) -> TableContents:
     )
 
 
-def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = True) -> None:
+def _create(group: h5py.Group, name: str, data: np.ndarray, *, compress: bool = True, per_budget: bool = False) -> None:
+    """One dataset: chunked by rows (``per_budget``: `N x B` arrays also by budget), checksummed, compressed."""
     chunks: tuple[int, ...] | bool = True
     if data.ndim and not data.shape[0]:
         pass  # no rows (e.g. no surrogate_values/rows): h5py picks a chunk shape
-    elif data.ndim == 3:
-        chunks = (min(_CHUNK_ROWS, data.shape[0]), 1, data.shape[2])
+    elif data.ndim == 3 or (per_budget and data.ndim == 2):
+        chunks = (min(_CHUNK_ROWS, data.shape[0]), 1, *data.shape[2:])
     elif data.ndim >= 1:
         chunks = (min(_CHUNK_ROWS, data.shape[0]), *data.shape[1:])
     filters: dict[str, Any] = {}
@@ -304,14 +305,14 @@ def write_table(
         if table.uncertainty:
             spread = h5.create_group("uncertainty")
             for name, values in table.uncertainty.items():
-                _create(spread, name, values)
+                _create(spread, name, values, per_budget=True)
         if table.surrogate_values:
             rows = _surrogate_rows(table)
             served = h5.create_group("surrogate_values")
             served.attrs["encoding"] = SURROGATE_VALUES_ENCODING
             _create(served, "rows", rows)
             for name, values in table.surrogate_values.items():
-                _create(served, name, values[rows])
+                _create(served, name, values[rows], per_budget=True)
                 served[name].attrs["unit"] = METRIC_UNITS[name]
         if extras is not None:
             extras(h5)
