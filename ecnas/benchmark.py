@@ -58,6 +58,9 @@ STD_SUFFIX = "_std"
 _STD_NAMES = [name + STD_SUFFIX for name in METRICS]
 _CO2_STD = "co2eq_g" + STD_SUFFIX
 _STD_COLUMNS = [*_STD_NAMES, _CO2_STD]
+#: Columns of a budget's cached block: every metric's value (mean over repeats), then the spreads.
+_BLOCK_COLUMNS = [*METRICS, *_STD_COLUMNS]
+_M = len(METRICS)
 _ACCURACIES = frozenset(("train_accuracy", "validation_accuracy", "test_accuracy"))
 #: Configurations keyed one by one (NB101: md5 rounds, ~0.1 ms each) before the space's structure index (NB101:
 #: ~0.15 s to build for the whole space, then ~10 µs per cell) is built: one-off queries stay cheap, long runs
@@ -193,7 +196,7 @@ class Benchmark:
         self._fronts: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._parameters = self._cells("trainable_parameters")
         self._sources = self._cells("source")
-        self._std: dict[int, np.ndarray] = {}
+        self._blocks: dict[int, np.ndarray] = {}
         self._source_list = _SURROGATE_SOURCE_LIST if self._view == "surrogate" else _SOURCE_LIST
         self._source_labels = np.array(self._source_list)
         self._residuals: dict[int, np.ndarray] = {}
@@ -201,8 +204,8 @@ class Benchmark:
             raise ViewUnavailableError(
                 f"{self.path}: the table stores no surrogate values (group surrogate_values: the surrogate's "
                 "out-of-fold predictions of its measured rows), so view='surrogate' cannot value its measured cells; "
-                "use view='measured', or rebuild the table with an ecnas that writes them (the refit of the build's "
-                "surrogate, see docs/surrogate.md)"
+                "use view='measured', or regenerate the table with out-of-fold surrogate values (docs/table-format.md, "
+                "section Views)"
             )
         if self._noise and self._repeats < 2:
             raise ViewUnavailableError(
@@ -361,6 +364,18 @@ class Benchmark:
         """`N x metrics x R` stored values of budget index ``b`` (whatever the view)."""
         return np.stack([read_dataset(self._h5, f"metrics/{m}", np.s_[:, b, :]) for m in METRICS], axis=1)
 
+    def _block(self, b: int) -> np.ndarray:
+        """`N x (metrics + spreads)` block of budget index ``b``: values, then :meth:`_std_block`'s columns.
+
+        One contiguous row per cell, so a query reads values and spreads with one ``tolist`` and a batch with one
+        gather (as fast as the values alone were).
+        """
+        block = self._blocks.get(b)
+        if block is None:
+            block = self._blocks[b] = np.hstack([self._mean_block(b), self._std_block(b)])
+            self._mean[b] = block[:, :_M]  # one copy in memory
+        return block
+
     def _mean_block(self, b: int) -> np.ndarray:
         if b not in self._mean:
             if self._view == "surrogate":
@@ -381,19 +396,17 @@ class Benchmark:
 
         Measured view: NaN on measured and imported rows, whose values are not the surrogate's.
         """
-        if b not in self._std:
-            block = np.full((self._num_cells, len(METRICS) + 1), np.nan)
-            if "uncertainty" in self._h5:
-                for k, metric in enumerate(METRICS):
-                    if metric in self._h5["uncertainty"]:
-                        block[:, k] = read_dataset(self._h5, f"uncertainty/{metric}", np.s_[:, b])
-            block[:, -1] = block[:, _ENERGY] * self._co2_per_kwh
-            if self._view == "measured":
-                block[self._sources != SOURCE_SURROGATE] = np.nan
-            else:
-                block[np.isnan(self._mean_block(b)).all(axis=1)] = np.nan
-            self._std[b] = block
-        return self._std[b]
+        block = np.full((self._num_cells, len(METRICS) + 1), np.nan)
+        if "uncertainty" in self._h5:
+            for k, metric in enumerate(METRICS):
+                if metric in self._h5["uncertainty"]:
+                    block[:, k] = read_dataset(self._h5, f"uncertainty/{metric}", np.s_[:, b])
+        block[:, -1] = block[:, _ENERGY] * self._co2_per_kwh
+        if self._view == "measured":
+            block[self._sources != SOURCE_SURROGATE] = np.nan
+        else:
+            block[np.isnan(self._mean_block(b)).all(axis=1)] = np.nan
+        return block
 
     # ------------------------------------------------------------------ noise
     def _residual_pool(self, b: int) -> np.ndarray:
@@ -548,20 +561,20 @@ class Benchmark:
         b = self._budget_lookup.get(budget)
         if b is None:
             b = self._budget_index(budget)
+        block = self._blocks.get(b)
+        if block is None:
+            block = self._block(b)
         if repeat is None:
-            row = self._mean_block(b)[i]
+            values = block[i].tolist()  # values and spreads
         else:
             raw = self._raw_block(b)[i]
             repeat = self._choose_repeat(raw, repeat)
-            row = raw[:, repeat]
-        values = row.tolist()
-        if values[_VALID] != values[_VALID] and all(v != v for v in values):
+            values = raw[:, repeat].tolist() + block[i, _M:].tolist()
+        if values[_VALID] != values[_VALID] and all(v != v for v in values[:_M]):
             raise KeyError(f"cell {key} has no results at budget {self._budgets[b]} (repeat {repeat})")
         if self._noise:
-            values = self._add_noise(row[None, :], b)[0].tolist()
-        result = dict(zip(METRICS, values, strict=True))
-        spread = self._std.get(b)
-        result.update(zip(_STD_COLUMNS, (self._std_block(b) if spread is None else spread)[i].tolist()))  # noqa: B905
+            values[:_M] = self._add_noise(np.array([values[:_M]]), b)[0].tolist()
+        result = dict(zip(_BLOCK_COLUMNS, values))  # noqa: B905 - the hot path; lengths match by construction
         energy = values[_ENERGY]
         result["hash"] = key
         result["budget"] = self._budgets[b]
@@ -654,7 +667,7 @@ class Benchmark:
     ) -> dict[str, np.ndarray]:
         """Result columns of rows ``idx`` at budget index ``b`` (not counted as queries; ``noisy``: add noise)."""
         if repeat is None:
-            rows = self._mean_block(b)[idx]
+            rows = np.take(self._block(b), idx, axis=0)  # values and spreads in one gather (take: ~4x fancy indexing)
             repeats = np.full(idx.size, -1)
         else:
             raw = self._raw_block(b)[idx]
@@ -665,18 +678,16 @@ class Benchmark:
                 repeats = draws.argmax(axis=1)
             else:
                 repeats = np.full(idx.size, self._checked_repeat(repeat))
-            rows = raw[np.arange(idx.size), :, repeats]
+            rows = np.hstack([raw[np.arange(idx.size), :, repeats], self._block(b)[idx, _M:]])
         if noisy:
-            rows = self._add_noise(rows, b)
-        result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(METRICS)}
-        spread = self._std_block(b)[idx]
-        result.update({name: spread[:, k] for k, name in enumerate(_STD_COLUMNS)})
+            rows[:, :_M] = self._add_noise(rows[:, :_M], b)
+        result: dict[str, np.ndarray] = {name: rows[:, k] for k, name in enumerate(_BLOCK_COLUMNS)}
         result["hash"] = as_text if as_text is not None else self._hash_array[idx].astype("U32")
         result["budget"] = np.full(idx.size, self._budgets[b])
         result["repeat"] = repeats
-        result["trainable_parameters"] = self._parameters[idx]
+        result["trainable_parameters"] = np.take(self._parameters, idx)
         result["co2eq_g"] = result["energy_kwh"] * self._co2_per_kwh
-        result["source"] = self._source_labels[self._sources[idx]]
+        result["source"] = np.take(self._source_labels, np.take(self._sources, idx))
         result["energy_method"] = np.full(idx.size, self._energy_method)
         return result
 
