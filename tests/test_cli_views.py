@@ -96,3 +96,20 @@ def test_compare_summary_says_measured_or_predicted(table, tmp_path, view):
     assert {run["view"] for run in runs} == {view} and all(run["knee_source"] for run in runs)
     with open(tmp_path / view / "summary.csv") as stream:
         assert {"measured", "predicted", "out_of_fold", "sources"} <= set(next(csv.DictReader(stream)))
+
+
+def test_figure_titles_name_the_view(table, tmp_path):
+    from ecnas.comparison_figures import figure_context
+
+    comparison = compare(
+        ["rs"],
+        seeds=1,
+        table=table,
+        budget=4,
+        max_evaluations=5,
+        out=tmp_path / "f",
+        jobs=1,
+        plots=False,
+        view="surrogate",
+    )
+    assert "(surrogate view)" in figure_context(comparison).caption("1 − P_v vs E")
