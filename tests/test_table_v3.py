@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, tree_sha256
 from ecnas.benchmark import Benchmark
 from ecnas.errors import TableFormatError
 from ecnas.table import (
@@ -102,4 +103,24 @@ def test_corrupt_v3_layouts_are_refused(tmp_path):
     with h5py.File(path, "r+") as h5:
         del h5["surrogate_values/rows"]
     with pytest.raises(TableFormatError):
+        Benchmark(path)
+
+
+def test_v3_key_bytes_are_checked(tmp_path):
+    path = write_table(tmp_path / "t.h5", surrogate_contents())
+    with h5py.File(path, "r+") as h5:
+        raw = h5["cells/hash"][()]
+        raw[2, 15] ^= 1  # one bit of one key
+        h5["cells/hash"][:] = raw
+    with pytest.raises(TableFormatError, match="cells/hash is corrupt"):
+        verify_table(path)
+    with pytest.raises(TableFormatError, match="hashes to"):
+        check_cell_hashes(path)
+    path = write_table(tmp_path / "u.h5", surrogate_contents())
+    with h5py.File(path, "r+") as h5:  # hex keys in a v3 file: the layout does not match the version
+        keys = hash_hex(h5["cells/hash"][()])
+        del h5["cells/hash"]
+        h5.create_dataset("cells/hash", data=keys).attrs["sha256"] = array_sha256(keys)
+        h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)  # a writer that knows the digest, not the layout
+    with pytest.raises(TableFormatError, match=r"cells/hash has shape \(5,\), expected \(5, 16\)"):
         Benchmark(path)
