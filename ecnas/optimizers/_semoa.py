@@ -5,7 +5,11 @@ kept sorted by non-dominated rank and hypervolume contribution, one offspring pe
 mutation of a parent drawn by linear ranking (EC-NAS's parent selection pressure 1.9: the best is 19 times
 as likely as the worst), and (μ + 1) survival by non-dominated sorting and hypervolume contribution (the
 individual contributing least to the worst front leaves). EC-NAS ran 100 generations with a population of
-10: 110 evaluations, the default here.
+10 (110 evaluations, still the default run length). The population defaults to 20 here, and the initial
+population is drawn from the search space's prior (:func:`~ecnas.optimizers._operators.sample_rows`), not
+uniformly over table rows: at equal distinct evaluations on the default table (20 seeds, median fraction of the
+exact front's hypervolume) μ = 20 reached 0.828 / 0.871 after 50 / 100 evaluations, μ = 10 0.812 / 0.870,
+μ = 30 0.815 / 0.868; uniform rows with μ = 10 (the former default) 0.806 / 0.845 (10 seeds).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
-from ecnas.optimizers._operators import mutate, random_rows, rank_parent, rank_select
+from ecnas.optimizers._operators import mutate, rank_parent, rank_select, sample_rows
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -36,20 +40,20 @@ class SEMOA(Optimizer):
 
     Args:
         bench: the benchmark to search.
-        population_size: μ, the population size (EC-NAS: 10).
+        population_size: μ, the population size (EC-NAS: 10; 20 found more of the front at 50-110 evaluations).
         mutation_rate: expected edge flips per vertex and op changes per mutation (NB101's rate, 1.0).
         selection_pressure: linear-ranking pressure in [1, 2]; 1 draws parents uniformly.
-        **kwargs: ``seed``, ``max_evaluations`` (default 110 = 10 initial + 100 generations), ``budget``,
-            ``objectives`` — see :class:`~ecnas.optimizers.Optimizer`.
+        **kwargs: ``seed``, ``max_evaluations`` (default 110, EC-NAS's run length: 20 initial + 90 generations
+            with the default population), ``budget``, ``objectives`` — see :class:`~ecnas.optimizers.Optimizer`.
     """
 
-    default_max_evaluations = 110
+    default_max_evaluations = 110  # EC-NAS's run length
 
     def __init__(
         self,
         bench: Benchmark,
         *,
-        population_size: int = 10,
+        population_size: int = 20,
         mutation_rate: float = 1.0,
         selection_pressure: float = 1.9,
         **kwargs: Any,
@@ -73,7 +77,7 @@ class SEMOA(Optimizer):
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         if self._initialised < self.population_size:
             n = min(limit, self.population_size - self._initialised)
-            rows = random_rows(self, self.budget, n)
+            rows = sample_rows(self, self.budget, n)
             self._initialised += n
             return rows, self.budget
         parent = int(self._population[rank_parent(self._rng, self._population.size, self.selection_pressure)])

@@ -20,7 +20,7 @@ import numpy as np
 from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._multifidelity import check_eta, eta_of_rungs, rungs
-from ecnas.optimizers._operators import mutate, random_rows, rank_select
+from ecnas.optimizers._operators import mutate, rank_select, sample_rows
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -101,7 +101,7 @@ class SHEMOA(Optimizer):
         if self._initial_batch:
             n = min(limit, self.population_size - self._initialised)
             self._initialised += n
-            return random_rows(self, self.budget, n), self.budget
+            return sample_rows(self, self.budget, n), self.budget
         budget = self.rungs[self._rung]
         if self._rung == 0 and self._asked == 0:
             children: list[int] = []
