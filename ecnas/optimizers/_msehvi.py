@@ -51,7 +51,7 @@ class MSEHVI(Optimizer):
         *,
         initial_design: int = 10,
         pool_size: int = 3000,
-        mutants: int = 100,
+        mutants: int = 30,
         prior_candidates: int = 1000,
         refit_every: int = 5,
         **kwargs: Any,

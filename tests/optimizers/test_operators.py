@@ -73,3 +73,13 @@ def test_msehvi_prior_candidates_are_an_option(real_table: Path) -> None:
         with pytest.raises(ValueError, match="prior_candidates must be an int >= 0"):
             get_optimizer("msehvi")(bench, prior_candidates=-1)
         assert get_optimizer("msehvi")(bench, prior_candidates=7).settings()["prior_candidates"] == 7
+
+
+def test_shemoa_goes_on_at_the_top_budget_once_every_cell_is_seen() -> None:
+    # 91 cells, rungs 4/12/36/108 with eta 3: offspring must be new cells, so generations run out after
+    # 13 top-budget evaluations; the rest are evaluated at 108 epochs, best lower-budget values first.
+    with Benchmark("ecnas-4v") as bench:
+        result = get_optimizer("shemoa")(bench, seed=0).run()
+    assert result.top_budget_evaluations == 91
+    assert result.stop_reason == "exhausted"
+    assert "at the top budget" in result.stop_detail
