@@ -83,3 +83,11 @@ def test_shemoa_goes_on_at_the_top_budget_once_every_cell_is_seen() -> None:
     assert result.top_budget_evaluations == 91
     assert result.stop_reason == "exhausted"
     assert "at the top budget" in result.stop_detail
+
+
+def test_semoa_population_is_at_most_a_third_of_the_run(real_table: Path) -> None:
+    with Benchmark(real_table) as bench:
+        assert SEMOA(bench).population_size == 20  # 110 evaluations
+        assert SEMOA(bench, max_evaluations=30).population_size == 10
+        assert SEMOA(bench, max_evaluations=4).population_size == 2
+        assert SEMOA(bench, max_evaluations=30, population_size=12).population_size == 12
