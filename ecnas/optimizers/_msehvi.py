@@ -4,7 +4,9 @@ After the MS-EHVI baseline of Izquierdo et al. (2021) used in EC-NAS, rebuilt wi
 design of random cells, then per step an independent GP per objective on the cells' EC-NAS features
 (:meth:`~ecnas.optimizers.TableSpace.model_inputs`), and the cell maximising the exact expected hypervolume
 improvement (:mod:`~ecnas.optimizers._acquisition`) over a candidate pool of the discrete space: random
-unevaluated cells plus mutants of the current front (the whole unevaluated table when it is small).
+unevaluated cells, cells drawn once from the space's prior (small cells a uniform row draw misses) and mutants
+of the current front (the whole unevaluated table when it is small). The initial design is drawn from the
+space's prior (:func:`~ecnas.optimizers._operators.sample_rows`).
 The EHVI reference point is the worst observed value of each objective plus 10 % of its observed range.
 """
 
