@@ -66,7 +66,14 @@ def main() -> None:
     parser.add_argument("--tables", default="default,4v", help="comma-separated: default, 4v, or table paths")
     parser.add_argument("--skip-single", action="store_true", help="only the multi-fidelity comparison")
     parser.add_argument("--skip-multi", action="store_true", help="only the equal-evaluations comparison")
+    parser.add_argument(
+        "--algorithms", default=None, help="comma-separated subset of the equal-evaluations algorithms (default: all)"
+    )
     args = parser.parse_args()
+    single = SINGLE if args.algorithms is None else [name for name in args.algorithms.split(",") if name]
+    unknown = sorted(set(single) - set(SINGLE))
+    if unknown:
+        parser.error(f"--algorithms: unknown {unknown}; choose from {SINGLE}")
 
     from ecnas import Benchmark, indicators
     from ecnas.optimizers import Result, reference_point
@@ -97,7 +104,7 @@ def main() -> None:
             if not args.skip_multi:
                 tasks += [(table, name, seed, None) for name in MULTI]
             if not args.skip_single:
-                tasks += [(table, name, seed, limits[table]) for name in SINGLE]
+                tasks += [(table, name, seed, limits[table]) for name in single]
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         outputs = []
@@ -142,7 +149,7 @@ def main() -> None:
                     stops,
                 )
             )
-        for name in [] if args.skip_single else SINGLE:
+        for name in [] if args.skip_single else single:
             cut = [_first_top(r, limits[table]) for r, _ in runs[name]]
             values = [r.hypervolume(ref) / true_hv for r in cut]
             energy = float(np.median([r.search_cost["energy_kwh"] for r in cut]))

@@ -4,7 +4,9 @@ After the MS-EHVI baseline of Izquierdo et al. (2021) used in EC-NAS, rebuilt wi
 design of random cells, then per step an independent GP per objective on the cells' EC-NAS features
 (:meth:`~ecnas.optimizers.TableSpace.model_inputs`), and the cell maximising the exact expected hypervolume
 improvement (:mod:`~ecnas.optimizers._acquisition`) over a candidate pool of the discrete space: random
-unevaluated cells plus mutants of the current front (the whole unevaluated table when it is small).
+unevaluated cells, cells drawn once from the space's prior (small cells a uniform row draw misses) and mutants
+of the current front (the whole unevaluated table when it is small). The initial design is drawn from the
+space's prior (:func:`~ecnas.optimizers._operators.sample_rows`).
 The EHVI reference point is the worst observed value of each objective plus 10 % of its observed range.
 """
 
@@ -19,7 +21,7 @@ from ecnas._validation import check_int
 from ecnas.optimizers._acquisition import expected_hypervolume_improvement
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._gp import GaussianProcess, single_threaded_blas
-from ecnas.optimizers._operators import mutate, random_rows, selection_reference
+from ecnas.optimizers._operators import mutate, random_rows, sample_rows, selection_reference
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -36,6 +38,8 @@ class MSEHVI(Optimizer):
         initial_design: random cells evaluated before the model is used.
         pool_size: random unevaluated cells scored per step (all of them when fewer remain).
         mutants: mutants of front cells added to the pool per step.
+        prior_candidates: cells drawn once from the space's prior (:func:`~ecnas.optimizers._operators.sample_rows`)
+            that stay in the pool until evaluated: the prior reaches the small cells a uniform row draw misses.
         refit_every: refit GP hyperparameters every this many steps (the targets are updated every step).
         **kwargs: ``seed``, ``max_evaluations`` (default 110, EC-NAS's budget), ``budget``, ``objectives``
             (exactly two).
@@ -49,7 +53,8 @@ class MSEHVI(Optimizer):
         *,
         initial_design: int = 10,
         pool_size: int = 3000,
-        mutants: int = 100,
+        mutants: int = 30,
+        prior_candidates: int = 1000,
         refit_every: int = 5,
         **kwargs: Any,
     ) -> None:
@@ -59,6 +64,8 @@ class MSEHVI(Optimizer):
         self.initial_design = check_int("initial_design", initial_design, 2)
         self.pool_size = check_int("pool_size", pool_size, 1)
         self.mutants = check_int("mutants", mutants, 0)
+        self.prior_candidates = check_int("prior_candidates", prior_candidates, 0)
+        self._prior: np.ndarray | None = None
         self.refit_every = check_int("refit_every", refit_every, 1)
         self._rows: list[int] = []
         self._F: list[np.ndarray] = []
@@ -71,13 +78,14 @@ class MSEHVI(Optimizer):
             "initial_design": self.initial_design,
             "pool_size": self.pool_size,
             "mutants": self.mutants,
+            "prior_candidates": self.prior_candidates,
             "refit_every": self.refit_every,
         }
 
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         if len(self._rows) < self.initial_design:
             n = min(limit, self.initial_design - len(self._rows))
-            return random_rows(self, self.budget, n), self.budget
+            return sample_rows(self, self.budget, n), self.budget
         pool = self._pool()
         if pool.size == 0:
             return pool, self.budget
@@ -93,7 +101,10 @@ class MSEHVI(Optimizer):
         free = free[~self.evaluated_mask(self.budget)[free]]
         if free.size <= self.pool_size:
             return free
+        if self._prior is None:
+            self._prior = sample_rows(self, self.budget, self.prior_candidates, unseen=False)
         pool = set(random_rows(self, self.budget, self.pool_size).tolist())
+        pool.update(self._prior[~self.evaluated_mask(self.budget)[self._prior]].tolist())
         F = np.array(self._F)
         front = np.array(self._rows)[indicators.is_nondominated(F)]
         for k in range(self.mutants):

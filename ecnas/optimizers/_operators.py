@@ -19,7 +19,7 @@ from ecnas import indicators
 if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
 
-__all__ = ["mutate", "random_rows", "rank_parent", "rank_select", "selection_reference"]
+__all__ = ["mutate", "random_rows", "rank_parent", "rank_select", "sample_rows", "selection_reference"]
 
 _MAX_ATTEMPTS = 100
 
@@ -61,6 +61,61 @@ def random_rows(
     free = available[free_mask]
     extra = rng.choice(free, size=min(n - len(chosen), free.size), replace=False) if free.size else free
     return np.concatenate([np.array(chosen, dtype=np.int64), extra.astype(np.int64)])
+
+
+def sample_rows(
+    optimizer: Optimizer, budget: int, n: int, exclude: np.ndarray | set[int] | None = None, *, unseen: bool = True
+) -> np.ndarray:
+    """Up to ``n`` distinct rows drawn from the search space's own prior (:meth:`ecnas.spaces.SearchSpace.sample`).
+
+    The initial design of the algorithms. A table row is not a draw of the space's prior: NB101's prior (a random
+    upper-triangular matrix and ops, kept when valid — what ConfigSpace-based optimizers sample) reaches small
+    cells far more often than their share of the enumerated table, and on an accuracy/energy trade-off those
+    cells make half of the front. Draws that are absent from the table, already evaluated or repeated are
+    redrawn without a query and counted in ``optimizer.rejections``; a table holding only a sample of a larger
+    space takes the closest stored configuration (:meth:`~ecnas.optimizers.TableSpace.nearest_row`). When the
+    prior keeps missing (a nearly exhausted table), the rest are uniform free rows (:func:`random_rows`,
+    counted as ``random_fallback``).
+
+    Args:
+        optimizer: the optimizer (generator, space, bookkeeping).
+        budget: epochs the rows will be evaluated at.
+        n: how many rows.
+        exclude: rows to leave out as well.
+        unseen: also leave out rows evaluated at any other budget.
+
+    Returns:
+        Distinct rows (fewer than ``n`` only when the space is exhausted).
+    """
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    space = optimizer.space
+    rng = optimizer.rng
+    available = optimizer.search_mask()
+    blocked = optimizer.seen_mask() if unseen else optimizer.evaluated_mask(budget)
+    excluded = set() if exclude is None else {int(r) for r in exclude}
+    rejections = optimizer.rejections
+    chosen: list[int] = []
+    for _ in range(_MAX_ATTEMPTS):
+        for config in space.search_space.sample(n - len(chosen), rng):
+            row = space.config_row(config)
+            if row < 0 and not space.holds_every_configuration:
+                free = available & ~blocked
+                if excluded:
+                    free[np.fromiter(excluded, dtype=np.int64)] = False
+                row = space.nearest_row(config, free)
+            if row < 0 or not available[row]:
+                rejections["not_in_table"] += 1
+            elif blocked[row] or row in excluded:
+                rejections["duplicate"] += 1
+            else:
+                excluded.add(row)
+                chosen.append(row)
+        if len(chosen) == n:
+            return np.array(chosen, dtype=np.int64)
+    rest = random_rows(optimizer, budget, n - len(chosen), excluded, unseen=unseen)
+    rejections["random_fallback"] += int(rest.size)
+    return np.concatenate([np.array(chosen, dtype=np.int64), rest])
 
 
 def mutate(

@@ -5,7 +5,14 @@ kept sorted by non-dominated rank and hypervolume contribution, one offspring pe
 mutation of a parent drawn by linear ranking (EC-NAS's parent selection pressure 1.9: the best is 19 times
 as likely as the worst), and (μ + 1) survival by non-dominated sorting and hypervolume contribution (the
 individual contributing least to the worst front leaves). EC-NAS ran 100 generations with a population of
-10: 110 evaluations, the default here.
+10 (110 evaluations, still the default run length). The population defaults to 20 here, at most a third of
+``max_evaluations`` (and at least 2), and the initial population is drawn from the search space's prior
+(:func:`~ecnas.optimizers._operators.sample_rows`), not uniformly over table rows. At equal distinct
+evaluations on the default table (20 seeds, median fraction of the exact front's hypervolume) μ = 20 reached
+0.828 / 0.871 after 50 / 100 evaluations, μ = 15 0.829 / 0.858, μ = 10 0.812 / 0.870, μ = 30 0.815 / 0.868;
+uniform rows with μ = 10 (the former default) 0.806 / 0.845 (10 seeds). On EC-NAS's 91-cell 4V table after 30
+evaluations μ = 10 / 15 / 20 reached 0.9981 / 0.9974 / 0.9966: a short run needs generations more than a
+large random start, hence the cap.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import numpy as np
 
 from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
-from ecnas.optimizers._operators import mutate, random_rows, rank_parent, rank_select
+from ecnas.optimizers._operators import mutate, rank_parent, rank_select, sample_rows
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -36,25 +43,28 @@ class SEMOA(Optimizer):
 
     Args:
         bench: the benchmark to search.
-        population_size: μ, the population size (EC-NAS: 10).
+        population_size: μ, the population size (EC-NAS: 10); None = 20, at most ``max_evaluations // 3``
+            (at least 2).
         mutation_rate: expected edge flips per vertex and op changes per mutation (NB101's rate, 1.0).
         selection_pressure: linear-ranking pressure in [1, 2]; 1 draws parents uniformly.
-        **kwargs: ``seed``, ``max_evaluations`` (default 110 = 10 initial + 100 generations), ``budget``,
-            ``objectives`` — see :class:`~ecnas.optimizers.Optimizer`.
+        **kwargs: ``seed``, ``max_evaluations`` (default 110, EC-NAS's run length: 20 initial + 90 generations
+            with the default population), ``budget``, ``objectives`` — see :class:`~ecnas.optimizers.Optimizer`.
     """
 
-    default_max_evaluations = 110
+    default_max_evaluations = 110  # EC-NAS's run length
 
     def __init__(
         self,
         bench: Benchmark,
         *,
-        population_size: int = 10,
+        population_size: int | None = None,
         mutation_rate: float = 1.0,
         selection_pressure: float = 1.9,
         **kwargs: Any,
     ) -> None:
         super().__init__(bench, **kwargs)
+        if population_size is None:
+            population_size = min(20, max(2, self.max_evaluations // 3))
         self.population_size = check_int("population_size", population_size, 2)
         self.mutation_rate = check_number("mutation_rate", mutation_rate, 0, 10)
         self.selection_pressure = _check_pressure(selection_pressure)
@@ -73,7 +83,7 @@ class SEMOA(Optimizer):
     def _ask(self, limit: int) -> tuple[np.ndarray, int]:
         if self._initialised < self.population_size:
             n = min(limit, self.population_size - self._initialised)
-            rows = random_rows(self, self.budget, n)
+            rows = sample_rows(self, self.budget, n)
             self._initialised += n
             return rows, self.budget
         parent = int(self._population[rank_parent(self._rng, self._population.size, self.selection_pressure)])

@@ -9,6 +9,12 @@ population ((μ + λ) survival, as SEMOA). The initial population is evaluated a
 
 Lower-budget evaluations are counted with their own (lower) simulated cost; the front is built from
 top-budget evaluations only. With a single budget this is SEMOA with one offspring per generation.
+
+The initial population is drawn from the search space's prior (:func:`~ecnas.optimizers._operators.sample_rows`).
+Once every cell of a small table has been seen at some budget (offspring must be new cells), the run goes on
+at the top budget with the cells not yet evaluated there, best first by non-dominated sorting and hypervolume
+contribution of their highest-budget values, instead of stopping: on EC-NAS's 91-cell 4V table it stopped after
+13 top-budget evaluations.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from ecnas._validation import check_int, check_number
 from ecnas.optimizers._base import Optimizer, register
 from ecnas.optimizers._multifidelity import check_eta, eta_of_rungs, rungs
-from ecnas.optimizers._operators import mutate, random_rows, rank_select
+from ecnas.optimizers._operators import mutate, rank_select, sample_rows
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -71,6 +77,8 @@ class SHEMOA(Optimizer):
         self._batch_F: list[np.ndarray] = []
         self._asked = 0
         self._initial_batch = True
+        self._topping_up = False  # every cell seen: evaluate the rest at the top budget, best first
+        self._known: dict[int, tuple[int, np.ndarray]] = {}  # row -> (highest budget evaluated, its F)
 
     def _per_generation(self) -> int:
         total, n = 0, self.offspring
@@ -101,7 +109,9 @@ class SHEMOA(Optimizer):
         if self._initial_batch:
             n = min(limit, self.population_size - self._initialised)
             self._initialised += n
-            return random_rows(self, self.budget, n), self.budget
+            return sample_rows(self, self.budget, n), self.budget
+        if self._topping_up:
+            return self._top_up(limit), self.budget
         budget = self.rungs[self._rung]
         if self._rung == 0 and self._asked == 0:
             children: list[int] = []
@@ -110,17 +120,38 @@ class SHEMOA(Optimizer):
                 parent = int(self._population[self._rng.integers(self._population.size)])
                 child = mutate(self, parent, budget, chosen, rate=self.mutation_rate)
                 if child < 0:
-                    self._stop_detail = "every table cell has been evaluated (SH-EMOA's offspring must be new cells)"
                     break
                 chosen.add(child)
                 children.append(child)
+            if not children:
+                self._topping_up = True
+                return self._top_up(limit), self.budget
             self._batch = np.array(children, dtype=np.int64)
             self._batch_F = []
         rows = self._batch[self._asked : self._asked + limit]
         self._asked += rows.size
         return rows, budget
 
+    def _top_up(self, limit: int) -> np.ndarray:
+        """The best seen cell not yet evaluated at the top budget (none: the table is exhausted)."""
+        done = self.evaluated_mask(self.budget)
+        rows = np.array([row for row in self._known if not done[row]], dtype=np.int64)
+        if rows.size == 0 or limit <= 0:
+            self._stop_detail = "every table cell has been evaluated at the top budget"
+            return np.zeros(0, dtype=np.int64)
+        highest = np.array([self._known[int(row)][0] for row in rows])
+        rows = rows[highest == highest.max()]
+        fitness = np.array([self._known[int(row)][1] for row in rows])
+        best = rank_select(fitness, 1, ordered=True)
+        return rows[best[:1]]
+
     def _tell(self, rows: np.ndarray, budgets: np.ndarray, F: np.ndarray) -> None:
+        for row, budget, values in zip(rows.tolist(), budgets.tolist(), F, strict=True):
+            if row not in self._known or self._known[row][0] < budget:
+                self._known[row] = (budget, values)
+        if self._topping_up:
+            self._survive(rows, F)
+            return
         if self._initial_batch:
             self._survive(rows, F)
             return

@@ -34,7 +34,7 @@ def test_registry_lists_the_five_algorithms_and_rejects_duplicates() -> None:
 
     with pytest.raises(ValueError, match=r"unknown optimizer 'nope'.*semoa"):
         get_optimizer("nope")
-    assert optimizer_options("semoa") == {"population_size": 10, "mutation_rate": 1.0, "selection_pressure": 1.9}
+    assert optimizer_options("semoa") == {"population_size": None, "mutation_rate": 1.0, "selection_pressure": 1.9}
     assert optimizer_options("msehvi")["refit_every"] == 5
     assert issubclass(get_optimizer("rs"), Optimizer)
 
@@ -61,8 +61,8 @@ def test_arguments_are_validated_with_clear_messages(real_table: Path) -> None:
 
 def test_semoa_defaults_match_ec_nas(real_table: Path) -> None:
     result = run("semoa", real_table, seed=0)
-    assert len(result) == 110  # population 10 + 100 generations, one offspring each
-    assert result.settings["population_size"] == 10
+    assert len(result) == 110  # EC-NAS's run length: population 20 + 90 generations, one offspring each
+    assert result.settings["population_size"] == 20
     assert (result.history["budget"] == 4).all()
     assert len(set(result.history["hash"])) == 110
     assert result.rejections["invalid"] > 0  # invalid mutants happen, are counted, and are never scored
