@@ -292,8 +292,9 @@ class MLPSurrogate:
         known = np.isfinite(self.oof_prediction_)
         if self.calibration != "none" and known.sum() >= 10:
             self.calibration_ = fit_std_calibration(
-                y[known], self.oof_prediction_[known], members.std(axis=0)[known], method=self.calibration
-            )
+                y[known], self.oof_prediction_[known], members.std(axis=0)[known], method=self.calibration,
+                ensemble_correction=self.holdout == "folds",
+            )  # fmt: skip
         return self
 
     def _train(
@@ -377,7 +378,9 @@ class MLPSurrogate:
 
         Args:
             features: `n x d` rows of the space's features (NB101: the 36 of :meth:`CellSpec.features`).
-            return_std: also return the members' standard deviation (0 for a single network).
+            return_std: also return the standard deviation: the members' spread calibrated by
+                :attr:`calibration_` (fitted on out-of-fold residuals at :meth:`fit`; the raw spread,
+                0 for a single network, when the model has no calibration).
 
         Returns:
             `n` predictions, or ``(mean, std)``.
@@ -391,7 +394,7 @@ class MLPSurrogate:
         if not return_std:
             return mean
         spread = members.std(axis=0)
-        return mean, (spread if self.calibration_ is None else self.calibration_.apply(spread))
+        return mean, (spread if self.calibration_ is None else self.calibration_.apply(spread, ensemble=True))
 
     def predict_out_of_fold(self, features: Any) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold ``(mean, std)`` of the rows :meth:`fit` saw, in their order (NaN where none).
@@ -412,7 +415,8 @@ class MLPSurrogate:
         x = check_features(features, width=self.n_features_in_)
         if len(x) != len(self.oof_prediction_):
             raise ValueError(f"features must be the {len(self.oof_prediction_)} rows given to fit, got {len(x)}")
-        _, std = self.predict(x, return_std=True)
+        spread = self.predict_members(x).std(axis=0)
+        std = spread if self.calibration_ is None else self.calibration_.apply(spread)
         return self.oof_prediction_.copy(), np.where(np.isfinite(self.oof_prediction_), std, np.nan)
 
     def score(self, features: Any, targets: Any) -> dict[str, float]:
