@@ -86,14 +86,16 @@ def evaluate(metric: str, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     members = model.predict_members(x[test])
     mean, raw = members.mean(axis=0), members.std(axis=0)
     train_spread = model.predict_members(x[train]).std(axis=0)
-    scale_only = fit_std_calibration(y[train], model.oof_prediction_, train_spread, method="scale")
+    scale_only = fit_std_calibration(
+        y[train], model.oof_prediction_, train_spread, method="scale", ensemble_correction=True
+    )
     oof_mean, oof_std = model.predict_out_of_fold(x[train])
     return {
         "fit_s": seconds,
         "scores": regression_metrics(y[test], mean),
         "raw": coverage(y[test], mean, raw),
-        "scale": coverage(y[test], mean, scale_only.apply(raw)),
-        "scale-floor": coverage(y[test], mean, model.calibration_.apply(raw)),
+        "scale": coverage(y[test], mean, scale_only.apply(raw, ensemble=True)),
+        "scale-floor": coverage(y[test], mean, model.calibration_.apply(raw, ensemble=True)),
         "out-of-fold": coverage(y[train], oof_mean, oof_std),
         "calibration": model.calibration_.to_json(),
     }

@@ -299,3 +299,40 @@ def test_cli_fill_from_a_surrogate_file_and_fit_argument_errors(built, tmp_path)
         result = runner.invoke(main, args)
         assert result.exit_code != 0 and message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_refit_table_rebuilds_the_surrogate_part_from_measured_rows(built, tmp_path):
+    from click.testing import CliRunner
+
+    from ecnas.build.refit import refit_table
+    from ecnas.cli import main
+    from ecnas.surrogate import SurrogateBundle
+    from ecnas.table import SOURCE_MEASURED, read_table
+
+    _, _, path = built
+    before = read_table(path)
+    out = refit_table(
+        path, tmp_path / "refit.h5", seed=3, surrogate_params=FAST, max_bytes=None, bundle_out=tmp_path / "b.h5"
+    )
+    after = read_table(out)
+    measured = np.asarray(after.source) == SOURCE_MEASURED
+    assert np.array_equal(measured, np.asarray(before.source) == SOURCE_MEASURED) and measured.sum() == 60
+    for metric in METRICS:  # measured rows unchanged, predicted rows from the new fit
+        np.testing.assert_array_equal(after.metrics[metric][measured], before.metrics[metric][measured])
+        served = after.surrogate_values[metric]
+        assert np.isfinite(served).all() and (after.uncertainty[metric] > 0).all()
+    predicted = ~measured
+    assert not np.allclose(after.metrics["energy_kwh"][predicted, :, 0], before.metrics["energy_kwh"][predicted, :, 0])
+    bundle = SurrogateBundle.load(tmp_path / "b.h5")
+    oof = bundle.measured.out_of_fold["energy_kwh"]
+    rows = {h: i for i, h in enumerate(np.asarray(after.hashes)[measured])}
+    order = [rows[h] for h in bundle.measured.hashes]
+    assert np.allclose(after.surrogate_values["energy_kwh"][measured][order], oof)  # out-of-fold, not in-sample
+    provenance = after.provenance
+    assert provenance["profile"] == before.provenance["profile"]  # old provenance kept
+    assert provenance["refit"][-1]["seed"] == 3 and provenance["refit"][-1]["previous_surrogate"] is not None
+    assert provenance["surrogate"]["calibration"]["energy_kwh@4"]["calibration"]["method"] == "scale-floor"
+    with pytest.raises(ValueError, match="out must differ"):
+        refit_table(path, path)
+    result = CliRunner().invoke(main, ["build", "refit", "--table", str(tmp_path / "nope.h5"), "-o", "x.h5"])
+    assert result.exit_code != 0 and "nope.h5" in result.output and "Traceback" not in result.output

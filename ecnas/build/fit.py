@@ -170,7 +170,10 @@ def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
 def _settings(metric: str, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Default surrogate settings per metric: accuracies (a narrow band near their mean) standardised."""
     transform = "standard" if metric in _ACCURACIES else "scale"
-    return {**CROSSFIT_SETTINGS, "target_transform": transform, **overrides, "seed": seed}
+    settings = {**CROSSFIT_SETTINGS, "target_transform": transform, **overrides, "seed": seed}
+    if "holdout" not in overrides and int(settings.get("n_members", 5)) < 2:  # one network: nothing to cross-fit
+        settings.update(holdout="random", lr_schedule=overrides.get("lr_schedule", "constant"))
+    return settings
 
 
 def _out_of_fold_summary(model: MLPSurrogate, targets: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict:
