@@ -237,6 +237,8 @@ def fit_measured(
             continue
         targets = np.nanmean(values[rows], axis=1)
         settings = _settings(metric, seed, overrides)
+        if settings["holdout"] == "folds":  # few cells: fewer folds (members), each with >= 2 rows
+            settings["n_members"] = min(int(settings.get("n_members", 5)), len(rows) // 2)
         metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows), "feature_set": name}
         model = None
         if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
