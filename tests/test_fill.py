@@ -312,15 +312,23 @@ def test_refit_table_rebuilds_the_surrogate_part_from_measured_rows(built, tmp_p
     _, _, path = built
     before = read_table(path)
     out = refit_table(
-        path, tmp_path / "refit.h5", seed=3, surrogate_params=FAST, max_bytes=None, bundle_out=tmp_path / "b.h5"
+        path,
+        tmp_path / "refit.h5",
+        seed=3,
+        metrics=("energy_kwh", "validation_accuracy"),
+        surrogate_params=FAST,
+        max_bytes=None,
+        bundle_out=tmp_path / "b.h5",
     )
     after = read_table(out)
     measured = np.asarray(after.source) == SOURCE_MEASURED
     assert np.array_equal(measured, np.asarray(before.source) == SOURCE_MEASURED) and measured.sum() == 60
     for metric in METRICS:  # measured rows unchanged, predicted rows from the new fit
         np.testing.assert_array_equal(after.metrics[metric][measured], before.metrics[metric][measured])
+    for metric in ("energy_kwh", "validation_accuracy"):
         served = after.surrogate_values[metric]
         assert np.isfinite(served).all() and (after.uncertainty[metric] > 0).all()
+    assert "training_time" not in after.surrogate_values  # not refitted: values kept, no uncertainty
     predicted = ~measured
     assert not np.allclose(after.metrics["energy_kwh"][predicted, :, 0], before.metrics["energy_kwh"][predicted, :, 0])
     bundle = SurrogateBundle.load(tmp_path / "b.h5")
