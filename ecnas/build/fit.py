@@ -201,9 +201,10 @@ def fit_measured(
 ) -> dict[tuple[str, int], MLPSurrogate]:
     """One fitted surrogate per (metric, budget) of ``measured`` with at least :data:`MIN_CELLS_TO_FIT` cells.
 
-    Each model keeps its out-of-fold predictions of the measured rows it saw (``oof_prediction_``,
-    in the order of ``metadata_["rows"]``, an index into ``measured``); its ``metadata_`` holds the
-    feature set, the out-of-fold scores and coverage, and the calibration.
+    Each model keeps its out-of-fold predictions and calibrated standard deviations of the measured
+    rows it saw (``oof_prediction_``, ``oof_std_``, in the order of ``oof_rows_``, an index into
+    ``measured``; :func:`out_of_fold_arrays` lays them out); its ``metadata_`` holds the feature set,
+    the out-of-fold scores and coverage, and the calibration.
 
     Args:
         measured: measured values in table layout (budgets ``budgets``).
