@@ -15,7 +15,7 @@ from ecnas.errors import InvalidCellError, TableFormatError, TableNotFoundError
 from ecnas.space import INTERIOR_OPS, CellSpec
 from ecnas.surrogate import BUDGET_SCALING, SurrogateBundle
 
-FAST = {"n_members": 2, "max_epochs": 8, "batch_size": 32, "patience": None}
+FAST = {"n_members": 2, "max_epochs": 8, "batch_size": 32, "patience": None, "lr_schedule": "constant"}
 TINY_NET = {"stem_channels": 8, "num_stacks": 3, "cells_per_stack": 1, "num_classes": 10, "in_channels": 1}
 ENERGY = {"method": "estimate", "carbon_intensity": 300.0, "intensity_source": "default", "pue": 1.0,
           "measured": False}  # fmt: skip
@@ -67,6 +67,15 @@ def make_records(specs, budgets=(1, 2, 4, 8), repeats=2, seed=0, drop=()):
     return records
 
 
+def model_inputs(bundle, specs):
+    """Inputs of the bundle's models for ``specs`` (its feature set of the NB101 space)."""
+    from ecnas.spaces import get_space
+
+    space = get_space("nb101")
+    columns = space.encode(list(specs))
+    return bundle.features(space, columns, space.num_parameters(columns))
+
+
 @pytest.fixture(scope="module")
 def cells():
     found = small_cells()
@@ -93,7 +102,7 @@ def test_fit_one_model_per_metric_and_budget(built):
     model = bundle.models[("energy_kwh", 4)]
     assert model.target_transform == "scale" and bundle.models[("test_accuracy", 4)].target_transform == "standard"
     holdout = model.metadata_["holdout"]
-    assert holdout["n"] == 12 and holdout["pearson"] > 0.9
+    assert holdout["kind"] == "out-of-fold" and holdout["n"] == 60 and holdout["pearson"] > 0.8
     assert bundle.provenance["network"] == TINY_NET and bundle.provenance["energy_method"] == "estimate"
     assert bundle.provenance["measured_budgets"] == [1, 2, 4, 8]
 
@@ -101,7 +110,7 @@ def test_fit_one_model_per_metric_and_budget(built):
 def test_bundle_file_round_trip(built, tmp_path):
     bundle, _, table = built
     loaded = SurrogateBundle.load(table.parent / "s.h5")
-    features = np.stack([spec.features() for spec in small_cells()[:10]])
+    features = model_inputs(bundle, small_cells()[:10])
     for key, model in bundle.models.items():
         assert np.array_equal(loaded.models[key].predict(features), model.predict(features))
     assert np.array_equal(loaded.measured.hashes, bundle.measured.hashes)
@@ -138,7 +147,13 @@ def test_filled_table_keeps_measurements_and_predicts_the_rest(built, cells):
     energy = table.metrics["energy_kwh"][predicted]
     assert np.isfinite(energy[:, :, 0]).all() and np.isnan(energy[:, :, 1]).all()
     assert (table.uncertainty["energy_kwh"][predicted] >= 0).all()
-    assert (table.uncertainty["energy_kwh"][[row[h] for h in measured]] == 0).all()
+    measured_rows = [row[h] for h in measured]
+    assert (table.uncertainty["energy_kwh"][measured_rows] > 0).all()  # calibrated std of the out-of-fold value
+    served = table.surrogate_values["energy_kwh"]
+    assert np.array_equal(served[predicted], table.metrics["energy_kwh"][predicted, :, 0])
+    assert np.isfinite(served[measured_rows]).all()
+    assert not np.allclose(served[measured_rows], np.nanmean(table.metrics["energy_kwh"][measured_rows], axis=2))
+    assert "energy_kwh@4" in table.provenance["surrogate"]["calibration"]
     for metric in ("train_accuracy", "validation_accuracy", "test_accuracy"):
         values = table.metrics[metric][predicted, :, 0]
         assert values.min() >= 0 and values.max() <= 1
@@ -157,7 +172,7 @@ def test_filled_table_keeps_measurements_and_predicts_the_rest(built, cells):
     provenance = table.provenance
     assert provenance["profile"] == "tiny" and provenance["carbon_intensity"] == 300.0
     assert provenance["sample_fraction"] == pytest.approx(60 / 91)
-    assert provenance["surrogate"]["models"]["energy_kwh@4"]["holdout"]["n"] == 12
+    assert provenance["surrogate"]["models"]["energy_kwh@4"]["holdout"]["n"] == 60
     with h5py.File(path, "r") as h5:
         assert "surrogate/energy_kwh/budget_4/layer_0/weight" in h5
     from ecnas import Benchmark
@@ -200,7 +215,7 @@ def test_single_measured_budget_scales_linearly(cells, tmp_path):
 def test_refit_false_keeps_the_scored_model(cells):
     records = make_records(cells[:40], budgets=(2,), repeats=1)
     kwargs = {"metrics": ("energy_kwh",), "surrogate_params": FAST, "network_options": TINY_NET, "progress": False}
-    kept = fit_surrogates(records, seed=2, refit=False, **kwargs).models[("energy_kwh", 2)]
+    kept = fit_surrogates(records, seed=2, refit=False, holdout_fraction=0.2, **kwargs).models[("energy_kwh", 2)]
     refitted = fit_surrogates(records, seed=2, **kwargs).models[("energy_kwh", 2)]
     assert kept.n_samples_fit_ == 32 and refitted.n_samples_fit_ == 40
     assert kept.metadata_["holdout"]["refit_on_all_cells"] is False
@@ -211,7 +226,7 @@ def test_fit_is_deterministic(cells):
     kwargs = {"metrics": ("energy_kwh",), "surrogate_params": FAST, "network_options": TINY_NET, "progress": False}
     first = fit_surrogates(records, seed=5, **kwargs).models[("energy_kwh", 2)]
     second = fit_surrogates(records, seed=5, **kwargs).models[("energy_kwh", 2)]
-    features = np.stack([spec.features() for spec in cells])
+    features = model_inputs(fit_surrogates(records, seed=5, **kwargs), cells)
     assert np.array_equal(first.predict(features), second.predict(features))
 
 
@@ -284,3 +299,48 @@ def test_cli_fill_from_a_surrogate_file_and_fit_argument_errors(built, tmp_path)
         result = runner.invoke(main, args)
         assert result.exit_code != 0 and message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_refit_table_rebuilds_the_surrogate_part_from_measured_rows(built, tmp_path):
+    from click.testing import CliRunner
+
+    from ecnas.build.refit import refit_table
+    from ecnas.cli import main
+    from ecnas.surrogate import SurrogateBundle
+    from ecnas.table import SOURCE_MEASURED, read_table
+
+    _, _, path = built
+    before = read_table(path)
+    out = refit_table(
+        path,
+        tmp_path / "refit.h5",
+        seed=3,
+        metrics=("energy_kwh", "validation_accuracy"),
+        surrogate_params=FAST,
+        max_bytes=None,
+        bundle_out=tmp_path / "b.h5",
+    )
+    after = read_table(out)
+    measured = np.asarray(after.source) == SOURCE_MEASURED
+    assert np.array_equal(measured, np.asarray(before.source) == SOURCE_MEASURED) and measured.sum() == 60
+    for metric in METRICS:  # measured rows unchanged, predicted rows from the new fit
+        np.testing.assert_array_equal(after.metrics[metric][measured], before.metrics[metric][measured])
+    for metric in ("energy_kwh", "validation_accuracy"):
+        served = after.surrogate_values[metric]
+        assert np.isfinite(served).all() and (after.uncertainty[metric] > 0).all()
+    assert "training_time" not in after.surrogate_values  # not refitted: values kept, no uncertainty
+    predicted = ~measured
+    assert not np.allclose(after.metrics["energy_kwh"][predicted, :, 0], before.metrics["energy_kwh"][predicted, :, 0])
+    bundle = SurrogateBundle.load(tmp_path / "b.h5")
+    oof = bundle.measured.out_of_fold["energy_kwh"]
+    rows = {h: i for i, h in enumerate(np.asarray(after.hashes)[measured])}
+    order = [rows[h] for h in bundle.measured.hashes]
+    assert np.allclose(after.surrogate_values["energy_kwh"][measured][order], oof)  # out-of-fold, not in-sample
+    provenance = after.provenance
+    assert provenance["profile"] == before.provenance["profile"]  # old provenance kept
+    assert provenance["refit"][-1]["seed"] == 3 and provenance["refit"][-1]["previous_surrogate"] is not None
+    assert provenance["surrogate"]["calibration"]["energy_kwh@4"]["calibration"]["method"] == "scale-floor"
+    with pytest.raises(ValueError, match="out must differ"):
+        refit_table(path, path)
+    result = CliRunner().invoke(main, ["build", "refit", "--table", str(tmp_path / "nope.h5"), "-o", "x.h5"])
+    assert result.exit_code != 0 and "nope.h5" in result.output and "Traceback" not in result.output

@@ -8,10 +8,14 @@ Rules of the filled table:
   provenance, or ``network_options``);
 - predicted cells hold the surrogate's ensemble mean in repeat 0 and NaN in the other repeats
   (``Benchmark.query(repeat=None)`` takes the NaN-mean over repeats, so it returns the prediction);
-  the ensemble's standard deviation goes to ``uncertainty``;
-- measured cells keep their measured repeats as they are, flagged ``measured``, with uncertainty 0;
-  a measured cell's budget without measurements gets the budget-scaling rule applied to its own
-  measured value (e.g. 4-epoch energy × 108 / 4), like the predicted cells;
+  the ensemble's calibrated standard deviation goes to ``uncertainty``;
+- measured cells keep their measured repeats as they are, flagged ``measured``; a measured cell's
+  budget without measurements gets the budget-scaling rule applied to its own measured value
+  (e.g. 4-epoch energy × 108 / 4), like the predicted cells;
+- ``surrogate_values`` holds the surrogate's value of every row: the prediction for predicted
+  rows, and for measured rows the **out-of-fold** prediction of the cross-fitted ensemble (from
+  the member that never trained on the row; NaN where the bundle has none); ``uncertainty`` of a
+  measured row is the calibrated standard deviation of that out-of-fold value;
 - budgets without their own fit follow :data:`ecnas.surrogate.BUDGET_SCALING`;
 - accuracies are clipped to [0, 1]; times and energies are physical quantities and stay strictly
   positive: a non-positive prediction (the model extrapolating) is raised to the smallest positive
@@ -107,12 +111,35 @@ def predict_space(
     return means, stds
 
 
+def _apply_out_of_fold(
+    bundle: SurrogateBundle,
+    measured: MeasuredValues,
+    rows: np.ndarray,
+    served: dict[str, np.ndarray],
+    uncertainty: dict[str, np.ndarray],
+) -> None:
+    """Measured rows' surrogate values and std (in place): out-of-fold, budget-scaled; NaN where none."""
+    for metric in served:
+        served[metric][rows] = np.nan
+        uncertainty[metric][rows] = np.nan
+        oof, oof_std = measured.out_of_fold.get(metric), measured.out_of_fold_std.get(metric)
+        if oof is None or oof_std is None:
+            continue
+        for column, budget in enumerate(bundle.budgets):
+            found = bundle.source(metric, budget)
+            if found is None:
+                continue
+            source, rule = found
+            index = bundle.budgets.index(source)
+            served[metric][rows, column] = _clip(metric, bundle.scale(oof[:, index], rule, source, budget))
+            uncertainty[metric][rows, column] = bundle.scale(oof_std[:, index], rule, source, budget)
+
+
 def _apply_measured(
     bundle: SurrogateBundle,
     measured: MeasuredValues,
     rows: np.ndarray,
     metrics: dict[str, np.ndarray],
-    uncertainty: dict[str, np.ndarray],
 ) -> None:
     """Overwrite measured cells (in place) with their repeats; unmeasured budgets by the scaling rule."""
     budgets = bundle.budgets
@@ -132,8 +159,6 @@ def _apply_measured(
                 own = np.where(use[:, None], scaled, own)
                 has = has | use
             target[rows[has], column, :] = _clip(metric, own[has])
-            if metric in uncertainty:
-                uncertainty[metric][rows[has], column] = 0.0
 
 
 def _provenance(
@@ -157,12 +182,118 @@ def _provenance(
             "file": surrogate_path.name,
             "features": features_description,
             "budget_scaling": bundle.scaling_summary(),
-            "repeats": "predicted cells: repeat 0 = ensemble mean, other repeats NaN; uncertainty = ensemble std",
+            "feature_set": bundle.feature_set,
+            "repeats": "predicted cells: repeat 0 = ensemble mean, other repeats NaN; uncertainty = calibrated std",
+            "surrogate_values": (
+                "predicted rows: the prediction; measured rows: the cross-fitted out-of-fold prediction "
+                "(from ensemble members that never trained on the row), NaN where none"
+            ),
+            "calibration": calibration_summary(bundle),
             "models": bundle.model_summary(),
             "adjustments": dict(adjustments),
         },
         **dict(extra or {}),
     }
+
+
+def calibration_summary(bundle: SurrogateBundle) -> dict[str, Any]:
+    """Per ``metric@budget``: the std calibration and the out-of-fold coverage before/after (for provenance)."""
+    summary: dict[str, Any] = {}
+    for (metric, budget), model in sorted(bundle.models.items()):
+        calibration = model.metadata_.get("calibration")
+        oof = model.metadata_.get("out_of_fold") or {}
+        summary[f"{metric}@{budget}"] = {
+            "calibration": calibration,
+            "out_of_fold_coverage": oof.get("coverage"),
+            "nominal": {"68": 0.6827, "95": 0.95},
+        }
+    return summary
+
+
+def fill_contents(
+    bundle: SurrogateBundle,
+    measured: MeasuredValues | None,
+    space: Any,
+    hash_bytes: np.ndarray,
+    columns: dict[str, np.ndarray],
+    *,
+    options: Mapping[str, int] | None,
+    provenance: Mapping[str, Any] | None = None,
+    surrogate_name: str = "surrogates.h5",
+    progress: bool = False,
+) -> Any:
+    """Every row of ``hash_bytes``/``columns`` (the space, sorted by key) filled: a :class:`~ecnas.table.TableContents`.
+
+    Raises:
+        ValueError: a measured cell is not among the rows, or its parameter count disagrees with ``options``.
+    """
+    from ecnas.spaces.nb101.lookup import HashIndex
+    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents
+
+    n_cells = len(hash_bytes)
+    default_params = space.num_parameters(columns)
+    features = bundle.features(space, columns, default_params)
+    try:
+        trained_params = space.num_parameters(columns, **options) if options else default_params
+    except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
+        raise ValueError(f"network options {options!r} are invalid ({error}); pass network_options") from None
+    means, stds = predict_space(bundle, features, progress=progress)
+    adjustments = _make_physical(means)
+    repeats = measured.repeats if measured is not None and len(measured) else 1
+    budgets = bundle.budgets
+    metrics = {name: np.full((n_cells, len(budgets), repeats), np.nan) for name in METRICS}
+    for name, mean in means.items():
+        metrics[name][:, :, 0] = mean
+    served = {name: mean.copy() for name, mean in means.items()}
+    source = np.full(n_cells, SOURCE_SURROGATE, dtype=np.uint8)
+    n_measured = 0
+    if measured is not None and len(measured):
+        rows = HashIndex(hash_bytes).find(measured.hashes)  # the enumerated space is sorted by key
+        missing = rows < 0
+        if missing.any():
+            raise ValueError(
+                f"{int(missing.sum())} measured cell(s) (e.g. {measured.hashes[missing][0].decode()}) are not in "
+                f"the space with max_vertices={getattr(space, 'max_vertices', '?')}; raise max_vertices"
+            )
+        wrong = trained_params[rows] != measured.trainable_parameters
+        if wrong.any():
+            raise ValueError(
+                f"{int(wrong.sum())} measured cell(s) report trainable_parameters different from the network "
+                f"options {options or 'NB101 default'} (e.g. {int(measured.trainable_parameters[wrong][0])} vs "
+                f"{int(trained_params[rows][wrong][0])}); pass the trained network's network_options"
+            )
+        _apply_measured(bundle, measured, rows, metrics)
+        _apply_out_of_fold(bundle, measured, rows, served, stds)
+        source[rows] = SOURCE_MEASURED
+        n_measured = len(measured)
+    return TableContents(
+        hashes=hash_bytes,
+        budgets=budgets,
+        repeats=repeats,
+        space=space.name,
+        columns=columns,
+        trainable_parameters=np.asarray(trained_params, dtype=np.int64),
+        source=source,
+        metrics=metrics,
+        uncertainty=stds,
+        surrogate_values=served,
+        provenance=_provenance(
+            bundle,
+            _features_description(space, bundle.feature_set),
+            Path(surrogate_name),
+            n_cells,
+            n_measured,
+            options,
+            provenance,
+            adjustments,
+        ),
+    )
+
+
+def _features_description(space: Any, feature_set: str) -> str:
+    if feature_set == "features":
+        return space.features_description
+    return f"feature set {feature_set!r} of space {space.name!r} (SearchSpace.surrogate_features)"
 
 
 def fill_table(
@@ -195,8 +326,7 @@ def fill_table(
         ValueError: a measured cell is not in the space (``max_vertices`` too small) or bad arguments.
     """
     from ecnas.build.plan import build_space
-    from ecnas.spaces.nb101.lookup import HashIndex
-    from ecnas.table import SOURCE_MEASURED, SOURCE_SURROGATE, TableContents, write_table
+    from ecnas.table import write_table
 
     surrogate_path = Path(surrogate_path)
     bundle = SurrogateBundle.load(surrogate_path)
@@ -206,60 +336,10 @@ def fill_table(
         raise space.unsupported(
             "cannot be filled: it is not finite, so a table of it holds its measured configurations only"
         )
-    steps = tqdm(total=4, desc="fill: features", disable=not progress, leave=False)
     hash_bytes, columns = space.enumerated_columns()
-    n_cells = len(hash_bytes)
-    steps.update()
-    default_params = space.num_parameters(columns)
-    steps.update()
-    features = np.asarray(space.features(columns, default_params), dtype=np.float64)
-    steps.update()
     options = dict(network_options) if network_options is not None else bundle.provenance.get("network")
-    try:
-        trained_params = space.num_parameters(columns, **options) if options else default_params
-    except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
-        raise ValueError(f"network options {options!r} are invalid ({error}); pass network_options") from None
-    steps.update()
-    steps.close()
-    means, stds = predict_space(bundle, features, progress=progress)
-    adjustments = _make_physical(means)
-    repeats = measured.repeats if measured is not None and len(measured) else 1
-    budgets = bundle.budgets
-    metrics = {name: np.full((n_cells, len(budgets), repeats), np.nan) for name in METRICS}
-    for name, mean in means.items():
-        metrics[name][:, :, 0] = mean
-    source = np.full(n_cells, SOURCE_SURROGATE, dtype=np.uint8)
-    n_measured = 0
-    if measured is not None and len(measured):
-        rows = HashIndex(hash_bytes).find(measured.hashes)  # the enumerated space is sorted by key
-        missing = rows < 0
-        if missing.any():
-            raise ValueError(
-                f"{int(missing.sum())} measured cell(s) (e.g. {measured.hashes[missing][0].decode()}) are not in "
-                f"the space with max_vertices={max_vertices}; raise max_vertices"
-            )
-        wrong = trained_params[rows] != measured.trainable_parameters
-        if wrong.any():
-            raise ValueError(
-                f"{int(wrong.sum())} measured cell(s) report trainable_parameters different from the network "
-                f"options {options or 'NB101 default'} (e.g. {int(measured.trainable_parameters[wrong][0])} vs "
-                f"{int(trained_params[rows][wrong][0])}); pass the trained network's network_options"
-            )
-        _apply_measured(bundle, measured, rows, metrics, stds)
-        source[rows] = SOURCE_MEASURED
-        n_measured = len(measured)
-    contents = TableContents(
-        hashes=hash_bytes,
-        budgets=budgets,
-        repeats=repeats,
-        space=space.name,
-        columns=columns,
-        trainable_parameters=np.asarray(trained_params, dtype=np.int64),
-        source=source,
-        metrics=metrics,
-        uncertainty=stds,
-        provenance=_provenance(
-            bundle, space.features_description, surrogate_path, n_cells, n_measured, options, provenance, adjustments
-        ),
-    )
+    contents = fill_contents(
+        bundle, measured, space, hash_bytes, columns, options=options, provenance=provenance,
+        surrogate_name=surrogate_path.name, progress=progress,
+    )  # fmt: skip
     return write_table(out_path, contents, extras=lambda h5: bundle.write_models(h5.create_group("surrogate")))

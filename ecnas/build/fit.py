@@ -1,10 +1,17 @@
-"""Build stage *fit*: one MLP surrogate per measured (metric, budget) from the builder's records.
+"""Build stage *fit*: one cross-fitted MLP surrogate per measured (metric, budget) from the builder's records.
 
 Records are plain dicts (one per cell, budget and repeat, see :data:`ecnas.build.records.RECORD_KEYS`).
-Per (metric, budget) the target of a cell is the mean over its measured repeats. Each model's quality
-is estimated first on a held-out split (default 20%) with the same settings — Pearson, MAE,
-Kendall tau — and the final model is then fitted on every measured cell (unless ``refit=False``).
-Budgets without their own measurements follow :data:`ecnas.surrogate.BUDGET_SCALING`.
+Per (metric, budget) the target of a cell is the mean over its measured repeats.
+
+Cross-fitting (the default, ``holdout="folds"`` of :class:`~ecnas.surrogate.MLPSurrogate`): the
+measured cells are split into as many folds as the ensemble has members and member k never sees
+fold k. One fit thus gives every measured cell an **out-of-fold** prediction (from the member that
+never trained on it) — the held-out quality figures (Pearson, MAE, Kendall tau, coverage) and the
+surrogate's value of measured rows in a filled table (``surrogate_values``) — and the residuals the
+standard deviation is calibrated on (:class:`~ecnas.surrogate.StdCalibration`). The whole ensemble
+predicts the unmeasured cells. A separate held-out split (``holdout_fraction > 0``, EC-NAS's way)
+remains available and costs a second fit. Budgets without their own measurements follow
+:data:`ecnas.surrogate.BUDGET_SCALING`.
 """
 
 from __future__ import annotations
@@ -20,9 +27,24 @@ from ecnas.build.records import records_provenance
 from ecnas.errors import InvalidConfigError
 from ecnas.metrics import FRACTIONS, METRICS
 from ecnas.spaces import SearchSpace, get_space
-from ecnas.surrogate import BUDGET_SCALING, MeasuredValues, MLPSurrogate, SurrogateBundle, regression_metrics
+from ecnas.surrogate import (
+    BUDGET_SCALING,
+    MeasuredValues,
+    MLPSurrogate,
+    SurrogateBundle,
+    coverage,
+    regression_metrics,
+)
 
-__all__ = ["METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_surrogates", "measured_values", "record_space"]
+__all__ = [
+    "CROSSFIT_SETTINGS", "METRICS", "MIN_CELLS_HOLDOUT", "MIN_CELLS_TO_FIT", "fit_measured", "fit_surrogates",
+    "measured_values", "record_space",
+]  # fmt: skip
+
+#: Surrogate settings of the builder on top of :class:`~ecnas.surrogate.MLPSurrogate`'s defaults:
+#: cross-fitting folds (no early stopping, so a cosine decay to zero over the 200 epochs) and the
+#: scale-and-floor calibration of the standard deviation (``benchmarks/bench_calibration.py``).
+CROSSFIT_SETTINGS: dict[str, Any] = {"holdout": "folds", "lr_schedule": "cosine", "calibration": "scale-floor"}
 
 #: Fewest measured cells a (metric, budget) needs to get a model.
 MIN_CELLS_TO_FIT = 8
@@ -148,7 +170,124 @@ def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
 def _settings(metric: str, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Default surrogate settings per metric: accuracies (a narrow band near their mean) standardised."""
     transform = "standard" if metric in _ACCURACIES else "scale"
-    return {"target_transform": transform, **overrides, "seed": seed}
+    settings = {**CROSSFIT_SETTINGS, "target_transform": transform, **overrides, "seed": seed}
+    if "holdout" not in overrides and int(settings.get("n_members", 5)) < 2:  # one network: nothing to cross-fit
+        settings.update(holdout="random", lr_schedule=overrides.get("lr_schedule", "constant"))
+    return settings
+
+
+def _out_of_fold_summary(model: MLPSurrogate, targets: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict:
+    known = np.isfinite(mean)
+    summary: dict[str, Any] = {"kind": "out-of-fold", "folds": model.n_members if model.holdout == "folds" else None}
+    if known.sum() >= 2:
+        summary.update(regression_metrics(targets[known], mean[known]))
+        summary["coverage"] = coverage(targets[known], mean[known], std[known])
+    else:
+        summary["n"] = int(known.sum())
+    return summary
+
+
+def fit_measured(
+    measured: MeasuredValues,
+    budgets: Sequence[int],
+    *,
+    metrics: Sequence[str] = METRICS,
+    seed: int = 0,
+    holdout_fraction: float = 0.0,
+    refit: bool = True,
+    surrogate_params: Mapping[str, Any] | None = None,
+    feature_set: str | None = None,
+    progress: bool = False,
+) -> dict[tuple[str, int], MLPSurrogate]:
+    """One fitted surrogate per (metric, budget) of ``measured`` with at least :data:`MIN_CELLS_TO_FIT` cells.
+
+    Each model keeps its out-of-fold predictions and calibrated standard deviations of the measured
+    rows it saw (``oof_prediction_``, ``oof_std_``, in the order of ``oof_rows_``, an index into
+    ``measured``; :func:`out_of_fold_arrays` lays them out); its ``metadata_`` holds the feature set,
+    the out-of-fold scores and coverage, and the calibration.
+
+    Args:
+        measured: measured values in table layout (budgets ``budgets``).
+        budgets: budgets of the measured arrays' second axis.
+        metrics: metrics to fit.
+        seed: seed of every model (and of the held-out split).
+        holdout_fraction: see :func:`fit_surrogates`.
+        refit: see :func:`fit_surrogates`.
+        surrogate_params: see :func:`fit_surrogates`.
+        feature_set: see :func:`fit_surrogates`.
+        progress: show a progress bar.
+
+    Raises:
+        ValueError: an unknown feature set or surrogate setting.
+    """
+    space = get_space(measured.space)
+    name = feature_set or space.surrogate_feature_sets[0]
+    features = space.surrogate_features(measured.columns, space.num_parameters(measured.columns), name)
+    overrides = dict(surrogate_params or {})
+    tasks = [
+        (metric, budget)
+        for metric in metrics
+        for budget in budgets
+        if metric in measured.metrics and np.isfinite(measured.metrics[metric][:, budgets.index(budget)]).any()
+    ]
+    models: dict[tuple[str, int], MLPSurrogate] = {}
+    for metric, budget in tqdm(tasks, desc="fit surrogates", unit="model", disable=not progress):
+        values = measured.metrics[metric][:, budgets.index(budget)]
+        rows = np.flatnonzero(np.isfinite(values).any(axis=1))
+        if len(rows) < MIN_CELLS_TO_FIT:
+            continue
+        targets = np.nanmean(values[rows], axis=1)
+        settings = _settings(metric, seed, overrides)
+        if settings["holdout"] == "folds":  # few cells: fewer folds (members), each with >= 2 rows
+            settings["n_members"] = min(int(settings.get("n_members", 5)), len(rows) // 2)
+        metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows), "feature_set": name}
+        model = None
+        if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
+            order = np.random.default_rng([seed, budget, METRICS.index(metric)]).permutation(len(rows))
+            n_test = max(1, round(holdout_fraction * len(rows)))
+            test, train = order[:n_test], order[n_test:]
+            trial = MLPSurrogate(**settings).fit(features[rows[train]], targets[train])
+            scores = regression_metrics(targets[test], trial.predict(features[rows[test]]))
+            metadata["holdout"] = {"fraction": holdout_fraction, "refit_on_all_cells": refit, **scores}
+            model = None if refit else trial
+            if not refit:
+                rows = rows[train]
+                targets = targets[train]
+        if model is None:
+            model = MLPSurrogate(**settings).fit(features[rows], targets)
+        mean, std = model.predict_out_of_fold(features[rows])
+        metadata["out_of_fold"] = _out_of_fold_summary(model, targets, mean, std)
+        metadata.setdefault("holdout", metadata["out_of_fold"])
+        metadata["calibration"] = None if model.calibration_ is None else model.calibration_.to_json()
+        model.metadata_ = metadata
+        model.oof_rows_, model.oof_std_ = rows, std
+        models[(metric, budget)] = model
+    if not models:
+        raise ValueError(
+            f"no (metric, budget) has {MIN_CELLS_TO_FIT} or more measured cells; measure more cells before fitting"
+        )
+    return models
+
+
+def out_of_fold_arrays(
+    models: Mapping[tuple[str, int], MLPSurrogate], measured: MeasuredValues, budgets: Sequence[int]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Out-of-fold ``(mean, std)`` per metric as `n x B` arrays over ``measured`` (NaN where none).
+
+    Only fitted budgets are filled; :func:`ecnas.build.fill.fill_table` applies the budget scaling.
+    """
+    means: dict[str, np.ndarray] = {}
+    stds: dict[str, np.ndarray] = {}
+    for (metric, budget), model in models.items():
+        rows = getattr(model, "oof_rows_", None)
+        if rows is None:
+            continue
+        mean = means.setdefault(metric, np.full((len(measured), len(budgets)), np.nan))
+        std = stds.setdefault(metric, np.full((len(measured), len(budgets)), np.nan))
+        column = list(budgets).index(budget)
+        mean[rows, column] = model.oof_prediction_
+        std[rows, column] = model.oof_std_
+    return means, stds
 
 
 def fit_surrogates(
@@ -157,9 +296,10 @@ def fit_surrogates(
     budgets: Sequence[int] | None = None,
     metrics: Sequence[str] | None = None,
     seed: int = 0,
-    holdout_fraction: float = 0.2,
+    holdout_fraction: float = 0.0,
     refit: bool = True,
     surrogate_params: Mapping[str, Any] | None = None,
+    feature_set: str | None = None,
     network_options: Mapping[str, int] | None = None,
     provenance: Mapping[str, Any] | None = None,
     out_path: str | os.PathLike[str] | None = None,
@@ -173,10 +313,14 @@ def fit_surrogates(
             measured ones). Budgets without measurements follow :data:`~ecnas.surrogate.BUDGET_SCALING`.
         metrics: metrics to fit (default: every metric of the table the records measure).
         seed: seed of the held-out split and of every model.
-        holdout_fraction: share of cells held out to estimate each model's quality (0 skips it).
-        refit: fit the final model on every measured cell after scoring (default); False keeps the
-            scored model, trained without the held-out cells (EC-NAS's way; half the fitting time).
-        surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings overriding the defaults.
+        holdout_fraction: share of cells held out in a separate split to score each model (a second
+            fit; default 0: the out-of-fold predictions of cross-fitting score it at no extra cost).
+        refit: with ``holdout_fraction > 0``, fit the final model on every measured cell after scoring
+            (default); False keeps the scored model, trained without the held-out cells (EC-NAS's way).
+        surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings overriding
+            :data:`CROSSFIT_SETTINGS` and the defaults.
+        feature_set: the space's surrogate feature set (:attr:`~ecnas.spaces.SearchSpace.surrogate_feature_sets`;
+            default its first, NB101: ``graph``).
         network_options: options of the trained network (for the table's parameter column); default
             from the records' profile.
         provenance: extra provenance entries (override those copied from the records).
@@ -203,41 +347,10 @@ def fit_surrogates(
         budgets = (info.get("profile_options") or {}).get("budgets") or measured_budgets
     budgets = tuple(sorted({int(b) for b in budgets}))
     measured, _ = measured_values(records, budgets)
-    space = get_space(measured.space)
-    features = space.features(measured.columns, space.num_parameters(measured.columns))
-    overrides = dict(surrogate_params or {})
-    tasks = [
-        (metric, budget)
-        for metric in chosen
-        for budget in budgets
-        if np.isfinite(measured.metrics[metric][:, budgets.index(budget)]).any()
-    ]
-    models: dict[tuple[str, int], MLPSurrogate] = {}
-    for metric, budget in tqdm(tasks, desc="fit surrogates", unit="model", disable=not progress):
-        values = measured.metrics[metric][:, budgets.index(budget)]
-        rows = np.flatnonzero(np.isfinite(values).any(axis=1))
-        if len(rows) < MIN_CELLS_TO_FIT:
-            continue
-        targets = np.nanmean(values[rows], axis=1)
-        settings = _settings(metric, seed, overrides)
-        metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows)}
-        model = None
-        if holdout_fraction > 0 and len(rows) >= MIN_CELLS_HOLDOUT:
-            order = np.random.default_rng([seed, budget, METRICS.index(metric)]).permutation(len(rows))
-            n_test = max(1, round(holdout_fraction * len(rows)))
-            test, train = order[:n_test], order[n_test:]
-            trial = MLPSurrogate(**settings).fit(features[rows[train]], targets[train])
-            scores = regression_metrics(targets[test], trial.predict(features[rows[test]]))
-            metadata["holdout"] = {"fraction": holdout_fraction, "refit_on_all_cells": refit, **scores}
-            model = None if refit else trial
-        if model is None:
-            model = MLPSurrogate(**settings).fit(features[rows], targets)
-        model.metadata_ = metadata
-        models[(metric, budget)] = model
-    if not models:
-        raise ValueError(
-            f"no (metric, budget) has {MIN_CELLS_TO_FIT} or more measured cells; measure more cells before fitting"
-        )
+    models = fit_measured(
+        measured, budgets, metrics=chosen, seed=seed, holdout_fraction=holdout_fraction, refit=refit,
+        surrogate_params=surrogate_params, feature_set=feature_set, progress=progress,
+    )  # fmt: skip
     options = dict(network_options) if network_options is not None else _network_options(info)
     bundle_provenance = {
         **info,
@@ -248,6 +361,7 @@ def fit_surrogates(
         **dict(provenance or {}),
     }
     bundle = SurrogateBundle(budgets=budgets, models=models, measured=measured, provenance=bundle_provenance)
+    bundle.measured.out_of_fold, bundle.measured.out_of_fold_std = out_of_fold_arrays(models, measured, budgets)
     if out_path is not None:
         bundle.save(out_path)
     return bundle

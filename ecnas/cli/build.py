@@ -346,3 +346,31 @@ def fill(
             embed_surrogates=True if embed_surrogates is None else embed_surrogates,
         )
     click.echo(f"table written: {table} ({table.stat().st_size / 1e6:.1f} MB)")
+
+
+@command.command("refit")
+@click.option(
+    "--table", "table", required=True, type=click.Path(exists=True, dir_okay=False), help="Filled table to refit."
+)
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Refitted table to write (.h5).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surrogates.")
+@click.option(
+    "--max-mb", type=float, default=30.0, show_default=True, help="Size cap of the compacted table (0: no cap)."
+)
+@click.option("--bundle", "bundle_out", type=click.Path(dir_okay=False), help="Also write the fitted surrogates here.")
+@click.option(
+    "--max-epochs", type=click.IntRange(1), default=None, help="Training epochs per model [the surrogate's 200]."
+)
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def refit(
+    table: str, out: str, seed: int, max_mb: float, bundle_out: str | None, max_epochs: int | None, no_progress: bool
+) -> None:
+    """Refit a table's surrogate part from its own measured rows (measured rows unchanged)."""
+    from ecnas.build.refit import refit_table
+
+    path = refit_table(
+        table, out, seed=seed, max_bytes=max_mb * 1e6 if max_mb > 0 else None, bundle_out=bundle_out,
+        surrogate_params=None if max_epochs is None else {"max_epochs": max_epochs}, progress=not no_progress,
+    )  # fmt: skip
+    click.echo(f"refitted table written: {path}")

@@ -188,6 +188,35 @@ class SearchSpace(abc.ABC, Generic[C]):
         """
         return None
 
+    #: Feature sets :meth:`surrogate_features` offers; the first is what a new surrogate is fitted on.
+    surrogate_feature_sets: ClassVar[tuple[str, ...]] = ("features",)
+
+    def surrogate_features(
+        self, columns: Mapping[str, np.ndarray], parameters: np.ndarray, feature_set: str | None = None
+    ) -> np.ndarray:
+        """`n x d` surrogate inputs of stored rows in one of :attr:`surrogate_feature_sets` (default: the first).
+
+        ``"features"`` is :meth:`features`; a space offers richer sets (e.g. graph features) by
+        listing them in :attr:`surrogate_feature_sets` and overriding :meth:`_surrogate_features`.
+        A fitted surrogate records its feature set, so a table filled with it is refilled with the same.
+
+        Raises:
+            ValueError: ``feature_set`` is not one of :attr:`surrogate_feature_sets`.
+        """
+        name = self.surrogate_feature_sets[0] if feature_set is None else feature_set
+        if name not in self.surrogate_feature_sets:
+            raise ValueError(
+                f"feature_set must be one of {list(self.surrogate_feature_sets)} for space {self.name!r}, "
+                f"got {feature_set!r}"
+            )
+        return self._surrogate_features(columns, parameters, name)
+
+    def _surrogate_features(
+        self, columns: Mapping[str, np.ndarray], parameters: np.ndarray, feature_set: str
+    ) -> np.ndarray:
+        """Hook of :meth:`surrogate_features` (``feature_set`` is valid); the default serves ``"features"``."""
+        return self.features(columns, parameters)
+
     def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
         """`n` trainable parameters (int64) of the model each stored row trains; -1 where unknown.
 

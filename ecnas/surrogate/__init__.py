@@ -5,24 +5,31 @@
 - :class:`SurrogateBundle` — one model per (metric, measured budget) plus the budget-scaling rule
   (:data:`BUDGET_SCALING`) for the others, with the measured values, stored in one HDF5 file,
 - :func:`regression_metrics` — Pearson, MAE, Kendall tau,
+- :class:`StdCalibration`, :func:`fit_std_calibration`, :func:`coverage` — the calibrated standard
+  deviation (scale and floor fitted on out-of-fold residuals) and its coverage,
 - :func:`read_measurements_csv` — cells and measured values from EC-NAS's CSV layout.
 """
 
 from __future__ import annotations
 
 from ecnas.surrogate._bundle import BUDGET_SCALING, MeasuredValues, SurrogateBundle
+from ecnas.surrogate._calibration import CALIBRATION_METHODS, StdCalibration, coverage, fit_std_calibration
 from ecnas.surrogate._data import MeasuredCells, cell_features, read_measurements_csv
 from ecnas.surrogate._metrics import regression_metrics
 from ecnas.surrogate._mlp import ECNAS_BASELINE, MLPSurrogate
 
 __all__ = [
     "BUDGET_SCALING",
+    "CALIBRATION_METHODS",
     "ECNAS_BASELINE",
     "MLPSurrogate",
     "MeasuredCells",
     "MeasuredValues",
+    "StdCalibration",
     "SurrogateBundle",
     "cell_features",
+    "coverage",
+    "fit_std_calibration",
     "read_measurements_csv",
     "regression_metrics",
 ]

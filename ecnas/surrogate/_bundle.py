@@ -15,7 +15,12 @@ File layout (``format = "ecnas-surrogate-bundle"``): root attributes ``budgets``
 ``provenance`` (JSON); ``/surrogate/<metric>/budget_<b>/`` one :mod:`~ecnas.surrogate._storage`
 group per model; ``/measured/`` (attribute ``space``, default ``nb101``) ``hash`` (`S32 [n]`), the space's
 columns (NB101: ``matrix``, uint8 `[n, 7, 7]`, and ``op_codes``, int8 `[n, 7]`), ``trainable_parameters``
-(int64 `[n]`) and one float64 `[n, B, R]` dataset per metric.
+(int64 `[n]`) and one float64 `[n, B, R]` dataset per metric; ``/measured/out_of_fold/<metric>`` and
+``/measured/out_of_fold_std/<metric>`` (float64 `[n, B]`, NaN where none) the cross-fitted
+out-of-fold prediction and calibrated standard deviation of every measured cell.
+
+Each model's ``metadata`` names its feature set (``feature_set``; absent: the space's ``features``,
+EC-NAS's 36 for NB101), its out-of-fold scores and its calibration.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class MeasuredValues:
         trainable_parameters: `n` parameters of the network that was trained.
         metrics: metric → `n x B x R` float64 (NaN where not measured), budgets of the bundle.
         space: registry name of the search space.
+        out_of_fold: metric → `n x B` out-of-fold predictions of the fitted budgets (NaN elsewhere).
+        out_of_fold_std: metric → `n x B` calibrated standard deviations of those predictions.
     """
 
     hashes: np.ndarray
@@ -63,6 +70,8 @@ class MeasuredValues:
     trainable_parameters: np.ndarray
     metrics: dict[str, np.ndarray]
     space: str = "nb101"
+    out_of_fold: dict[str, np.ndarray] = field(default_factory=dict)
+    out_of_fold_std: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -93,6 +102,22 @@ class SurrogateBundle:
     def metrics(self) -> tuple[str, ...]:
         """Metrics with at least one fitted budget."""
         return tuple(dict.fromkeys(metric for metric, _ in self.models))
+
+    @property
+    def feature_set(self) -> str:
+        """The space's feature set the models were fitted on (``features`` for models that predate feature sets).
+
+        Raises:
+            ValueError: the models disagree.
+        """
+        names = {str(model.metadata_.get("feature_set", "features")) for model in self.models.values()}
+        if len(names) != 1:
+            raise ValueError(f"the bundle's models use different feature sets {sorted(names)}; refit them together")
+        return names.pop()
+
+    def features(self, space: Any, columns: Any, parameters: Any) -> np.ndarray:
+        """`n x d` inputs of the models for stored rows of ``space`` (``parameters``: default network's counts)."""
+        return np.asarray(space.surrogate_features(columns, parameters, self.feature_set), dtype=np.float64)
 
     def fitted_budgets(self, metric: str) -> tuple[int, ...]:
         """Budgets of ``metric`` that have their own model."""
@@ -145,7 +170,11 @@ class SurrogateBundle:
             f"{metric}@{budget}": {
                 "params": model.get_params(),
                 "n_samples_fit": model.n_samples_fit_,
-                **{k: v for k, v in model.metadata_.items() if k in ("holdout", "n_cells")},
+                **{
+                    k: v
+                    for k, v in model.metadata_.items()
+                    if k in ("holdout", "n_cells", "feature_set", "out_of_fold", "calibration")
+                },
             }
             for (metric, budget), model in sorted(self.models.items())
         }
@@ -177,6 +206,12 @@ class SurrogateBundle:
                 values = measured.create_group("metrics")
                 for name, array in self.measured.metrics.items():
                     write_dataset(values, name, array.astype(np.float64))
+                for key in ("out_of_fold", "out_of_fold_std"):
+                    arrays = getattr(self.measured, key)
+                    if arrays:
+                        oof = measured.create_group(key)
+                        for name, array in arrays.items():
+                            write_dataset(oof, name, array.astype(np.float64))
             h5.attrs[ATTRIBUTES_DIGEST] = tree_sha256(h5)  # budgets, provenance and every model's parameters
             h5.attrs["complete"] = True
         return path
@@ -259,12 +294,22 @@ class SurrogateBundle:
                 space = get_space(str(group.attrs.get("space", "nb101")))
             except ValueError as error:
                 raise TableFormatError(f"{where}: {error}") from None
+            oof: dict[str, dict[str, np.ndarray]] = {"out_of_fold": {}, "out_of_fold_std": {}}
+            for key, arrays in oof.items():
+                for name, dataset in group.get(key, {}).items():
+                    if dataset.shape != (n, len(budgets)):
+                        raise TableFormatError(
+                            f"{where}: {dataset.name} has shape {dataset.shape}, expected ({n}, {len(budgets)})"
+                        )
+                    arrays[name] = read_dataset(group[key], name, dataset.shape, where, finite=False)
             measured = MeasuredValues(
                 hashes=_read_checked(group, "hash", (n,), where),
                 columns={c.name: _read_checked(group, c.name, (n, *c.shape), where) for c in space.columns},
                 trainable_parameters=_read_checked(group, "trainable_parameters", (n,), where),
                 metrics=metrics,
                 space=space.name,
+                out_of_fold=oof["out_of_fold"],
+                out_of_fold_std=oof["out_of_fold_std"],
             )
         return cls(budgets=budgets, models=models, measured=measured, provenance=provenance)
 

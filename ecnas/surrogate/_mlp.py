@@ -31,12 +31,23 @@ from ecnas._validation import check_int
 from ecnas.errors import NotFittedError
 from ecnas.surrogate import _network as N
 from ecnas.surrogate import _transforms as T
+from ecnas.surrogate._calibration import CALIBRATION_METHODS, StdCalibration, fit_std_calibration
 from ecnas.surrogate._metrics import regression_metrics
 from ecnas.surrogate._network import ACTIVATIONS, LOSSES
 
-__all__ = ["ACTIVATIONS", "ECNAS_BASELINE", "LOSSES", "LR_SCHEDULES", "MLPSurrogate", "check_features"]
+__all__ = [
+    "ACTIVATIONS", "CALIBRATIONS", "ECNAS_BASELINE", "HOLDOUTS", "LOSSES", "LR_SCHEDULES", "MLPSurrogate",
+    "check_features",
+]  # fmt: skip
 
 LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+#: ``random``: member k holds out its own random validation rows (early stopping, best epoch kept).
+#: ``folds``: cross-fitting: the rows are split into ``n_members`` folds, member k never sees fold k
+#: (no early stopping: it trains ``max_epochs`` and keeps its last weights), so every row gets an
+#: out-of-fold prediction from a member that never saw it (:attr:`MLPSurrogate.oof_prediction_`).
+HOLDOUTS: tuple[str, ...] = ("random", "folds")
+#: ``none`` or a method of :func:`~ecnas.surrogate.fit_std_calibration`, fitted on out-of-fold residuals.
+CALIBRATIONS: tuple[str, ...] = ("none", *CALIBRATION_METHODS)
 
 #: EC-NAS's configuration: one network, raw features, targets scaled to O(1), 200 epochs of Adam at
 #: a constant 5e-3 on an L1 loss, batch 32, weights of the best validation epoch kept.
@@ -53,6 +64,8 @@ ECNAS_BASELINE: dict[str, Any] = {
     "input_scaling": "none",
     "target_transform": "scale",
     "n_members": 1,
+    "holdout": "random",
+    "calibration": "none",
 }
 
 
@@ -124,6 +137,11 @@ class MLPSurrogate:
         num_threads: torch threads while training and predicting; ``None`` keeps the current
             setting. 1 (default) is fastest for this small network: on a shared 2-core machine a
             second thread made predicting the whole space 4x slower (waits on a busy core).
+        holdout: one of :data:`HOLDOUTS` — how members hold rows out (random validation splits, or
+            cross-fitting folds giving every row an out-of-fold prediction).
+        calibration: one of :data:`CALIBRATIONS`: how ``predict(return_std=True)`` turns the
+            members' spread into a calibrated standard deviation, fitted on the held-out rows'
+            residuals (:class:`~ecnas.surrogate.StdCalibration`); ``none`` returns the raw spread.
     """
 
     def __init__(
@@ -144,6 +162,8 @@ class MLPSurrogate:
         input_scaling: str = "none",
         target_transform: str = "scale",
         num_threads: int | None = 1,
+        holdout: str = "random",
+        calibration: str = "scale-floor",
     ) -> None:
         self.seed = seed
         self.n_members = n_members
@@ -160,12 +180,14 @@ class MLPSurrogate:
         self.input_scaling = input_scaling
         self.target_transform = target_transform
         self.num_threads = num_threads
+        self.holdout = holdout
+        self.calibration = calibration
 
     # -- sklearn-style parameters -------------------------------------------------------------------
     _PARAMS: tuple[str, ...] = (
         "seed", "n_members", "hidden_layers", "activation", "learning_rate", "lr_schedule", "batch_size",
         "max_epochs", "patience", "validation_fraction", "loss", "weight_decay", "input_scaling",
-        "target_transform", "num_threads",
+        "target_transform", "num_threads", "holdout", "calibration",
     )  # fmt: skip
 
     def get_params(self) -> dict[str, Any]:
@@ -197,6 +219,10 @@ class MLPSurrogate:
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("input_scaling", self.input_scaling, T.INPUT_SCALINGS)
         _check_choice("target_transform", self.target_transform, T.TARGET_TRANSFORMS)
+        _check_choice("holdout", self.holdout, HOLDOUTS)
+        _check_choice("calibration", self.calibration, CALIBRATIONS)
+        if self.holdout == "folds" and self.n_members < 2:
+            raise ValueError(f"holdout='folds' needs n_members >= 2 (one fold per member), got {self.n_members}")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
@@ -225,8 +251,14 @@ class MLPSurrogate:
             raise ValueError(f"targets must have one value per features row: {y.shape[0]} values for {x.shape[0]} rows")
         if not np.isfinite(y).all():
             raise ValueError(f"targets must be finite; found NaN or inf in {int((~np.isfinite(y)).sum())} values")
-        n_validation = round(self.validation_fraction * len(y))
-        if len(y) - n_validation < 2 or (self.validation_fraction > 0 and n_validation < 1):
+        n_validation = round(self.validation_fraction * len(y)) if self.holdout == "random" else 0
+        if self.holdout == "folds" and len(y) < 2 * self.n_members:
+            raise ValueError(
+                f"too few rows to fit: holdout='folds' needs at least 2 rows per member, got {len(y)} rows "
+                f"for n_members={self.n_members}"
+            )
+        no_validation = self.holdout == "random" and self.validation_fraction > 0 and n_validation < 1
+        if len(y) - n_validation < 2 or no_validation:
             raise ValueError(
                 f"too few rows to fit: {len(y)} with validation_fraction={self.validation_fraction} "
                 "leaves fewer than 2 training or 1 validation rows"
@@ -237,10 +269,14 @@ class MLPSurrogate:
         outputs = torch.from_numpy(
             T.forward_target(self.target_transform, y, self.target_offset_, self.target_scale_).astype(np.float32)
         )
-        # Member k holds out its own validation rows: together the members see every row.
         rng = np.random.default_rng(self.seed)
-        orders = np.stack([rng.permutation(len(y)) for _ in range(self.n_members)])
-        val_idx, train_idx = np.sort(orders[:, :n_validation], axis=1), np.sort(orders[:, n_validation:], axis=1)
+        if self.holdout == "folds":
+            held_out, train_idx = _folds(len(y), self.n_members, rng)
+            val_idx = np.empty((self.n_members, 0), dtype=np.int64)
+        else:  # member k holds out its own validation rows: together the members see every row
+            orders = np.stack([rng.permutation(len(y)) for _ in range(self.n_members)])
+            val_idx, train_idx = np.sort(orders[:, :n_validation], axis=1), np.sort(orders[:, n_validation:], axis=1)
+            held_out = list(val_idx)
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         with _torch_threads(self.num_threads):
             layers, best_epochs, best_mae = self._train(inputs, outputs, y, train_idx, val_idx, generator)
@@ -250,6 +286,15 @@ class MLPSurrogate:
         self.n_features_in_ = x.shape[1]
         self.n_samples_fit_ = len(y)
         self.metadata_: dict[str, Any] = {}
+        self.calibration_: StdCalibration | None = None
+        members = self.predict_members(x)
+        self.oof_prediction_ = _out_of_fold(members, held_out)
+        known = np.isfinite(self.oof_prediction_)
+        if self.calibration != "none" and known.sum() >= 10:
+            self.calibration_ = fit_std_calibration(
+                y[known], self.oof_prediction_[known], members.std(axis=0)[known], method=self.calibration,
+                ensemble_correction=self.holdout == "folds",
+            )  # fmt: skip
         return self
 
     def _train(
@@ -333,7 +378,9 @@ class MLPSurrogate:
 
         Args:
             features: `n x d` rows of the space's features (NB101: the 36 of :meth:`CellSpec.features`).
-            return_std: also return the members' standard deviation (0 for a single network).
+            return_std: also return the standard deviation: the members' spread calibrated by
+                :attr:`calibration_` (fitted on out-of-fold residuals at :meth:`fit`; the raw spread,
+                0 for a single network, when the model has no calibration).
 
         Returns:
             `n` predictions, or ``(mean, std)``.
@@ -344,7 +391,33 @@ class MLPSurrogate:
         """
         members = self.predict_members(features)
         mean = members.mean(axis=0)
-        return (mean, members.std(axis=0)) if return_std else mean
+        if not return_std:
+            return mean
+        spread = members.std(axis=0)
+        return mean, (spread if self.calibration_ is None else self.calibration_.apply(spread, ensemble=True))
+
+    def predict_out_of_fold(self, features: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold ``(mean, std)`` of the rows :meth:`fit` saw, in their order (NaN where none).
+
+        ``mean`` is :attr:`oof_prediction_` (each row predicted by the members that never trained on
+        it); ``std`` is the calibrated spread of the whole ensemble at the row.
+
+        Args:
+            features: the `n x d` features given to :meth:`fit`, same rows and order.
+
+        Raises:
+            NotFittedError: not fitted in this session (a loaded model has no out-of-fold predictions).
+            ValueError: ``features`` does not have the fitted row count.
+        """
+        self._check_fitted()
+        if not hasattr(self, "oof_prediction_"):
+            raise NotFittedError("out-of-fold predictions exist only right after fit(); a loaded model has none")
+        x = check_features(features, width=self.n_features_in_)
+        if len(x) != len(self.oof_prediction_):
+            raise ValueError(f"features must be the {len(self.oof_prediction_)} rows given to fit, got {len(x)}")
+        spread = self.predict_members(x).std(axis=0)
+        std = spread if self.calibration_ is None else self.calibration_.apply(spread)
+        return self.oof_prediction_.copy(), np.where(np.isfinite(self.oof_prediction_), std, np.nan)
 
     def score(self, features: Any, targets: Any) -> dict[str, float]:
         """Pearson, MAE, RMSE and Kendall tau of the predictions against ``targets``."""
@@ -381,3 +454,29 @@ class MLPSurrogate:
 
 
 _DEFAULTS: dict[str, Any] = MLPSurrogate().get_params()
+
+
+def _folds(n: int, k: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+    """``k`` disjoint folds covering ``range(n)`` and a `k x m` array: member j's training rows (no fold-j row).
+
+    Members train on equally many rows (stacked tensors): where folds differ in size by one, a
+    member's training set drops one random row of its complement (that row is simply unused by it).
+    """
+    folds = [np.sort(fold) for fold in np.array_split(rng.permutation(n), k)]
+    size = n - max(len(fold) for fold in folds)
+    train = []
+    for fold in folds:
+        rest = np.setdiff1d(np.arange(n), fold, assume_unique=True)
+        train.append(np.sort(rng.permutation(rest)[:size]))
+    return folds, np.stack(train)
+
+
+def _out_of_fold(members: np.ndarray, held_out: list[np.ndarray]) -> np.ndarray:
+    """Per row, the mean prediction of the members that held it out (NaN when none did)."""
+    total = np.zeros(members.shape[1])
+    count = np.zeros(members.shape[1])
+    for member, rows in enumerate(held_out):
+        total[rows] += members[member, rows]
+        count[rows] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

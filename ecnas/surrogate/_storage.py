@@ -5,7 +5,8 @@ Layout of one surrogate's group (a table's ``/surrogate/<metric>/budget_<b>`` or
 - attributes: ``format`` (``"ecnas-surrogate"``), ``format_version``, ``model``, ``params`` (JSON of
   the constructor arguments), ``activation``, ``hidden_layers``, ``n_members``, ``input_scaling``,
   ``target_transform``, ``target_offset``, ``target_scale``, ``n_features_in``, ``n_samples_fit``,
-  ``best_epochs``, ``validation_mae``, ``metadata`` (JSON, e.g. held-out metrics), ``ecnas_version``,
+  ``best_epochs``, ``validation_mae``, ``metadata`` (JSON, e.g. held-out metrics), ``calibration``
+  (JSON of :meth:`~ecnas.surrogate.StdCalibration.to_json`, or ``null``; absent in older files), ``ecnas_version``,
   and ``complete`` written last;
 - datasets: ``input_offset`` and ``input_scale`` (float64 `[36]`), and per linear layer ``i``
   ``layer_<i>/weight`` (float32 `[members, fan_in, fan_out]`; output = input @ weight + bias) and
@@ -24,6 +25,7 @@ import numpy as np
 
 from ecnas._io import ATTRIBUTES_DIGEST, array_sha256, atomic_h5, tree_sha256
 from ecnas.errors import TableFormatError, TableNotFoundError
+from ecnas.surrogate._calibration import StdCalibration
 
 if TYPE_CHECKING:
     from ecnas.surrogate._mlp import MLPSurrogate
@@ -60,6 +62,8 @@ def _write_group(model: MLPSurrogate, group: h5py.Group, metadata: dict[str, Any
     attrs["n_samples_fit"] = int(model.n_samples_fit_)
     attrs["best_epochs"] = np.asarray(model.best_epochs_, dtype=np.int64)
     attrs["validation_mae"] = np.asarray(model.validation_mae_, dtype=np.float64)
+    calibration = getattr(model, "calibration_", None)
+    attrs["calibration"] = json.dumps(None if calibration is None else calibration.to_json(), sort_keys=True)
     attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True, allow_nan=True)
     attrs["ecnas_version"] = __version__
     write_dataset(group, "input_offset", np.asarray(model.input_offset_, dtype=np.float64))
@@ -156,7 +160,9 @@ def _read_group(cls: type[MLPSurrogate], group: h5py.Group) -> MLPSurrogate:
         model.best_epochs_ = [int(e) for e in np.atleast_1d(_attr(group, "best_epochs", where))]
         model.validation_mae_ = [float(m) for m in np.atleast_1d(_attr(group, "validation_mae", where))]
         model.n_samples_fit_ = int(_attr(group, "n_samples_fit", where))
-    except (TypeError, ValueError, OverflowError) as error:
+        stored = json.loads(group.attrs.get("calibration", "null"))
+        model.calibration_ = None if stored is None else StdCalibration.from_json(stored)
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
         raise TableFormatError(f"{where}: stored parameters are invalid: {error}") from None
     if not np.isfinite(model.input_scale_).all() or (model.input_scale_ <= 0).any():
         raise TableFormatError(f"{where}: dataset 'input_scale' must be finite and > 0")

@@ -200,6 +200,23 @@ class NB101Space(SearchSpace[CellSpec]):
         """28 upper-triangle entries, 7 op codes, parameters in millions (:func:`encode_features`)."""
         return encode_features(columns["matrix"], columns["op_codes"], parameters)
 
+    #: ``graph`` (default for new surrogates): the 36 EC-NAS features and 29 graph features (size, ops
+    #: per depth, channels, log parameters; :mod:`ecnas.spaces.nb101.graph_features`); ``features``:
+    #: EC-NAS's 36 alone (surrogates fitted before the graph features); ``graph-paths``: ``graph``
+    #: plus the 364-column path encoding (for tree models; it did not pay for the MLP).
+    surrogate_feature_sets: ClassVar[tuple[str, ...]] = ("graph", "features", "graph-paths")
+
+    def _surrogate_features(
+        self, columns: Mapping[str, np.ndarray], parameters: np.ndarray, feature_set: str
+    ) -> np.ndarray:
+        from ecnas.spaces.nb101.graph_features import graph_features
+
+        base = self.features(columns, parameters)
+        if feature_set == "features":
+            return base
+        extra = graph_features(columns["matrix"], columns["op_codes"], parameters, paths=feature_set == "graph-paths")
+        return np.concatenate([base, extra], axis=1)
+
     def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Adjacency entries in [0, 1], op codes in [0, 5]; the parameter count has no natural bound (NaN)."""
         n_upper = MAX_VERTICES * (MAX_VERTICES + 1) // 2
