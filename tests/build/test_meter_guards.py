@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-import ecnas.energy
+import ecnas.energy._auto
 from ecnas.build.local import _refuse_shared_hardware_meter
 from ecnas.build.measure import measure_shard, refuse_shared_node
 
@@ -18,16 +18,16 @@ class _Meter:
 
 
 def test_several_local_workers_refused_with_a_whole_machine_meter(monkeypatch):
-    monkeypatch.setattr(ecnas.energy, "auto_meter", lambda **kwargs: _Meter("measured"))
+    monkeypatch.setattr(ecnas.energy._auto, "auto_meter", lambda **kwargs: _Meter("measured"))
     with pytest.raises(ValueError, match="whole-machine meter"):
         _refuse_shared_hardware_meter({}, 2)
-    monkeypatch.setattr(ecnas.energy, "auto_meter", lambda **kwargs: _Meter("mixed"))
+    monkeypatch.setattr(ecnas.energy._auto, "auto_meter", lambda **kwargs: _Meter("mixed"))
     with pytest.raises(ValueError, match="workers=3"):
         _refuse_shared_hardware_meter({}, 3)
 
 
 def test_per_process_estimate_allows_several_workers(monkeypatch):
-    monkeypatch.setattr(ecnas.energy, "auto_meter", lambda **kwargs: _Meter("estimated"))
+    monkeypatch.setattr(ecnas.energy._auto, "auto_meter", lambda **kwargs: _Meter("estimated"))
     _refuse_shared_hardware_meter({}, 2)
 
 
@@ -52,7 +52,7 @@ def test_measure_shard_stops_before_training_on_a_shared_slurm_node(monkeypatch,
         def describe(self) -> dict:
             return dict(_RAPL)
 
-    monkeypatch.setattr(ecnas.energy, "auto_meter", lambda **kwargs: _RaplMeter("measured"))
+    monkeypatch.setattr(ecnas.energy._auto, "auto_meter", lambda **kwargs: _RaplMeter("measured"))
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setenv("SLURM_JOB_ID", "7")
     monkeypatch.setenv("SLURM_CPUS_ON_NODE", "8")
