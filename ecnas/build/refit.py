@@ -56,6 +56,7 @@ def refit_table(
     surrogate_params: Mapping[str, Any] | None = None,
     feature_set: str | None = None,
     max_bytes: float | None = 30e6,
+    compact_bits: int = 12,
     bundle_out: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> Path:
@@ -72,6 +73,8 @@ def refit_table(
         feature_set: the space's surrogate feature set (default: its first).
         max_bytes: size cap of the compacted table (:func:`~ecnas.build.compact.compact_table`);
             None compacts with the default precision and no cap.
+        compact_bits: significant bits of the predicted values before the size cap applies (the cap
+            may lower them to 10, never below).
         bundle_out: also write the fitted surrogates, measured values and out-of-fold predictions
             there (a surrogate bundle, ``SurrogateBundle.load`` reads it).
         progress: show progress bars.
@@ -137,7 +140,7 @@ def refit_table(
         raw = staging.with_name(staging.name + ".full.h5")
         try:
             write_table(raw, refills)
-            compact_table(raw, staging, max_bytes=None if max_bytes is None else int(max_bytes))
+            compact_table(raw, staging, bits=compact_bits, max_bytes=None if max_bytes is None else int(max_bytes))
         finally:
             raw.unlink(missing_ok=True)
     return target

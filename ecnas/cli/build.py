@@ -357,6 +357,13 @@ def fill(
 @click.option(
     "--max-mb", type=float, default=30.0, show_default=True, help="Size cap of the compacted table (0: no cap)."
 )
+@click.option(
+    "--compact-bits",
+    type=click.IntRange(10, 52),
+    default=12,
+    show_default=True,
+    help="Significant bits of predicted values (the size cap may lower them to 10).",
+)
 @click.option("--bundle", "bundle_out", type=click.Path(dir_okay=False), help="Also write the fitted surrogates here.")
 @click.option(
     "--max-epochs", type=click.IntRange(1), default=None, help="Training epochs per model [the surrogate's 200]."
@@ -364,13 +371,21 @@ def fill(
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
 def refit(
-    table: str, out: str, seed: int, max_mb: float, bundle_out: str | None, max_epochs: int | None, no_progress: bool
+    table: str,
+    out: str,
+    seed: int,
+    max_mb: float,
+    compact_bits: int,
+    bundle_out: str | None,
+    max_epochs: int | None,
+    no_progress: bool,
 ) -> None:
     """Refit a table's surrogate part from its own measured rows (measured rows unchanged)."""
     from ecnas.build.refit import refit_table
 
     path = refit_table(
-        table, out, seed=seed, max_bytes=max_mb * 1e6 if max_mb > 0 else None, bundle_out=bundle_out,
+        table, out, seed=seed, max_bytes=max_mb * 1e6 if max_mb > 0 else None, compact_bits=compact_bits,
+        bundle_out=bundle_out,
         surrogate_params=None if max_epochs is None else {"max_epochs": max_epochs}, progress=not no_progress,
     )  # fmt: skip
     click.echo(f"refitted table written: {path}")
