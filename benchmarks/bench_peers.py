@@ -10,25 +10,35 @@ Two protocols, one printed table (hypervolume as a fraction of the table's exact
   ``optuna-tpe``, ``pymoo-nsga2`` with N evaluations each (N = ``--evaluations``, at most a third of the table).
 
 Seconds per run are wall-clock of the whole run (library start-up included), one process per run.
+Tables: ``default`` (the embedded default table), ``4v`` (the embedded ``ecnas-4v``: EC-NAS's measured 4-vertex
+table, see :mod:`ecnas.tables`), another embedded table name, or a table path.
 
     python benchmarks/bench_peers.py --seeds 2            # small default
     python benchmarks/bench_peers.py --seeds 10 --jobs 2  # the issue's protocol
+
+Development only: ``--cache DIR`` keeps each peer run (``smac-*``, ``optuna-*``, ``pymoo-*``) as JSON in DIR and
+reuses it on the next invocation with the same table, algorithm and seed, so that tuning ecnas's optimizers does
+not rerun the slow peers; the printed table then says how many runs came from the cache. Report figures from one
+invocation without ``--cache``.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import multiprocessing
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path("/work/shared/data/reference/ecnas_energy_4V9E_measured.tfrecord")
+#: Short table names of ``--tables`` and the embedded tables they stand for (:mod:`ecnas.tables`).
+TABLES = {"default": None, "4v": "ecnas-4v"}
 SINGLE = ["semoa", "shemoa", "msehvi", "smac-parego", "optuna-nsga2", "optuna-tpe", "pymoo-nsga2"]
 MULTI = ["parego-hb", "smac-parego-hb"]
+#: Outside libraries' runs, which ``--cache`` may reuse.
+PEERS = {name for name in SINGLE + MULTI if name.split("-")[0] in ("smac", "optuna", "pymoo")}
 
 
 def _run(task: tuple[str, str, int, int | None]) -> dict:
@@ -39,12 +49,38 @@ def _run(task: tuple[str, str, int, int | None]) -> dict:
 
     table, name, seed, evaluations = task
     threadpool_limits(1)
-    with Benchmark(None if table == "default" else table) as bench:
+    with Benchmark(TABLES.get(table, table)) as bench:
         started = time.perf_counter()
         kwargs = {} if evaluations is None or name == "shemoa" else {"max_evaluations": evaluations}
         result = algorithm_class(name)(bench, seed=seed, **kwargs).run()
         seconds = time.perf_counter() - started
     return {"table": table, "name": name, "seed": seed, "result": result.to_dict(), "seconds": seconds}
+
+
+def _cache_file(cache: Path, task: tuple[str, str, int, int | None]) -> Path:
+    table, name, seed, evaluations = task
+    label = Path(table).stem if table not in TABLES else table
+    return cache / f"{label}_{name}_seed{seed}_n{evaluations}.json"
+
+
+def _cached_runs(cache: Path | None, tasks: list) -> tuple[list[dict], list]:
+    """Peer runs found in ``cache`` (development only) and the tasks still to run."""
+    found, todo = [], []
+    for task in tasks:
+        path = None if cache is None or task[1] not in PEERS else _cache_file(cache, task)
+        if path is not None and path.is_file():
+            found.append({**json.loads(path.read_text(encoding="utf-8")), "cached": True})
+        else:
+            todo.append(task)
+    return found, todo
+
+
+def _store(cache: Path | None, task: tuple, out: dict) -> None:
+    if cache is not None and out["name"] in PEERS:
+        from ecnas._io import atomic_write_text
+
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(_cache_file(cache, task), json.dumps(out))
 
 
 def _first_top(result, n: int):
@@ -69,6 +105,7 @@ def main() -> None:
     parser.add_argument(
         "--algorithms", default=None, help="comma-separated subset of the equal-evaluations algorithms (default: all)"
     )
+    parser.add_argument("--cache", type=Path, default=None, help="development only: reuse peer runs kept in DIR")
     args = parser.parse_args()
     single = SINGLE if args.algorithms is None else [name for name in args.algorithms.split(",") if name]
     unknown = sorted(set(single) - set(SINGLE))
@@ -78,46 +115,32 @@ def main() -> None:
     from ecnas import Benchmark, indicators
     from ecnas.optimizers import Result, reference_point
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-peers-"))
-    tables = []
-    for name in args.tables.split(","):
-        if name == "4v":
-            if not REFERENCE.exists():
-                print(f"skipping the 4V table: {REFERENCE} is absent")
-                continue
-            from click.testing import CliRunner
-
-            from ecnas.cli import main as cli
-
-            path = workdir / "ecnas_4v_measured.h5"
-            CliRunner().invoke(cli, ["import", "ecnas", str(REFERENCE), "-o", str(path), "--no-progress"])
-            tables.append(str(path))
-        else:
-            tables.append(name)
+    tables = [name for name in args.tables.split(",") if name]
 
     tasks = []
     limits = {}
     for table in tables:
-        with Benchmark(None if table == "default" else table) as bench:
+        with Benchmark(TABLES.get(table, table)) as bench:
             limits[table] = min(args.evaluations, len(bench) // 3)
         for seed in range(args.seeds):
             if not args.skip_multi:
                 tasks += [(table, name, seed, None) for name in MULTI]
             if not args.skip_single:
                 tasks += [(table, name, seed, limits[table]) for name in single]
+    outputs, tasks = _cached_runs(args.cache, tasks)
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        outputs = []
-        for out in pool.map(_run, tasks):
+        for task, out in zip(tasks, pool.map(_run, tasks), strict=True):
             print(f"done {out['table']} {out['name']} seed {out['seed']}: {out['seconds']:.1f} s", flush=True)
+            _store(args.cache, task, out)
             outputs.append(out)
 
     rows = []
     for table in tables:
-        with Benchmark(None if table == "default" else table) as bench:
+        with Benchmark(TABLES.get(table, table)) as bench:
             ref = reference_point(bench)
             true_hv = indicators.hypervolume(bench.pareto_front()["F"], ref)
-            label = "default" if table == "default" else Path(table).stem
+            label = TABLES.get(table) or Path(table).stem
         runs = {}
         for out in outputs:
             if out["table"] == table:
@@ -158,7 +181,11 @@ def main() -> None:
             stops = sorted({r.stop_reason for r, _ in runs[name]})
             rows.append((label, f"{limits[table]} distinct evals", name, values, energy, seconds, tops, stops))
 
-    print(f"\n{args.seeds} seed(s); HV fraction = hypervolume / the exact front's (same reference point)\n")
+    print(f"\n{args.seeds} seed(s); HV fraction = hypervolume / the exact front's (same reference point)")
+    cached = sum(out.get("cached", False) for out in outputs)
+    if cached:
+        print(f"DEVELOPMENT FIGURES: {cached} peer run(s) read from the cache {args.cache}, not run now")
+    print()
     header = (
         "| table | protocol | algorithm | HV fraction median | IQR | energy kWh (median) | s/run | top evals | stop |"
     )

@@ -335,7 +335,8 @@ def test_refit_table_rebuilds_the_surrogate_part_from_measured_rows(built, tmp_p
     oof = bundle.measured.out_of_fold["energy_kwh"]
     rows = {h: i for i, h in enumerate(np.asarray(after.hashes)[measured])}
     order = [rows[h] for h in bundle.measured.hashes]
-    assert np.allclose(after.surrogate_values["energy_kwh"][measured][order], oof)  # out-of-fold, not in-sample
+    # out-of-fold, not in-sample (to the compaction's 12 significant bits)
+    assert np.allclose(after.surrogate_values["energy_kwh"][measured][order], oof, rtol=2.0**-12, atol=0)
     provenance = after.provenance
     assert provenance["profile"] == before.provenance["profile"]  # old provenance kept
     assert provenance["refit"][-1]["seed"] == 3 and provenance["refit"][-1]["previous_surrogate"] is not None

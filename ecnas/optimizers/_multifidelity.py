@@ -8,7 +8,7 @@ from typing import Any
 
 from ecnas._validation import check_int
 
-__all__ = ["check_eta", "eta_of_rungs", "hyperband_brackets", "rungs", "table_budget"]
+__all__ = ["check_eta", "eta_of_rungs", "geometric_rungs", "hyperband_brackets", "rungs", "table_budget"]
 
 
 def check_eta(value: Any) -> int:
@@ -43,6 +43,25 @@ def rungs(budgets: tuple[int, ...], budget: int, min_budget: Any) -> tuple[int, 
             f"min_budget must be one of the table's budgets up to budget={budget}: {allowed}; got {min_budget!r}"
         )
     return tuple(b for b in budgets if min_budget <= b <= budget)
+
+
+def geometric_rungs(rungs: tuple[int, ...], eta: int) -> tuple[int, ...]:
+    """The rungs of Hyperband's geometric ladder: SMAC3's budgets ``top * eta**-k``, served by table budgets.
+
+    Each budget ``top * eta**-k`` (down to the lowest rung) is served by the table budget nearest at or below it,
+    as :func:`table_budget` serves an outside optimizer's request.
+
+    On a 1/2/4 ladder with η = 3 that is 1 and 4 (2 is skipped: ``4/3`` is served by 1); on 4/12/36/108 every rung.
+    """
+    top, low = rungs[-1], rungs[0]
+    chosen: list[int] = []
+    k = 0
+    while top * float(eta) ** -k >= low * (1 - 1e-9):
+        budget = table_budget(rungs, top * float(eta) ** -k)
+        if budget not in chosen:
+            chosen.append(budget)
+        k += 1
+    return tuple(sorted(chosen))
 
 
 def hyperband_brackets(n_rungs: int, eta: int) -> list[list[tuple[int, int]]]:

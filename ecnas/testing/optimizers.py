@@ -41,7 +41,7 @@ CHEAP_OPTIONS: dict[str, dict[str, Any]] = {
     "shemoa": {"max_evaluations": 60, "population_size": 6},
     "msehvi": {"max_evaluations": 16, "initial_design": 6, "pool_size": 200, "mutants": 10},
     "rs": {"max_evaluations": 40, "batch_size": 7},
-    "parego-hb": {"max_evaluations": 60, "initial_design": 5, "pool_size": 100, "mutants": 10},
+    "parego-hb": {"max_evaluations": 60, "initial_design": 5, "pool_size": 100, "mutants": 10, "space_samples": 200},
 }
 _DEFAULT_CHEAP = {"max_evaluations": 30}
 

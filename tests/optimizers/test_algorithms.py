@@ -122,7 +122,11 @@ def test_parego_hyperband_runs_whole_brackets(synthetic_table: Path) -> None:
     hashes = result.history["hash"]
     first_bracket = hashes[:40]
     assert set(first_bracket[27:36]) <= set(first_bracket[:27])  # promotions come from the previous rung
-    assert len(set(hashes[:27]) | set(hashes[40:52]) | set(hashes[57:63]) | set(hashes[65:69])) == 27 + 12 + 6 + 4
+    starts = [hashes[:27], hashes[40:52], hashes[57:63], hashes[65:69]]
+    assert [len(set(start)) for start in starts] == [27, 12, 6, 4]
+    # a bracket may restart a cell dropped at a lower rung, but no (cell, budget) pair is paid twice
+    pairs = list(zip(hashes.tolist(), budgets, strict=True))
+    assert len(set(pairs)) == len(pairs)
 
 
 def test_mutants_outside_the_table_are_rejected_not_scored(tmp_path: Path) -> None:
