@@ -28,6 +28,12 @@ default's MAE (0.265) by 8% and its Kendall tau gains 0.004.
 
     .venv/bin/python benchmarks/bench_surrogate.py [--seeds 5] [--sizes 250,500,1000,2000,2758]
     .venv/bin/python benchmarks/bench_surrogate.py --seeds 3 --configs ecnas-default,graph,crossfit --sizes ""
+
+``--table T.h5 --metric M --budget B`` runs the same protocol on a table's own measured rows (``source ==
+measured``, repeat 0) instead of EC-NAS's CSV — e.g. the default table before and after a refit, same split:
+
+    .venv/bin/python benchmarks/bench_surrogate.py --table data/ecnas-tiny-7v.h5 --metric validation_accuracy \
+        --budget 4 --seeds 1 --configs ecnas-default,crossfit --sizes ""
     .venv/bin/python benchmarks/bench_surrogate.py --test-fraction 0.1 --sizes 2000,2758,3103  # curve's end
 """
 
@@ -42,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ecnas.build.fit import CROSSFIT_SETTINGS
+from ecnas.metrics import METRIC_UNITS
 from ecnas.spaces import get_space
 from ecnas.surrogate import MLPSurrogate, read_measurements_csv, regression_metrics
 
@@ -103,6 +110,10 @@ def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[n_test:], order[:n_test]
 
 
+#: Printed unit of errors: EC-NAS's energies in Wh; a table's metric in its own unit (``--table``).
+UNIT = ("Wh", 1000.0)
+
+
 def evaluate(name: str, seed: int, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
     make, feature_set = CONFIGS[name]
     if feature_set is None:
@@ -113,13 +124,32 @@ def evaluate(name: str, seed: int, y: np.ndarray, train: np.ndarray, test: np.nd
     start = time.perf_counter()
     model = make(seed=seed).fit(x_train, y[train])
     seconds = time.perf_counter() - start
-    scores = regression_metrics(y[test] * 1000, model.predict(x_test) * 1000)  # kWh -> Wh
+    scale = UNIT[1]
+    scores = regression_metrics(y[test] * scale, model.predict(x_test) * scale)
     return {**scores, "fit_s": seconds, "n_train": len(train), "epochs": float(np.mean(model.best_epochs_))}
+
+
+def _table_data(path: Path, metric: str, budget: int | None) -> tuple[np.ndarray, dict, np.ndarray]:
+    """A table's measured rows (repeat 0) at ``budget``: targets, space columns, parameter counts."""
+    from ecnas.table import SOURCE_MEASURED, read_table
+
+    contents = read_table(path)
+    if contents.space != "nb101":
+        raise SystemExit(f"--table: {path} is a {contents.space!r} table; this benchmark uses NB101 features")
+    if metric not in contents.metrics:
+        raise SystemExit(f"--metric: {metric!r} is not a metric of {path}; choose from {sorted(contents.metrics)}")
+    budget = contents.budgets[-1] if budget is None else budget
+    if budget not in contents.budgets:
+        raise SystemExit(f"--budget: {budget} is not a budget of {path}; choose from {list(contents.budgets)}")
+    values = contents.metrics[metric][:, contents.budgets.index(budget), 0]
+    rows = np.flatnonzero((np.asarray(contents.source) == SOURCE_MEASURED) & np.isfinite(values))
+    columns = {name: np.asarray(column)[rows] for name, column in contents.columns.items()}
+    return values[rows], columns, np.asarray(contents.trainable_parameters)[rows]
 
 
 def summary(rows: list[dict], key: str) -> str:
     values = np.array([row[key] for row in rows])
-    return f"{values.mean():.4f} ± {values.std():.4f}"
+    return f"{values.mean():.4g} ± {values.std():.2g}"
 
 
 def main() -> None:
@@ -131,18 +161,29 @@ def main() -> None:
     parser.add_argument("--curve-configs", default="ecnas-baseline,ecnas-default")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out share (EC-NAS: 0.2)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    parser.add_argument("--table", type=Path, default=None, help="use this table's measured rows instead of EC-NAS's")
+    parser.add_argument("--metric", default="energy_kwh", help="with --table: the metric to predict")
+    parser.add_argument("--budget", type=int, default=None, help="with --table: the budget (default: the largest)")
     args = parser.parse_args()
-    global TEST_FRACTION
+    global TEST_FRACTION, UNIT
     TEST_FRACTION = args.test_fraction
 
-    data = read_measurements_csv(REFERENCE / "surrogate_7v_train.csv")
-    y = data.targets
     space = get_space("nb101")
-    columns = space.encode(list(data.specs))
+    if args.table is None:
+        data = read_measurements_csv(REFERENCE / "surrogate_7v_train.csv")
+        y, parameters = data.targets, data.trainable_parameters
+        columns = space.encode(list(data.specs))
+        label = "energy"
+    else:
+        y, columns, parameters = _table_data(args.table, args.metric, args.budget)
+        UNIT = (METRIC_UNITS[args.metric], 1.0)
+        label = f"{args.table.name} measured rows, {args.metric}"
     for feature_set in space.surrogate_feature_sets:
-        INPUTS[feature_set] = space.surrogate_features(columns, data.trainable_parameters, feature_set)
+        INPUTS[feature_set] = space.surrogate_features(columns, parameters, feature_set)
     names = [n for n in args.configs.split(",") if n] + (["hgb", "graph+hgb"] if args.trees else [])
-    print(f"data: {len(y)} cells, energy {y.min() * 1000:.2f}-{y.max() * 1000:.2f} Wh (mean {y.mean() * 1000:.2f})")
+    unit, scale = UNIT
+    low, high, mean = y.min() * scale, y.max() * scale, y.mean() * scale
+    print(f"data: {len(y)} cells, {label} {low:.4g}-{high:.4g} {unit} (mean {mean:.4g})")
     n_test = round(TEST_FRACTION * len(y))
     print(f"protocol: {TEST_FRACTION:.0%} held out per seed ({n_test} cells), seeds 0..{args.seeds - 1}\n")
 
@@ -153,7 +194,7 @@ def main() -> None:
             train, test = split(len(y), seed)
             rows.append(evaluate(name, seed, y, train, test))
         results["holdout"][name] = rows
-    print(f"{'config':16s} {'Pearson':>18s} {'MAE (Wh)':>18s} {'Kendall tau':>18s} {'fit (s)':>10s}")
+    print(f"{'config':16s} {'Pearson':>18s} {f'MAE ({unit})':>18s} {'Kendall tau':>18s} {'fit (s)':>10s}")
     for name, rows in results["holdout"].items():
         print(
             f"{name:16s} {summary(rows, 'pearson'):>18s} {summary(rows, 'mae'):>18s} "
@@ -166,7 +207,7 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     names = [n for n in args.curve_configs.split(",") if n]
-    print("learning curve: held-out MAE (Wh) vs training cells (incl. the 12.5% validation share)")
+    print(f"learning curve: held-out MAE ({unit}) vs training cells (incl. the 12.5% validation share)")
     print(f"{'n_train':>8s} " + " ".join(f"{n:>20s}" for n in names))
     for size in sizes:
         cells = []
