@@ -453,6 +453,39 @@ class Benchmark:
         noisy[:, positive] = np.where(noisy[:, positive] > 0, noisy[:, positive], values[:, positive])
         return noisy
 
+    def interval_z(self, budget: int | None = None, level: float = 0.95) -> dict[str, float]:
+        """Per metric (and ``co2eq_g``): the ``level`` interval of a **predicted** value is ``value ± z·<metric>_std``.
+
+        ``z`` is 1 at 68.27%. At 95% it is the surrogate's split-conformal multiplier recorded in the
+        provenance (``surrogate.calibration``; typically 2.2-2.6, as the errors are heavier-tailed than a
+        Gaussian), 1.96 for tables calibrated without one. Out-of-fold values of measured rows (the
+        surrogate view) use 1.96: their std is one held-out member's, calibrated on exactly those values.
+        A budget the surrogate did not fit takes the calibration of the budget it is scaled from.
+
+        Raises:
+            ValueError: an unknown budget, or ``level`` other than 0.6827 and 0.95.
+            ViewUnavailableError: the table records no calibrated spread.
+        """
+        b = self._budgets[self._budget_index(budget)]
+        if np.isclose(level, 0.6827, atol=5e-4):
+            return {**{m: 1.0 for m in METRICS}, "co2eq_g": 1.0}
+        if not np.isclose(level, 0.95):
+            raise ValueError(f"level must be 0.6827 or 0.95 (the calibrated levels), got {level!r}")
+        surrogate = self._provenance.get("surrogate") or {}
+        calibration, scaling = surrogate.get("calibration") or {}, surrogate.get("budget_scaling") or {}
+        if not calibration:
+            raise ViewUnavailableError(
+                f"{self.path}: no calibrated surrogate spread is recorded (provenance surrogate.calibration)"
+            )
+        z: dict[str, float] = {}
+        for metric in METRICS:
+            rule = str((scaling.get(metric) or {}).get(str(b), "fitted"))
+            source = b if rule == "fitted" else int(rule.rsplit(" ", 1)[-1])
+            entry = (calibration.get(f"{metric}@{source}") or {}).get("calibration") or {}
+            z[metric] = float(entry.get("ensemble_z95") or 1.959964)
+        z["co2eq_g"] = z["energy_kwh"]  # CO2 is energy priced at one intensity
+        return z
+
     def noise_model(self, budget: int | None = None) -> dict[str, Any]:
         """What ``noise=True`` adds at ``budget``: the residual pool's size and each metric's noise scale.
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from ecnas.benchmark import Benchmark
 from ecnas.cli import main
 from ecnas.compare import compare
+from ecnas.errors import ViewUnavailableError
 from ecnas.optimizers import Result
 from ecnas.table import write_table
 from tests.tables import surrogate_contents, write_synthetic
@@ -113,3 +114,45 @@ def test_figure_titles_name_the_view(table, tmp_path):
         view="surrogate",
     )
     assert "(surrogate view)" in figure_context(comparison).caption("1 − P_v vs E")
+
+
+def _calibrated(tmp_path):
+    """The surrogate table with a split-conformal calibration recorded for energy at both budgets."""
+    contents = surrogate_contents(repeats=1, measured=(0, 1, 2))
+    calibration = {
+        "energy_kwh@4": {"calibration": {"ensemble_z95": 2.5}},
+        "validation_accuracy@4": {"calibration": {"ensemble_z95": 2.25}},
+        "validation_accuracy@12": {"calibration": {"ensemble_z95": None}},  # no split step: Gaussian 1.96
+    }
+    scaling = {"energy_kwh": {"4": "fitted", "12": "linear from budget 4"}}
+    contents.provenance = {**contents.provenance, "surrogate": {"calibration": calibration, "budget_scaling": scaling}}
+    return write_table(tmp_path / "c.h5", contents)
+
+
+def test_interval_z_reads_the_split_conformal_multipliers_and_query_prints_the_interval(tmp_path, table):
+    path = _calibrated(tmp_path)
+    with Benchmark(path) as bench:
+        z = bench.interval_z(4)
+        assert z["energy_kwh"] == 2.5 and z["co2eq_g"] == 2.5 and z["validation_accuracy"] == 2.25
+        assert z["training_time"] == pytest.approx(1.96, abs=1e-3)  # nothing recorded for it
+        assert bench.interval_z(12)["energy_kwh"] == 2.5  # scaled from budget 4: its calibration
+        assert bench.interval_z(12)["validation_accuracy"] == pytest.approx(1.96, abs=1e-3)
+        assert set(bench.interval_z(4, level=0.6827).values()) == {1.0}
+        with pytest.raises(ValueError, match="calibrated levels"):
+            bench.interval_z(4, level=0.9)
+        predicted = next(h for h in bench.hashes if bench.query(h)["source"] == "surrogate")
+        result = bench.query(predicted, budget=4)
+    out = CliRunner().invoke(main, ["query", "--hash", predicted, "--budget", "4", "--table", str(path), "--json"])
+    document = json.loads(out.output)
+    low, high = document["energy_kwh_ci95"]
+    assert low == pytest.approx(max(result["energy_kwh"] - 2.5 * result["energy_kwh_std"], 0.0))
+    assert high == pytest.approx(result["energy_kwh"] + 2.5 * result["energy_kwh_std"])
+    assert document["validation_accuracy_ci95"][1] <= 1.0
+    with Benchmark(table) as bench:  # no calibration recorded: no intervals claimed
+        with pytest.raises(ViewUnavailableError, match="no calibrated"):
+            bench.interval_z()
+        key = next(h for h in bench.hashes if bench.query(h)["source"] == "surrogate")
+    out = CliRunner().invoke(main, ["query", "--hash", key, "--table", str(table), "--json"])
+    assert out.exit_code == 0 and "energy_kwh_ci95" not in json.loads(out.output)
+    info = CliRunner().invoke(main, ["info", str(path)])
+    assert "95%: value ± z·std" in info.output and "energy_kwh 2.50" in info.output

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from ecnas.surrogate import MLPSurrogate, StdCalibration, coverage, fit_std_calibration
+from ecnas.surrogate import (
+    MLPSurrogate,
+    StdCalibration,
+    conformal_quantile,
+    coverage,
+    fit_std_calibration,
+    split_conformal,
+)
 from tests.reference import reference_file
 
 
@@ -96,7 +105,80 @@ def test_calibrated_coverage_on_ecnas_held_out_cells():
     x = space.surrogate_features(columns, cells.trainable_parameters)
     order = np.random.default_rng(1000).permutation(len(x))
     test, train = order[: round(0.2 * len(x))], order[round(0.2 * len(x)) :]
-    model = MLPSurrogate(seed=0, holdout="folds", lr_schedule="cosine").fit(x[train], cells.targets[train])
+    model = MLPSurrogate(seed=0, holdout="folds", lr_schedule="cosine", calibration_fraction=0.2).fit(
+        x[train], cells.targets[train]
+    )
     mean, std = model.predict(x[test], return_std=True)
-    held_out = coverage(cells.targets[test], mean, std)
+    held_out = coverage(cells.targets[test], mean, std, z95=model.calibration_.z(0.95))
     assert held_out["68"] == pytest.approx(0.6827, abs=0.04) and held_out["95"] == pytest.approx(0.95, abs=0.04)
+    assert model.calibration_.source == "split-conformal" and model.calibration_.z(0.95) > 2.0  # heavy tails
+
+
+def test_conformal_quantile_takes_the_finite_sample_rank():
+    scores = np.arange(1.0, 10.0)[::-1]  # 9 scores 1..9 in any order
+    assert conformal_quantile(scores, 0.5) == 5.0  # ceil(10 * 0.5) = 5th smallest
+    assert conformal_quantile(scores, 0.6827) == 7.0  # ceil(6.827) = 7
+    assert conformal_quantile(scores, 0.95) == 9.0  # ceil(9.5) = 10 > 9: the largest
+    with pytest.raises(ValueError, match="at least one"):
+        conformal_quantile([], 0.5)
+
+
+def test_split_conformal_recovers_laplace_quantiles_and_covers_new_data():
+    """Laplace errors of scale b: |e| has P(|e| <= t) = 1 - exp(-t/b), so the 68.27% quantile is
+    b·ln(1/0.3173) = 1.1478·b and the 95% one b·ln 20 = 2.9957·b: ensemble_scale = 1.1478·b / σ_cal and
+    ensemble_z95 = 2.9957 / 1.1478 = 2.610 — heavier-tailed than a Gaussian's 1.96."""
+    rng = np.random.default_rng(5)
+    b = 0.5
+    unit = StdCalibration("scale-floor", 0.0, 1.0)  # σ_cal = 1 everywhere
+    truth = rng.laplace(0.0, b, 40_000)
+    conformal = split_conformal(unit, truth[:20_000], np.zeros(20_000), np.ones(20_000))
+    assert conformal.source == "split-conformal" and conformal.n_split == 20_000
+    assert conformal.ensemble_scale == pytest.approx(1.1478 * b, rel=0.02)
+    assert conformal.z(0.95) == pytest.approx(2.610, rel=0.02)
+    assert conformal.z(0.6827) == 1.0 and unit.z(0.95) == pytest.approx(1.96, abs=1e-3)
+    std = conformal.apply(np.ones(20_000), ensemble=True)
+    assert np.allclose(std, 1.1478 * b, rtol=0.02) and np.allclose(conformal.apply(np.ones(3)), 1.0)  # oof: σ_cal
+    new = coverage(truth[20_000:], np.zeros(20_000), std, z95=conformal.z(0.95))
+    assert new["68"] == pytest.approx(0.6827, abs=0.01) and new["95"] == pytest.approx(0.95, abs=0.006)
+    gaussian = coverage(truth[20_000:], np.zeros(20_000), std)  # 1.96σ would under-cover Laplace errors
+    assert gaussian["95"] < 0.92
+    assert conformal.held_out_coverage["68"] == pytest.approx(0.6827, abs=0.015)
+    assert StdCalibration.from_json(conformal.to_json()) == conformal
+    with pytest.raises(ValueError, match="calibrated levels"):
+        conformal.z(0.9)
+    with pytest.raises(ValueError, match=">= 20 rows"):
+        split_conformal(unit, np.zeros(5), np.zeros(5), np.ones(5))
+    with pytest.raises(ValueError, match="invalid calibration"):
+        StdCalibration.from_json({**conformal.to_json(), "ensemble_z95": -1.0})
+
+
+def test_calibration_fraction_fits_a_second_ensemble_for_split_conformal_intervals(tmp_path):
+    rng = np.random.default_rng(2)
+    features = rng.uniform(0, 1, (500, 4))
+    targets = features @ np.array([1.0, 2.0, -1.0, 0.5]) + rng.laplace(0.0, 0.2, 500)
+    settings = {"seed": 0, "holdout": "folds", "max_epochs": 25, "batch_size": 64, "lr_schedule": "cosine"}
+    plain = MLPSurrogate(**settings).fit(features, targets)
+    split = MLPSurrogate(**settings, calibration_fraction=0.2).fit(features, targets)
+    # the main ensemble is the same fit: the split-conformal step draws from its own stream
+    assert np.array_equal(plain.predict(features), split.predict(features))
+    assert plain.calibration_.source == "out-of-fold" and plain.calibration_.ensemble_correction
+    assert split.calibration_.source == "split-conformal" and split.calibration_.n_split == 100
+    assert split.out_of_fold_calibration_ == replace(plain.calibration_, ensemble_correction=False)
+    lower, upper = split.predict_interval(features[:10])
+    mean, std = split.predict(features[:10], return_std=True)
+    assert np.allclose(upper - mean, split.calibration_.z(0.95) * std) and np.allclose(mean - lower, upper - mean)
+    split.save(tmp_path / "m.h5")
+    loaded = MLPSurrogate.load(tmp_path / "m.h5")
+    assert loaded.calibration_ == split.calibration_ and loaded.calibration_fraction == 0.2
+    assert np.array_equal(loaded.predict_interval(features[:10])[1], upper)
+    few = MLPSurrogate(**settings, calibration_fraction=0.2).fit(features[:100], targets[:100])
+    assert few.calibration_.source == "out-of-fold"  # 20 rows: too few to split, the correction instead
+    for bad, message in (
+        ({"calibration_fraction": 0.6}, "calibration_fraction must be"),
+        ({"calibration_fraction": True}, "calibration_fraction must be"),
+        ({"calibration_fraction": 0.2, "holdout": "random"}, "needs holdout='folds'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            MLPSurrogate(**{**settings, **bad}).fit(features, targets)
+    with pytest.raises(ValueError, match="no calibration"):
+        MLPSurrogate(**settings, calibration="none").fit(features, targets).predict_interval(features)

@@ -197,15 +197,25 @@ def _provenance(
 
 
 def calibration_summary(bundle: SurrogateBundle) -> dict[str, Any]:
-    """Per ``metric@budget``: the std calibration and the out-of-fold coverage before/after (for provenance)."""
+    """Per ``metric@budget``: the std calibration, its coverage and the 95% interval rule (for provenance).
+
+    Predicted rows' std is the ensemble mean's (split-conformal: ``value ± ensemble_z95·std`` is the 95%
+    interval); measured rows' out-of-fold std is one held-out member's (``value ± 1.96·std``).
+    """
     summary: dict[str, Any] = {}
     for (metric, budget), model in sorted(bundle.models.items()):
         calibration = model.metadata_.get("calibration")
         oof = model.metadata_.get("out_of_fold") or {}
+        z95 = (calibration or {}).get("ensemble_z95")
         summary[f"{metric}@{budget}"] = {
             "calibration": calibration,
             "out_of_fold_coverage": oof.get("coverage"),
+            "held_out_coverage": (calibration or {}).get("held_out_coverage"),
             "nominal": {"68": 0.6827, "95": 0.95},
+            "interval_95": {
+                "predicted": f"value +- {z95 if z95 is not None else 1.96:.4g} * std",
+                "out-of-fold": "value +- 1.96 * std",
+            },
         }
     return summary
 

@@ -43,8 +43,11 @@ __all__ = [
 
 #: Surrogate settings of the builder on top of :class:`~ecnas.surrogate.MLPSurrogate`'s defaults:
 #: cross-fitting folds (no early stopping, so a cosine decay to zero over the 200 epochs) and the
-#: scale-and-floor calibration of the standard deviation (``benchmarks/bench_calibration.py``).
-CROSSFIT_SETTINGS: dict[str, Any] = {"holdout": "folds", "lr_schedule": "cosine", "calibration": "scale-floor"}
+#: scale-and-floor calibration of the standard deviation, with split-conformal multipliers for the
+#: ensemble mean from a second ensemble fitted without 20% of the cells (``benchmarks/bench_calibration.py``).
+CROSSFIT_SETTINGS: dict[str, Any] = {
+    "holdout": "folds", "lr_schedule": "cosine", "calibration": "scale-floor", "calibration_fraction": 0.2,
+}  # fmt: skip
 
 #: Fewest measured cells a (metric, budget) needs to get a model.
 MIN_CELLS_TO_FIT = 8
@@ -172,7 +175,11 @@ def _settings(metric: str, seed: int, overrides: Mapping[str, Any]) -> dict[str,
     transform = "standard" if metric in _ACCURACIES else "scale"
     settings = {**CROSSFIT_SETTINGS, "target_transform": transform, **overrides, "seed": seed}
     if "holdout" not in overrides and int(settings.get("n_members", 5)) < 2:  # one network: nothing to cross-fit
-        settings.update(holdout="random", lr_schedule=overrides.get("lr_schedule", "constant"))
+        settings.update(
+            holdout="random",
+            lr_schedule=overrides.get("lr_schedule", "constant"),
+            calibration_fraction=overrides.get("calibration_fraction", 0.0),
+        )
     return settings
 
 
@@ -259,6 +266,8 @@ def fit_measured(
         metadata["out_of_fold"] = _out_of_fold_summary(model, targets, mean, std)
         metadata.setdefault("holdout", metadata["out_of_fold"])
         metadata["calibration"] = None if model.calibration_ is None else model.calibration_.to_json()
+        oof_calibration = model.out_of_fold_calibration_
+        metadata["out_of_fold_calibration"] = None if oof_calibration is None else oof_calibration.to_json()
         model.metadata_ = metadata
         model.oof_rows_, model.oof_std_ = rows, std
         models[(metric, budget)] = model

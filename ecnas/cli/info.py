@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ecnas.cli._common import open_benchmark, to_json
+from ecnas.errors import ViewUnavailableError
 
 
 def _number(value: object) -> str:
@@ -140,6 +141,8 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
     click.echo(f"views:       {views}")
     spread = ", ".join(info["uncertainty"]) or "none stored (<metric>_std columns are NaN)"
     click.echo(f"std:         surrogate spread of {spread}")
+    if info["uncertainty"]:
+        click.echo(f"intervals:   {_interval_text(bench)}")
     compaction = provenance.get("compaction")
     if isinstance(compaction, dict) and "predicted_significant_bits" in compaction:
         click.echo(
@@ -193,3 +196,16 @@ def command(table: str | None, as_json: bool, list_tables: bool, carbon_intensit
             click.echo("attributes:  not checksummed (format v1 predates it; values validated only)")
         else:
             click.echo(f"attributes:  checksum OK ({attributes[:16]}…)")
+
+
+def _interval_text(bench: Any) -> str:
+    """The 95% interval rule of the table's predicted values (``Benchmark.interval_z`` at the largest budget)."""
+    try:
+        z = bench.interval_z()
+    except ViewUnavailableError:
+        return "no calibration recorded: <metric>_std is the raw ensemble spread, not an error bar"
+    listed = ", ".join(f"{metric} {value:.2f}" for metric, value in z.items() if metric != "co2eq_g")
+    return (
+        f"68%: value ± std; 95%: value ± z·std with z = {listed} at {bench.budgets[-1]} epochs for predicted "
+        "values (split conformal; `ecnas query` prints the intervals), 1.96 for out-of-fold values"
+    )

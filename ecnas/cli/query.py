@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
+from typing import TYPE_CHECKING
 
 import click
 
 from ecnas.cli._common import budget_for, noise_option, open_benchmark, to_json, view_option
-from ecnas.errors import InvalidConfigError
+from ecnas.errors import InvalidConfigError, ViewUnavailableError
+from ecnas.metrics import FRACTIONS
+
+if TYPE_CHECKING:
+    from ecnas.benchmark import Benchmark
 
 
 def _parse_matrix(text: str) -> list[list[int]]:
@@ -73,7 +79,9 @@ def command(
     """Look up one configuration, given by --hash, by --matrix and --ops (NB101), or by --config.
 
     Each metric is followed by its ``_std``: the surrogate's standard deviation of the value (NaN for a measured
-    or imported cell in the measured view, and for tables that store no spread); ``source`` says whether the
+    or imported cell in the measured view, and for tables that store no spread), and, where the std is known, its
+    ``_ci95``: the calibrated 95% interval (``Benchmark.interval_z``: the table's split-conformal multiplier for
+    predicted values, 1.96 for out-of-fold ones), clipped to the metric's range; ``source`` says whether the
     values are measured, predicted (``surrogate``) or an out-of-fold prediction of a measured cell.
     """
     from ecnas.spaces.nb101.cells import CellSpec
@@ -111,11 +119,16 @@ def command(
         raise click.ClickException(str(error)) from None
     first = ("hash", "budget", "repeat", "source", "trainable_parameters")
     ordered = {key: result[key] for key in first}
-    for key, value in result.items():  # each metric followed by its spread
+    z95 = _interval_z(bench, result)
+    for key, value in result.items():  # each metric followed by its spread and its 95% interval
         if key not in ordered and not key.endswith("_std"):
             ordered[key] = value
             if f"{key}_std" in result:
-                ordered[f"{key}_std"] = result[f"{key}_std"]
+                std = result[f"{key}_std"]
+                ordered[f"{key}_std"] = std
+                if key in z95 and math.isfinite(std):  # clipped to what the metric can be
+                    high = 1.0 if key in FRACTIONS else math.inf
+                    ordered[f"{key}_ci95"] = [max(value - z95[key] * std, 0.0), min(value + z95[key] * std, high)]
     ordered["view"] = view
     result = ordered | {k: v for k, v in result.items() if k not in ordered}
     if as_json:
@@ -124,3 +137,16 @@ def command(
     width = max(len(k) for k in result)
     for key, value in result.items():
         click.echo(f"{key:<{width}}  {value}")
+
+
+def _interval_z(bench: Benchmark, result: dict) -> dict[str, float]:
+    """95% multipliers of the std for this result (none where the table records no calibration).
+
+    The table's split-conformal multipliers for predicted values, 1.96 for out-of-fold values of measured cells.
+    """
+    if result["source"] == "out-of-fold":
+        return dict.fromkeys(result, 1.959964)
+    try:
+        return bench.interval_z(result["budget"])
+    except ViewUnavailableError:
+        return {}

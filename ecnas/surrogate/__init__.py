@@ -13,7 +13,15 @@
 from __future__ import annotations
 
 from ecnas.surrogate._bundle import BUDGET_SCALING, MeasuredValues, SurrogateBundle
-from ecnas.surrogate._calibration import CALIBRATION_METHODS, StdCalibration, coverage, fit_std_calibration
+from ecnas.surrogate._calibration import (
+    CALIBRATION_METHODS,
+    CALIBRATION_SOURCES,
+    StdCalibration,
+    conformal_quantile,
+    coverage,
+    fit_std_calibration,
+    split_conformal,
+)
 from ecnas.surrogate._data import MeasuredCells, cell_features, read_measurements_csv
 from ecnas.surrogate._metrics import regression_metrics
 from ecnas.surrogate._mlp import ECNAS_BASELINE, MLPSurrogate
@@ -21,6 +29,7 @@ from ecnas.surrogate._mlp import ECNAS_BASELINE, MLPSurrogate
 __all__ = [
     "BUDGET_SCALING",
     "CALIBRATION_METHODS",
+    "CALIBRATION_SOURCES",
     "ECNAS_BASELINE",
     "MLPSurrogate",
     "MeasuredCells",
@@ -28,8 +37,10 @@ __all__ = [
     "StdCalibration",
     "SurrogateBundle",
     "cell_features",
+    "conformal_quantile",
     "coverage",
     "fit_std_calibration",
     "read_measurements_csv",
     "regression_metrics",
+    "split_conformal",
 ]

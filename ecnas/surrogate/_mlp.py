@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from ecnas._validation import check_int
 from ecnas.errors import NotFittedError
 from ecnas.surrogate import _network as N
 from ecnas.surrogate import _transforms as T
-from ecnas.surrogate._calibration import CALIBRATION_METHODS, StdCalibration, fit_std_calibration
+from ecnas.surrogate._calibration import CALIBRATION_METHODS, StdCalibration, fit_std_calibration, split_conformal
 from ecnas.surrogate._metrics import regression_metrics
 from ecnas.surrogate._network import ACTIVATIONS, LOSSES
 
@@ -48,6 +49,9 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 HOLDOUTS: tuple[str, ...] = ("random", "folds")
 #: ``none`` or a method of :func:`~ecnas.surrogate.fit_std_calibration`, fitted on out-of-fold residuals.
 CALIBRATIONS: tuple[str, ...] = ("none", *CALIBRATION_METHODS)
+#: Fewest rows the split-conformal step (``calibration_fraction``) holds out; with fewer the ensemble
+#: mean's std falls back to the out-of-fold calibration with the ensemble correction.
+MIN_SPLIT_ROWS = 50
 
 #: EC-NAS's configuration: one network, raw features, targets scaled to O(1), 200 epochs of Adam at
 #: a constant 5e-3 on an L1 loss, batch 32, weights of the best validation epoch kept.
@@ -142,6 +146,11 @@ class MLPSurrogate:
         calibration: one of :data:`CALIBRATIONS`: how ``predict(return_std=True)`` turns the
             members' spread into a calibrated standard deviation, fitted on the held-out rows'
             residuals (:class:`~ecnas.surrogate.StdCalibration`); ``none`` returns the raw spread.
+        calibration_fraction: with ``holdout="folds"``, calibrate the ensemble mean's std by split
+            conformal prediction: a second ensemble with these settings is fitted without this share of
+            the rows and its errors there give the multipliers (:func:`~ecnas.surrogate.split_conformal`);
+            fitting takes twice as long. 0 (or fewer than :data:`MIN_SPLIT_ROWS` rows): the out-of-fold
+            calibration with the ensemble correction, which missed nominal coverage by up to 7 points.
     """
 
     def __init__(
@@ -164,6 +173,7 @@ class MLPSurrogate:
         num_threads: int | None = 1,
         holdout: str = "random",
         calibration: str = "scale-floor",
+        calibration_fraction: float = 0.0,
     ) -> None:
         self.seed = seed
         self.n_members = n_members
@@ -182,12 +192,13 @@ class MLPSurrogate:
         self.num_threads = num_threads
         self.holdout = holdout
         self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
 
     # -- sklearn-style parameters -------------------------------------------------------------------
     _PARAMS: tuple[str, ...] = (
         "seed", "n_members", "hidden_layers", "activation", "learning_rate", "lr_schedule", "batch_size",
         "max_epochs", "patience", "validation_fraction", "loss", "weight_decay", "input_scaling",
-        "target_transform", "num_threads", "holdout", "calibration",
+        "target_transform", "num_threads", "holdout", "calibration", "calibration_fraction",
     )  # fmt: skip
 
     def get_params(self) -> dict[str, Any]:
@@ -229,6 +240,14 @@ class MLPSurrogate:
             raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
         if not (isinstance(self.validation_fraction, (int, float)) and 0 <= self.validation_fraction < 1):
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        fraction = self.calibration_fraction
+        if isinstance(fraction, bool) or not (isinstance(fraction, (int, float)) and 0 <= fraction < 0.5):
+            raise ValueError(f"calibration_fraction must be a number in [0, 0.5), got {fraction!r}")
+        if fraction > 0 and (self.holdout != "folds" or self.calibration == "none"):
+            raise ValueError(
+                f"calibration_fraction={fraction} needs holdout='folds' and a calibration (the split-conformal "
+                "multipliers are in units of the out-of-fold std); set them or calibration_fraction=0"
+            )
 
     # -- fitting -------------------------------------------------------------------------------------
     def fit(self, features: Any, targets: Any) -> MLPSurrogate:
@@ -287,15 +306,38 @@ class MLPSurrogate:
         self.n_samples_fit_ = len(y)
         self.metadata_: dict[str, Any] = {}
         self.calibration_: StdCalibration | None = None
+        self.out_of_fold_calibration_: StdCalibration | None = None
         members = self.predict_members(x)
         self.oof_prediction_ = _out_of_fold(members, held_out)
         known = np.isfinite(self.oof_prediction_)
-        if self.calibration != "none" and known.sum() >= 10:
-            self.calibration_ = fit_std_calibration(
-                y[known], self.oof_prediction_[known], members.std(axis=0)[known], method=self.calibration,
-                ensemble_correction=self.holdout == "folds",
-            )  # fmt: skip
+        if self.calibration == "none" or known.sum() < 10:
+            return self
+        n_split = round(self.calibration_fraction * len(y))
+        split = n_split >= MIN_SPLIT_ROWS and len(y) - n_split >= max(10, 2 * self.n_members)
+        self.out_of_fold_calibration_ = fit_std_calibration(
+            y[known], self.oof_prediction_[known], members.std(axis=0)[known], method=self.calibration
+        )
+        self.calibration_ = (
+            self._split_conformal(x, y, n_split)
+            if split
+            else replace(self.out_of_fold_calibration_, ensemble_correction=self.holdout == "folds")
+        )
         return self
+
+    def _split_conformal(self, x: np.ndarray, y: np.ndarray, n_split: int) -> StdCalibration:
+        """The out-of-fold calibration with multipliers from a second ensemble's errors on ``n_split`` unseen rows."""
+        order = np.random.default_rng([self.seed, 1]).permutation(len(y))  # its own stream: the main fit is unchanged
+        held, kept = order[:n_split], order[n_split:]
+        second = MLPSurrogate(**{**self.get_params(), "calibration_fraction": 0.0}).fit(x[kept], y[kept])
+        assert second.out_of_fold_calibration_ is not None  # folds + a calibration method, >= 10 rows
+        members = second.predict_members(x[held])
+        conformal = split_conformal(second.out_of_fold_calibration_, y[held], members.mean(axis=0), members.std(axis=0))
+        assert self.out_of_fold_calibration_ is not None
+        return replace(
+            self.out_of_fold_calibration_, source=conformal.source, ensemble_scale=conformal.ensemble_scale,
+            ensemble_z95=conformal.ensemble_z95, n_split=conformal.n_split,
+            held_out_coverage=conformal.held_out_coverage,
+        )  # fmt: skip
 
     def _train(
         self,
@@ -396,11 +438,29 @@ class MLPSurrogate:
         spread = members.std(axis=0)
         return mean, (spread if self.calibration_ is None else self.calibration_.apply(spread, ensemble=True))
 
+    def predict_interval(self, features: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """``(lower, upper)`` of the calibrated ``level`` interval around the ensemble mean.
+
+        ``mean ± z·std`` with ``z`` = :meth:`StdCalibration.z` — at 95% the split-conformal multiplier
+        (typically 2.2-2.6: the errors are heavier-tailed than a Gaussian), not 1.96.
+
+        Raises:
+            NotFittedError: before :meth:`fit` or :meth:`load`.
+            ValueError: the model has no calibration, or ``level`` is not a calibrated level (0.6827, 0.95).
+        """
+        if self.calibration_ is None:
+            self._check_fitted()
+            raise ValueError("this surrogate has no calibration (calibration='none'): it has no intervals")
+        mean, std = self.predict(features, return_std=True)
+        half = self.calibration_.z(level) * std
+        return mean - half, mean + half
+
     def predict_out_of_fold(self, features: Any) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold ``(mean, std)`` of the rows :meth:`fit` saw, in their order (NaN where none).
 
         ``mean`` is :attr:`oof_prediction_` (each row predicted by the members that never trained on
-        it); ``std`` is the calibrated spread of the whole ensemble at the row.
+        it); ``std`` is the spread of the whole ensemble at the row calibrated for one member's
+        out-of-fold value (:attr:`out_of_fold_calibration_`; 1.96 std is its 95% half-width).
 
         Args:
             features: the `n x d` features given to :meth:`fit`, same rows and order.
@@ -416,7 +476,8 @@ class MLPSurrogate:
         if len(x) != len(self.oof_prediction_):
             raise ValueError(f"features must be the {len(self.oof_prediction_)} rows given to fit, got {len(x)}")
         spread = self.predict_members(x).std(axis=0)
-        std = spread if self.calibration_ is None else self.calibration_.apply(spread)
+        calibration = self.out_of_fold_calibration_
+        std = spread if calibration is None else calibration.apply(spread)
         return self.oof_prediction_.copy(), np.where(np.isfinite(self.oof_prediction_), std, np.nan)
 
     def score(self, features: Any, targets: Any) -> dict[str, float]:
