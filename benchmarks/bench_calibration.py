@@ -143,8 +143,32 @@ def main() -> None:
                     f"{row['scores']['pearson']:8.4f} {row['scores']['mae']:9.3g} {row['fit_s']:6.0f}",
                     flush=True,
                 )
+    summarise(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
+
+
+def summarise(results: dict) -> None:
+    """Per method: (level, case) pairs within 4 points of nominal, the largest miss, and the mean over seeds."""
+    methods = ("raw", "corrected", "default", "out-of-fold")
+    nominal = {"68": 68.27, "95": 95.0}
+    print("\nper method: pairs (level x case) within ±4 points of nominal, largest deviation, mean coverage over cases")
+    for method in methods:
+        rows = [row for metrics in results.values() for seeds in metrics.values() for row in seeds.values()]
+        deviations = [100 * row[method][level] - nominal[level] for row in rows for level in nominal]
+        means = {level: np.mean([100 * row[method][level] for row in rows]) for level in nominal}
+        within = sum(abs(d) <= 4 for d in deviations)
+        print(
+            f"{method:12s} {within:3d} of {len(deviations)} within ±4, largest |dev| {max(map(abs, deviations)):4.1f}, "
+            f"mean {means['68']:.1f} / {means['95']:.1f}"
+        )
+    print("per (dataset, metric): mean coverage over seeds, default method")
+    for name, metrics in results.items():
+        for metric, seeds in metrics.items():
+            c68 = np.mean([100 * row["default"]["68"] for row in seeds.values()])
+            c95 = np.mean([100 * row["default"]["95"] for row in seeds.values()])
+            z95 = np.mean([row["calibration"]["ensemble_z95"] or 1.96 for row in seeds.values()])
+            print(f"  {name:14s} {metric:20s} {c68:5.1f} / {c95:5.1f}   z95 {z95:.2f}")
 
 
 if __name__ == "__main__":
