@@ -34,7 +34,12 @@ def test_registry_lists_the_five_algorithms_and_rejects_duplicates() -> None:
 
     with pytest.raises(ValueError, match=r"unknown optimizer 'nope'.*semoa"):
         get_optimizer("nope")
-    assert optimizer_options("semoa") == {"population_size": None, "mutation_rate": 1.0, "selection_pressure": 1.9}
+    assert optimizer_options("semoa") == {
+        "population_size": None,
+        "mutation_rate": 1.0,
+        "selection_pressure": 1.9,
+        "crossover_rate": 0.5,
+    }
     assert optimizer_options("msehvi")["refit_every"] == 5
     assert issubclass(get_optimizer("rs"), Optimizer)
 
