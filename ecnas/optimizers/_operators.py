@@ -1,10 +1,12 @@
-"""Operators shared by the algorithms: random table rows, mutation through the space, multi-objective selection.
+"""Operators shared by the algorithms: random table rows, variation through the space, multi-objective selection.
 
-Mutation is the table's search space's own (:meth:`ecnas.spaces.SearchSpace.mutate`; for NB101, NAS-Bench-101's
-``mutate_spec``). A child that is invalid, valid but absent from the table (or without results), or already
-evaluated is rejected and redrawn — never scored — and counted in the optimizer's ``rejections``. A table that
-holds only a sample of a larger space (e.g. a continuous hyperparameter space) maps a valid child absent from
-it to the closest stored configuration not yet evaluated (:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
+Crossover is uniform on the space's box encoding (:meth:`ecnas.spaces.SearchSpace.to_vector`, the one pymoo
+searches). Mutation is the table's search space's own (:meth:`ecnas.spaces.SearchSpace.mutate`; for NB101,
+NAS-Bench-101's ``mutate_spec``). A child that is invalid, valid but absent from the table (or without
+results), or already evaluated is rejected and redrawn — never scored — and counted in the optimizer's
+``rejections``. A table that holds only a sample of a larger space (e.g. a continuous hyperparameter space)
+maps a valid child absent from it to the closest stored configuration not yet evaluated
+(:meth:`~ecnas.optimizers.TableSpace.nearest_row`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ecnas import indicators
 if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
 
-__all__ = ["mutate", "random_rows", "rank_parent", "rank_select", "sample_rows", "selection_reference"]
+__all__ = ["crossover", "mutate", "random_rows", "rank_parent", "rank_select", "sample_rows", "selection_reference"]
 
 _MAX_ATTEMPTS = 100
 
@@ -181,6 +183,61 @@ def mutate(
         return -1
     rejections["random_fallback"] += 1
     return int(fallback[0])
+
+
+def crossover(
+    optimizer: Optimizer,
+    first: int,
+    second: int,
+    budget: int,
+    *,
+    attempts: int = 10,
+    unseen: bool = True,
+) -> int:
+    """A uniform crossover of table rows ``first`` and ``second``, not yet evaluated at ``budget``.
+
+    Each component of the space's box encoding (:meth:`ecnas.spaces.SearchSpace.to_vector`; NB101: the padded
+    cell's edges, then its op labels) comes from either parent with probability 1/2. Rejected children (invalid,
+    not in the table, already evaluated, or a parent) are redrawn and counted in ``optimizer.rejections``, as for
+    :func:`mutate`; a table holding only a sample of a larger space takes the closest free stored configuration.
+
+    Args:
+        optimizer: the optimizer (generator, space, bookkeeping).
+        first: a parent row.
+        second: the other parent row.
+        budget: epochs the child will be evaluated at.
+        attempts: children drawn before giving up.
+        unseen: reject children evaluated at any budget (else: only at ``budget``).
+
+    Returns:
+        A table row, or -1 when every attempt was rejected (callers fall back to mutation).
+    """
+    space = optimizer.space
+    search_space = space.search_space
+    rng = optimizer.rng
+    available = optimizer.search_mask()
+    blocked = optimizer.seen_mask() if unseen else optimizer.evaluated_mask(budget)
+    rejections = optimizer.rejections
+    x, y = search_space.to_vector(space.cell(first)), search_space.to_vector(space.cell(second))
+    for _ in range(attempts):
+        child = search_space.from_vector(np.where(rng.random(x.size) < 0.5, x, y))
+        if child is None:
+            rejections["invalid"] += 1
+            continue
+        row = space.config_row(child)
+        if row < 0 and not space.holds_every_configuration:
+            free = available & ~blocked
+            free[[first, second]] = False
+            row = space.nearest_row(child, free)
+            if row >= 0:
+                return row
+        if row < 0 or not available[row]:
+            rejections["not_in_table"] += 1
+        elif blocked[row] or row in (first, second):
+            rejections["duplicate"] += 1
+        else:
+            return row
+    return -1
 
 
 def selection_reference(F: np.ndarray) -> np.ndarray:

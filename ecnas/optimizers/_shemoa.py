@@ -3,9 +3,17 @@
 After the SH-EMOA of Izquierdo et al. (2021), "Bag of baselines for multi-objective joint neural
 architecture search and hyperparameter optimization": each generation mutates ``eta**(K-1)`` offspring
 from uniformly chosen parents (``K`` = number of rungs, the table's budgets from ``min_budget`` to
-``budget``), evaluates them at the lowest budget, promotes the best ``1/eta`` by non-dominated sorting and
-hypervolume contribution to the next budget, and so on; the survivors at the top budget compete with the
-population ((μ + λ) survival, as SEMOA). The initial population is evaluated at the top budget.
+``budget``), evaluates them at the lowest budget, promotes the best ``1/eta`` to the next budget, and so on;
+the survivors at the top budget compete with the population ((μ + λ) survival, as SEMOA). The initial
+population is evaluated at the top budget.
+
+Promotion ranks a rung's offspring by non-dominated sorting and hypervolume contribution **among every cell
+evaluated at that budget so far** (the run's archive at the rung), not among the generation's few offspring
+alone: an offspring is promoted for standing well against what the budget has seen, not for being the best of
+three or four mutants. Ranked only within its batch, the promotion favoured each batch's extreme points (on the
+default table mostly its cheapest mutant), whatever their standing: at 100 distinct top-budget evaluations on
+the default table (screening seeds 100–119, median fraction of the exact front's hypervolume) batch promotion
+reached 0.863 / 0.859, below skipping the lower budgets altogether (0.887); archive promotion 0.887 / 0.889.
 
 Lower-budget evaluations are counted with their own (lower) simulated cost; the front is built from
 top-budget evaluations only. With a single budget this is SEMOA with one offspring per generation.
@@ -79,6 +87,7 @@ class SHEMOA(Optimizer):
         self._initial_batch = True
         self._topping_up = False  # every cell seen: evaluate the rest at the top budget, best first
         self._known: dict[int, tuple[int, np.ndarray]] = {}  # row -> (highest budget evaluated, its F)
+        self._archive: dict[int, list[np.ndarray]] = {}  # lower rung -> F of every cell evaluated there
 
     def _per_generation(self) -> int:
         total, n = 0, self.offspring
@@ -165,9 +174,16 @@ class SHEMOA(Optimizer):
             self._survive(batch, fitness)
             self._rung, self._batch = 0, np.zeros(0, dtype=np.int64)
             return
-        keep = rank_select(fitness, max(1, batch.size // self.eta))
-        self._batch = batch[keep]
+        self._batch = batch[self._promoted(fitness)]
         self._rung += 1
+
+    def _promoted(self, fitness: np.ndarray) -> np.ndarray:
+        """Indices of the batch's best ``1/eta``, ranked among every cell evaluated at the current rung so far."""
+        archive = self._archive.setdefault(self.rungs[self._rung], [])
+        union = np.vstack([*archive, fitness])
+        order = rank_select(union, union.shape[0], ordered=True) - len(archive)
+        archive.extend(fitness)
+        return order[order >= 0][: max(1, fitness.shape[0] // self.eta)]
 
     def _survive(self, rows: np.ndarray, F: np.ndarray) -> None:
         population = np.concatenate([self._population, rows])

@@ -34,7 +34,12 @@ def test_registry_lists_the_five_algorithms_and_rejects_duplicates() -> None:
 
     with pytest.raises(ValueError, match=r"unknown optimizer 'nope'.*semoa"):
         get_optimizer("nope")
-    assert optimizer_options("semoa") == {"population_size": None, "mutation_rate": 1.0, "selection_pressure": 1.9}
+    assert optimizer_options("semoa") == {
+        "population_size": None,
+        "mutation_rate": 1.0,
+        "selection_pressure": 1.9,
+        "crossover_rate": 0.5,
+    }
     assert optimizer_options("msehvi")["refit_every"] == 5
     assert issubclass(get_optimizer("rs"), Optimizer)
 
@@ -174,3 +179,20 @@ def test_objectives_the_table_lacks_are_refused(tmp_path: Path) -> None:
     assert len(result) == 20 and np.isnan(result.history["energy_kwh"]).all()
     assert np.isnan(result.search_cost["energy_kwh"])  # unknown, not zero
     assert result.search_cost["training_time_s"] > 0
+
+
+def test_shemoa_promotes_against_every_cell_seen_at_the_rung(synthetic_table: Path) -> None:
+    # Rungs 4 -> 12 with eta 3: three offspring at 4 epochs per generation, one promoted to 12.
+    with Benchmark(synthetic_table) as bench:
+        optimizer = get_optimizer("shemoa")(bench, seed=0, population_size=2, budget=12, min_budget=4, eta=3)
+        optimizer.tell(optimizer.ask(), [[0.5, 0.5], [0.6, 0.6]])
+        first = optimizer.ask()
+        optimizer.tell(first, [[0.04, 0.55], [0.55, 0.04], [0.9, 0.9]])  # the rung's archive
+        optimizer.tell(optimizer.ask(), [[0.3, 0.3]])
+        second = optimizer.ask()
+        assert [c.budget for c in second] == [4, 4, 4]
+        # Within the batch alone the extremes contribute most and (0.5, 0.5) would be dropped; against the
+        # archive they are dominated and it is the one non-dominated offspring.
+        optimizer.tell(second, [[0.5, 0.5], [0.05, 0.6], [0.6, 0.05]])
+        promoted = optimizer.ask()
+    assert [(c.hash, c.budget) for c in promoted] == [(second[0].hash, 12)]

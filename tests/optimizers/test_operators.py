@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from ecnas.benchmark import Benchmark
 from ecnas.optimizers import SEMOA, get_optimizer
-from ecnas.optimizers._operators import random_rows, sample_rows
+from ecnas.optimizers._operators import crossover, mutate, random_rows, sample_rows
 
 
 def _vertices(opt: SEMOA, rows: np.ndarray) -> np.ndarray:
@@ -91,3 +92,42 @@ def test_semoa_population_is_at_most_a_third_of_the_run(real_table: Path) -> Non
         assert SEMOA(bench, max_evaluations=30).population_size == 10
         assert SEMOA(bench, max_evaluations=4).population_size == 2
         assert SEMOA(bench, max_evaluations=30, population_size=12).population_size == 12
+
+
+def test_crossover_children_take_each_component_from_a_parent(synthetic_table: Path) -> None:
+    with Benchmark(synthetic_table) as bench:
+        optimizer = SEMOA(bench, seed=3)
+        space, search_space = optimizer.space, optimizer.space.search_space
+        first = int(sample_rows(optimizer, optimizer.budget, 1)[0])
+        x = search_space.to_vector(space.cell(first))
+        while True:  # a second parent whose encoding differs in a few components
+            second = mutate(optimizer, first, optimizer.budget, rate=0.5)
+            y = search_space.to_vector(space.cell(second))
+            if 2 <= int((x != y).sum()) <= 8:
+                break
+        differ = np.flatnonzero(x != y)
+        mixes = set()
+        for mask in itertools.product([False, True], repeat=differ.size):
+            z = x.copy()
+            z[differ[list(mask)]] = y[differ[list(mask)]]
+            config = search_space.from_vector(z)
+            if config is not None:
+                mixes.add(search_space.key(config))
+        children = [crossover(optimizer, first, second, optimizer.budget) for _ in range(20)]
+        keys = {space.hash(child) for child in children if child >= 0}
+        assert keys and keys <= mixes - {space.hash(first), space.hash(second)}
+        # A row crossed with itself only gives itself back, always rejected: the caller mutates instead.
+        before = optimizer.rejections["duplicate"]
+        assert crossover(optimizer, first, first, optimizer.budget, attempts=5) == -1
+        assert optimizer.rejections["duplicate"] == before + 5
+
+
+def test_semoa_crossover_rate_zero_is_ec_nas_mutation_only(real_table: Path) -> None:
+    with Benchmark(real_table) as bench:
+        mutation_only = SEMOA(bench, seed=4, crossover_rate=0.0, max_evaluations=40).run()
+        default = SEMOA(bench, seed=4, max_evaluations=40).run()
+        with pytest.raises(ValueError, match="crossover_rate"):
+            SEMOA(bench, crossover_rate=1.5)
+    assert mutation_only.rejections["invalid"] + mutation_only.rejections["duplicate"] > 0
+    assert mutation_only.history["hash"].tolist() != default.history["hash"].tolist()
+    assert default.settings["crossover_rate"] == 0.5
