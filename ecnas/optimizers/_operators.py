@@ -11,7 +11,7 @@ maps a valid child absent from it to the closest stored configuration not yet ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import moocore
 import numpy as np
@@ -20,6 +20,7 @@ from ecnas import indicators
 
 if TYPE_CHECKING:
     from ecnas.optimizers._base import Optimizer
+    from ecnas.optimizers._problem import TableSpace
 
 __all__ = ["crossover", "mutate", "random_rows", "rank_parent", "rank_select", "sample_rows", "selection_reference"]
 
@@ -159,24 +160,8 @@ def mutate(
     parent_config = space.cell(parent)
     for _ in range(_MAX_ATTEMPTS):
         child = search_space.mutate(parent_config, rng, rate=rate)
-        if child is None:
-            rejections["invalid"] += 1
-            continue
-        row = space.config_row(child)
-        if row < 0 and not space.holds_every_configuration:
-            # A sampled table of a larger space: evaluate the closest stored, still free configuration.
-            free = available & ~blocked
-            free[parent] = False
-            if exclude:
-                free[np.fromiter(exclude, dtype=np.int64)] = False
-            row = space.nearest_row(child, free)
-            if row >= 0:
-                return row
-        if row < 0 or not available[row]:
-            rejections["not_in_table"] += 1
-        elif blocked[row] or row in exclude or row == parent:
-            rejections["duplicate"] += 1
-        else:
+        row = _child_row(space, child, available, blocked, (parent,), exclude, rejections)
+        if row >= 0:
             return row
     fallback = random_rows(optimizer, budget, 1, exclude | {parent}, unseen=unseen)
     if fallback.size == 0:
@@ -221,22 +206,44 @@ def crossover(
     x, y = search_space.to_vector(space.cell(first)), search_space.to_vector(space.cell(second))
     for _ in range(attempts):
         child = search_space.from_vector(np.where(rng.random(x.size) < 0.5, x, y))
-        if child is None:
-            rejections["invalid"] += 1
-            continue
-        row = space.config_row(child)
-        if row < 0 and not space.holds_every_configuration:
-            free = available & ~blocked
-            free[[first, second]] = False
-            row = space.nearest_row(child, free)
-            if row >= 0:
-                return row
-        if row < 0 or not available[row]:
-            rejections["not_in_table"] += 1
-        elif blocked[row] or row in (first, second):
-            rejections["duplicate"] += 1
-        else:
+        row = _child_row(space, child, available, blocked, (first, second), set(), rejections)
+        if row >= 0:
             return row
+    return -1
+
+
+def _child_row(
+    space: TableSpace,
+    child: Any,
+    available: np.ndarray,
+    blocked: np.ndarray,
+    parents: tuple[int, ...],
+    exclude: set[int],
+    rejections: dict[str, int],
+) -> int:
+    """The table row of a proposed child, or -1 after counting why it was rejected in ``rejections``.
+
+    Rejected: an invalid child (``None``), one the table does not hold, one already evaluated (``blocked``), in
+    ``exclude`` or a parent. A sampled table of a larger space offers the closest stored, still free configuration.
+    """
+    if child is None:
+        rejections["invalid"] += 1
+        return -1
+    row = space.config_row(child)
+    if row < 0 and not space.holds_every_configuration:
+        free = available & ~blocked
+        free[list(parents)] = False
+        if exclude:
+            free[np.fromiter(exclude, dtype=np.int64)] = False
+        row = space.nearest_row(child, free)
+        if row >= 0:
+            return row
+    if row < 0 or not available[row]:
+        rejections["not_in_table"] += 1
+    elif blocked[row] or row in exclude or row in parents:
+        rejections["duplicate"] += 1
+    else:
+        return row
     return -1
 
 
