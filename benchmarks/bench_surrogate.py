@@ -75,6 +75,26 @@ class _Trees:
         return self.model.predict(x)
 
 
+class _LinearBase:
+    """Stacking tried for issue 15 (not part of ecnas): ridge on the features, the ``cost`` MLP on its residuals."""
+
+    def __init__(self, seed: int) -> None:
+        self.mlp = MLPSurrogate(seed=seed, input_scaling="standard", target_transform="standard", lr_schedule="cosine")
+        self.best_epochs_ = [0]
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _LinearBase:
+        from sklearn.linear_model import RidgeCV
+
+        self.offset, self.scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+        self.ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit((x - self.offset) / self.scale, y)
+        self.mlp.fit(x, y - self.ridge.predict((x - self.offset) / self.scale))
+        self.best_epochs_ = self.mlp.best_epochs_
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.ridge.predict((x - self.offset) / self.scale) + self.mlp.predict(x)
+
+
 class _Average:
     def __init__(self, seed: int) -> None:
         self.parts = [(MLPSurrogate(seed=seed), "graph", 0.7), (_Trees(seed), "graph-paths", 0.3)]
@@ -89,12 +109,19 @@ class _Average:
         return sum(weight * model.predict(inputs[name]) for model, name, weight in self.parts)
 
 
+#: The energy model of issue 15 §4: the default ensemble on NB101's 14 ``cost`` features, standardised
+#: inputs, cosine learning-rate decay.
+COST_SETTINGS = {"input_scaling": "standard", "lr_schedule": "cosine"}
+
 #: name → (constructor of a seed, feature set of the NB101 space; None: every set, as a dict).
 CONFIGS = {
     "ecnas-baseline": (MLPSurrogate.ecnas_baseline, "features"),
     "ecnas-default": (MLPSurrogate, "features"),
     "graph": (MLPSurrogate, "graph"),
     "crossfit": (lambda seed: MLPSurrogate(seed=seed, **CROSSFIT_SETTINGS), "graph"),
+    "cost": (lambda seed: MLPSurrogate(seed=seed, **COST_SETTINGS), "cost"),
+    "cost-crossfit": (lambda seed: MLPSurrogate(seed=seed, **{**CROSSFIT_SETTINGS, **COST_SETTINGS}), "cost"),
+    "cost+linear": (_LinearBase, "cost"),
     "hgb": (_Trees, "graph-paths"),
     "graph+hgb": (_Average, None),
 }
@@ -147,6 +174,23 @@ def _table_data(path: Path, metric: str, budget: int | None) -> tuple[np.ndarray
     return values[rows], columns, np.asarray(contents.trainable_parameters)[rows]
 
 
+def noise_floor(y: np.ndarray, cost: np.ndarray) -> tuple[float, int, int]:
+    """MAE of a perfect model of the computation: cells with identical ``cost`` features, measured apart.
+
+    Two such cells run the same kernels at the same sizes, so their energies differ by measurement noise
+    (and whatever the features miss): for independent errors of equal spread the mean absolute difference
+    is sqrt(2) times the mean absolute error of the true value (exact for Gaussian errors).
+    """
+    _, group = np.unique(np.round(cost, 9), axis=0, return_inverse=True)
+    group = group.ravel()
+    differences = []
+    for g in np.flatnonzero(np.bincount(group) > 1):
+        values = y[group == g]
+        differences.append(np.abs(values[:, None] - values[None, :])[np.triu_indices(len(values), 1)])
+    every = np.concatenate(differences)
+    return float(every.mean() / np.sqrt(2)), len(every), len(differences)
+
+
 def summary(rows: list[dict], key: str) -> str:
     values = np.array([row[key] for row in rows])
     return f"{values.mean():.4g} ± {values.std():.2g}"
@@ -156,7 +200,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sizes", default="250,500,1000,2000,2758", help="learning-curve training sizes")
-    parser.add_argument("--configs", default="ecnas-baseline,ecnas-default,graph,crossfit", help="held-out configs")
+    parser.add_argument("--configs", default="ecnas-baseline,ecnas-default,graph,crossfit,cost", help="held-out")
+    parser.add_argument("--noise", action="store_true", help="also print the measurement-noise floor of the MAE")
     parser.add_argument("--trees", action="store_true", help="also run hgb and graph+hgb (what did not pay)")
     parser.add_argument("--curve-configs", default="ecnas-baseline,ecnas-default")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out share (EC-NAS: 0.2)")
@@ -203,7 +248,18 @@ def main() -> None:
     maes = {k: np.mean([r["mae"] for r in rows]) for k, rows in results["holdout"].items()}
     if "ecnas-baseline" in maes:
         ratios = ", ".join(f"{k} {v / maes['ecnas-baseline']:.3f}" for k, v in maes.items() if k != "ecnas-baseline")
-        print(f"MAE ratio to baseline: {ratios}   (EC-NAS paper: Pearson 0.9977 on its own split)\n")
+        print(f"MAE ratio to baseline: {ratios}   (EC-NAS paper: Pearson 0.9977 on its own split)")
+    if "graph" in maes:
+        others = [k for k in maes if k not in ("graph", "ecnas-baseline")]
+        ratios = ", ".join(f"{k} {maes[k] / maes['graph']:.3f}" for k in others)
+        print(f"MAE ratio to graph: {ratios}")
+    if args.noise:
+        floor, pairs, groups = noise_floor(y * scale, INPUTS["cost"])
+        print(
+            f"noise floor: {floor:.4g} {unit} (mean |difference| / sqrt 2 over {pairs} pairs of cells in {groups} "
+            "groups with identical cost features: the same computation measured twice)"
+        )
+    print()
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     names = [n for n in args.curve_configs.split(",") if n]
