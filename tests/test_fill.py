@@ -212,6 +212,27 @@ def test_single_measured_budget_scales_linearly(cells, tmp_path):
     assert scaling["energy_kwh"]["108"] == "linear from budget 4" and scaling["energy_kwh"]["4"] == "fitted"
 
 
+def test_energy_bundle_on_the_cost_features(cells, tmp_path):
+    """The energy model of docs/surrogate.md: feature set ``cost``, standardised inputs; saved, loaded, filled."""
+    records = make_records(cells[:40], budgets=(4,), repeats=1)
+    params = {**FAST, "input_scaling": "standard"}
+    bundle = fit_surrogates(
+        records, seed=0, metrics=("energy_kwh",), feature_set="cost", surrogate_params=params,
+        network_options=TINY_NET, out_path=tmp_path / "s.h5", progress=False,
+    )  # fmt: skip
+    model = bundle.models[("energy_kwh", 4)]
+    assert bundle.feature_set == "cost" and model.n_features_in_ == 14 and model.input_scaling == "standard"
+    features = model_inputs(bundle, cells)
+    loaded = SurrogateBundle.load(tmp_path / "s.h5")
+    assert loaded.feature_set == "cost"
+    np.testing.assert_array_equal(loaded.models[("energy_kwh", 4)].predict(features), model.predict(features))
+    from ecnas.table import read_table
+
+    table = read_table(fill_table(tmp_path / "s.h5", tmp_path / "t.h5", max_vertices=4, progress=False))
+    assert table.provenance["surrogate"]["feature_set"] == "cost"
+    assert np.isfinite(table.metrics["energy_kwh"][:, 0, 0]).all()
+
+
 def test_refit_false_keeps_the_scored_model(cells):
     records = make_records(cells[:40], budgets=(2,), repeats=1)
     kwargs = {"metrics": ("energy_kwh",), "surrogate_params": FAST, "network_options": TINY_NET, "progress": False}

@@ -203,19 +203,28 @@ class NB101Space(SearchSpace[CellSpec]):
     #: ``graph`` (default for new surrogates): the 36 EC-NAS features and 29 graph features (size, ops
     #: per depth, channels, log parameters; :mod:`ecnas.spaces.nb101.graph_features`); ``features``:
     #: EC-NAS's 36 alone (surrogates fitted before the graph features); ``graph-paths``: ``graph``
-    #: plus the 364-column path encoding (for tree models; it did not pay for the MLP).
-    surrogate_feature_sets: ClassVar[tuple[str, ...]] = ("graph", "features", "graph-paths")
+    #: plus the 364-column path encoding (for tree models; it did not pay for the MLP); ``cost``: the 14
+    #: compute-cost features of the whole network alone (MACs, activations, kernels;
+    #: :mod:`ecnas.spaces.nb101.cost_features`) — for energy and time, which depend on what the network
+    #: computes and not on how the cell is drawn; ``graph-cost``: ``graph`` plus the 14.
+    surrogate_feature_sets: ClassVar[tuple[str, ...]] = ("graph", "features", "graph-paths", "cost", "graph-cost")
 
     def _surrogate_features(
         self, columns: Mapping[str, np.ndarray], parameters: np.ndarray, feature_set: str
     ) -> np.ndarray:
+        from ecnas.spaces.nb101.cost_features import cost_features
         from ecnas.spaces.nb101.graph_features import graph_features
 
+        if feature_set == "cost":
+            return cost_features(columns["matrix"], columns["op_codes"])
         base = self.features(columns, parameters)
         if feature_set == "features":
             return base
         extra = graph_features(columns["matrix"], columns["op_codes"], parameters, paths=feature_set == "graph-paths")
-        return np.concatenate([base, extra], axis=1)
+        parts = [base, extra]
+        if feature_set == "graph-cost":
+            parts.append(cost_features(columns["matrix"], columns["op_codes"]))
+        return np.concatenate(parts, axis=1)
 
     def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Adjacency entries in [0, 1], op codes in [0, 5]; the parameter count has no natural bound (NaN)."""

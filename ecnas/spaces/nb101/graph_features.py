@@ -61,12 +61,12 @@ NUM_GRAPH_FEATURES = len(GRAPH_FEATURE_NAMES)
 NUM_SUMMARY_FEATURES = NUM_GRAPH_FEATURES - _NUM_PATH_CODES
 
 
-def _vertex_channels(adjacency: np.ndarray, feeds: np.ndarray) -> np.ndarray:
-    """`N x 7` channels per vertex at 128 output channels (NB101's allocation, as ``count_parameters_many``)."""
+def _vertex_channels(adjacency: np.ndarray, feeds: np.ndarray, out_channels: int = _CHANNELS) -> np.ndarray:
+    """`N x 7` channels per interior vertex at ``out_channels`` (NB101's allocation, as ``count_parameters_many``)."""
     last = MAX_VERTICES - 1
     fan_in = np.maximum(feeds.sum(axis=1), 1)
     rank = np.cumsum(feeds, axis=1) - feeds
-    base, remainder = _CHANNELS // fan_in, _CHANNELS % fan_in
+    base, remainder = out_channels // fan_in, out_channels % fan_in
     channels = np.zeros(adjacency.shape[:2], dtype=np.int64)
     channels[:, 1:last] = np.where(feeds == 1, base[:, None] + (rank < remainder[:, None]), 0)
     for v in range(last - 2, 0, -1):
