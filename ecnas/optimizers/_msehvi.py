@@ -54,7 +54,7 @@ class MSEHVI(Optimizer):
         initial_design: int = 10,
         pool_size: int = 3000,
         mutants: int = 30,
-        prior_candidates: int = 1000,
+        prior_candidates: int = 4000,
         refit_every: int = 5,
         **kwargs: Any,
     ) -> None:
