@@ -85,12 +85,17 @@ def cells():
 
 @pytest.fixture(scope="module")
 def built(cells, tmp_path_factory):
-    """Fit on 60 of the 91 cells at all four budgets, then fill the 4-vertex space."""
+    """Fit on 60 of the 91 cells at all four budgets, then fill the 4-vertex space.
+
+    One feature set for every metric (``graph``): the synthetic metrics are functions of the parameter count,
+    which the per-metric default for energies and time (``cost``) does not hold; see the per-metric test below.
+    """
     folder = tmp_path_factory.mktemp("build")
     records = make_records(cells[:60])
     bundle = fit_surrogates(
-        records, seed=1, surrogate_params=FAST, network_options=TINY_NET, out_path=folder / "s.h5", progress=False
-    )
+        records, seed=1, surrogate_params=FAST, network_options=TINY_NET, out_path=folder / "s.h5", progress=False,
+        feature_set="graph",
+    )  # fmt: skip
     table = fill_table(folder / "s.h5", folder / "t.h5", max_vertices=4, progress=False)
     return bundle, records, table
 
@@ -231,6 +236,39 @@ def test_energy_bundle_on_the_cost_features(cells, tmp_path):
     table = read_table(fill_table(tmp_path / "s.h5", tmp_path / "t.h5", max_vertices=4, progress=False))
     assert table.provenance["surrogate"]["feature_set"] == "cost"
     assert np.isfinite(table.metrics["energy_kwh"][:, 0, 0]).all()
+
+
+def test_each_metric_gets_the_space_s_own_feature_set_by_default(cells, tmp_path):
+    """No feature_set: NB101's surrogate_setup — energies, time on ``cost`` (standardised), accuracies on ``graph``."""
+    records = make_records(cells[:40], budgets=(4,), repeats=1)
+    bundle = fit_surrogates(
+        records, seed=0, metrics=("energy_kwh", "validation_accuracy", "training_time"), surrogate_params=FAST,
+        network_options=TINY_NET, out_path=tmp_path / "s.h5", progress=False,
+    )  # fmt: skip
+    assert bundle.feature_sets == {"energy_kwh": "cost", "validation_accuracy": "graph", "training_time": "cost"}
+    energy, accuracy = bundle.models[("energy_kwh", 4)], bundle.models[("validation_accuracy", 4)]
+    assert energy.n_features_in_ == 14 and energy.input_scaling == "standard"
+    assert accuracy.n_features_in_ == 65 and accuracy.input_scaling == "none"
+    assert bundle.feature_set == "mixed: energy_kwh=cost, training_time=cost, validation_accuracy=graph"
+    with pytest.raises(ValueError, match="pass feature_set"):
+        model_inputs(bundle, cells)
+    loaded = SurrogateBundle.load(tmp_path / "s.h5")
+    assert loaded.feature_sets == bundle.feature_sets
+    from ecnas.spaces import get_space
+    from ecnas.table import SOURCE_MEASURED, read_table
+
+    space = get_space("nb101")
+    columns = space.encode(list(cells))
+    cost = bundle.features(space, columns, space.num_parameters(columns), "cost")
+    table = read_table(fill_table(tmp_path / "s.h5", tmp_path / "t.h5", max_vertices=4, progress=False))
+    predicted = table.source != SOURCE_MEASURED
+    order = {spec.hash: k for k, spec in enumerate(cells)}
+    rows = [order[h.decode()] for h in np.asarray(table.hashes)[predicted]]
+    np.testing.assert_allclose(  # the table's energies are the cost model's predictions (up to compaction)
+        table.metrics["energy_kwh"][predicted, 0, 0], energy.predict(cost[rows]), rtol=1e-3
+    )
+    assert "per metric" in table.provenance["surrogate"]["features"]
+    assert table.provenance["surrogate"]["feature_set"].startswith("mixed: ")
 
 
 def test_refit_false_keeps_the_scored_model(cells):

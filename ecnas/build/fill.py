@@ -83,12 +83,13 @@ def _check_finite(metric: str, budget: int, mean: np.ndarray, std: np.ndarray) -
 
 
 def predict_space(
-    bundle: SurrogateBundle, features: np.ndarray, *, progress: bool = False
+    bundle: SurrogateBundle, features: np.ndarray | Mapping[str, np.ndarray], *, progress: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Every fitted metric at every budget of ``bundle`` for `N x 36` features.
+    """Every fitted metric at every budget of ``bundle`` for `N x d` features.
 
-    Each fitted model runs once; budgets without their own model reuse the prediction of their
-    source budget with the scaling rule.
+    ``features``: one array for a bundle of one feature set, or feature set → array (every set of
+    :attr:`SurrogateBundle.feature_sets`). Each fitted model runs once; budgets without their own model
+    reuse the prediction of their source budget with the scaling rule.
 
     Returns:
         ``(means, stds)``: metric → `N x B` arrays, clipped to the metric's range.
@@ -98,10 +99,12 @@ def predict_space(
     tasks = [(metric, budget) for metric in bundle.metrics for budget in bundle.fitted_budgets(metric)]
     predicted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for metric, budget in tqdm(tasks, desc="predict", unit="model", disable=not progress):
-        predicted[(metric, budget)] = bundle.models[(metric, budget)].predict(features, return_std=True)
+        inputs = features[bundle.feature_set_of(metric, budget)] if isinstance(features, Mapping) else features
+        predicted[(metric, budget)] = bundle.models[(metric, budget)].predict(inputs, return_std=True)
         _check_finite(metric, budget, *predicted[(metric, budget)])
+    n_rows = len(next(iter(features.values()))) if isinstance(features, Mapping) else len(features)
     for metric in bundle.metrics:
-        mean = np.empty((len(features), len(bundle.budgets)))
+        mean = np.empty((n_rows, len(bundle.budgets)))
         std = np.empty_like(mean)
         for column, budget in enumerate(bundle.budgets):
             source, rule = bundle.source(metric, budget)  # type: ignore[misc]
@@ -242,7 +245,8 @@ def fill_contents(
 
     n_cells = len(hash_bytes)
     default_params = space.num_parameters(columns)
-    features = bundle.features(space, columns, default_params)
+    names = set(bundle.feature_sets.values())
+    features = {name: bundle.features(space, columns, default_params, name) for name in names}
     try:
         trained_params = space.num_parameters(columns, **options) if options else default_params
     except TypeError as error:  # unknown or malformed keys in the surrogate file's "network" provenance
@@ -301,6 +305,8 @@ def fill_contents(
 
 
 def _features_description(space: Any, feature_set: str) -> str:
+    if feature_set.startswith("mixed: "):
+        return f"per metric, feature sets of space {space.name!r} (SearchSpace.surrogate_features): {feature_set[7:]}"
     if feature_set == "features":
         return space.features_description
     return f"feature set {feature_set!r} of space {space.name!r} (SearchSpace.surrogate_features)"

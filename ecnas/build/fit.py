@@ -170,10 +170,15 @@ def _network_options(provenance: Mapping[str, Any]) -> dict[str, int] | None:
     return dict(profile.network_options())
 
 
-def _settings(metric: str, seed: int, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Default surrogate settings per metric: accuracies (a narrow band near their mean) standardised."""
+def _settings(
+    metric: str, seed: int, overrides: Mapping[str, Any], space_settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Default surrogate settings per metric: accuracies (a narrow band near their mean) standardised.
+
+    ``space_settings`` (:meth:`~ecnas.spaces.SearchSpace.surrogate_setup`) come before the caller's ``overrides``.
+    """
     transform = "standard" if metric in _ACCURACIES else "scale"
-    settings = {**CROSSFIT_SETTINGS, "target_transform": transform, **overrides, "seed": seed}
+    settings = {**CROSSFIT_SETTINGS, "target_transform": transform, **(space_settings or {}), **overrides, "seed": seed}
     if "holdout" not in overrides and int(settings.get("n_members", 5)) < 2:  # one network: nothing to cross-fit
         settings.update(
             holdout="random",
@@ -228,8 +233,15 @@ def fit_measured(
         ValueError: an unknown feature set or surrogate setting.
     """
     space = get_space(measured.space)
-    name = feature_set or space.surrogate_feature_sets[0]
-    features = space.surrogate_features(measured.columns, space.num_parameters(measured.columns), name)
+    parameters = space.num_parameters(measured.columns)
+    feature_cache: dict[str, np.ndarray] = {}
+
+    def setup(metric: str) -> tuple[str, np.ndarray, dict[str, Any]]:
+        name, space_settings = (feature_set, {}) if feature_set else space.surrogate_setup(metric)
+        if name not in feature_cache:
+            feature_cache[name] = space.surrogate_features(measured.columns, parameters, name)
+        return name, feature_cache[name], space_settings
+
     overrides = dict(surrogate_params or {})
     tasks = [
         (metric, budget)
@@ -244,7 +256,8 @@ def fit_measured(
         if len(rows) < MIN_CELLS_TO_FIT:
             continue
         targets = np.nanmean(values[rows], axis=1)
-        settings = _settings(metric, seed, overrides)
+        name, features, space_settings = setup(metric)
+        settings = _settings(metric, seed, overrides, space_settings)
         if settings["holdout"] == "folds":  # few cells: fewer folds (members), each with >= 2 rows
             settings["n_members"] = min(int(settings.get("n_members", 5)), len(rows) // 2)
         metadata: dict[str, Any] = {"metric": metric, "budget": budget, "n_cells": len(rows), "feature_set": name}
@@ -328,8 +341,10 @@ def fit_surrogates(
             (default); False keeps the scored model, trained without the held-out cells (EC-NAS's way).
         surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings overriding
             :data:`CROSSFIT_SETTINGS` and the defaults.
-        feature_set: the space's surrogate feature set (:attr:`~ecnas.spaces.SearchSpace.surrogate_feature_sets`;
-            default its first, NB101: ``graph``).
+        feature_set: one of the space's surrogate feature sets for every metric
+            (:attr:`~ecnas.spaces.SearchSpace.surrogate_feature_sets`); default: each metric's own, with its
+            settings (:meth:`~ecnas.spaces.SearchSpace.surrogate_setup`; NB101: ``cost`` for energies and time,
+            ``graph`` for accuracies).
         network_options: options of the trained network (for the table's parameter column); default
             from the records' profile.
         provenance: extra provenance entries (override those copied from the records).

@@ -70,7 +70,8 @@ def refit_table(
             table's values and lose their uncertainty.
         surrogate_params: :class:`~ecnas.surrogate.MLPSurrogate` settings over the builder's
             (:data:`ecnas.build.fit.CROSSFIT_SETTINGS`).
-        feature_set: the space's surrogate feature set (default: its first).
+        feature_set: one surrogate feature set of the space for every metric (default: each metric's own,
+            :meth:`~ecnas.spaces.SearchSpace.surrogate_setup`).
         max_bytes: size cap of the compacted table (:func:`~ecnas.build.compact.compact_table`);
             None compacts with the default precision and no cap.
         compact_bits: significant bits of the predicted values before the size cap applies (the cap

@@ -217,6 +217,15 @@ class SearchSpace(abc.ABC, Generic[C]):
         """Hook of :meth:`surrogate_features` (``feature_set`` is valid); the default serves ``"features"``."""
         return self.features(columns, parameters)
 
+    def surrogate_setup(self, metric: str) -> tuple[str, dict[str, Any]]:
+        """Feature set and :class:`~ecnas.surrogate.MLPSurrogate` settings a new surrogate of ``metric`` uses.
+
+        The builder (:func:`ecnas.build.fit.fit_measured`) fits each metric with its own; what a metric depends
+        on may differ (NB101: energy and time on the network's compute cost, accuracies on the cell's graph).
+        Default: the first of :attr:`surrogate_feature_sets` and no settings of its own.
+        """
+        return self.surrogate_feature_sets[0], {}
+
     def num_parameters(self, columns: Mapping[str, np.ndarray], **options: Any) -> np.ndarray:
         """`n` trainable parameters (int64) of the model each stored row trains; -1 where unknown.
 

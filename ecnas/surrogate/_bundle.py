@@ -103,21 +103,45 @@ class SurrogateBundle:
         """Metrics with at least one fitted budget."""
         return tuple(dict.fromkeys(metric for metric, _ in self.models))
 
+    def feature_set_of(self, metric: str, budget: int) -> str:
+        """The space's feature set a model was fitted on (``features`` for models that predate feature sets)."""
+        return str(self.models[(metric, budget)].metadata_.get("feature_set", "features"))
+
     @property
-    def feature_set(self) -> str:
-        """The space's feature set the models were fitted on (``features`` for models that predate feature sets).
+    def feature_sets(self) -> dict[str, str]:
+        """Per metric, the feature set its models were fitted on.
 
         Raises:
-            ValueError: the models disagree.
+            ValueError: the budgets of one metric disagree (models of one metric are fitted together).
         """
-        names = {str(model.metadata_.get("feature_set", "features")) for model in self.models.values()}
-        if len(names) != 1:
-            raise ValueError(f"the bundle's models use different feature sets {sorted(names)}; refit them together")
-        return names.pop()
+        out: dict[str, str] = {}
+        for metric, budget in self.models:
+            name = self.feature_set_of(metric, budget)
+            if out.setdefault(metric, name) != name:
+                raise ValueError(f"the models of {metric!r} use different feature sets; refit them together")
+        return out
 
-    def features(self, space: Any, columns: Any, parameters: Any) -> np.ndarray:
-        """`n x d` inputs of the models for stored rows of ``space`` (``parameters``: default network's counts)."""
-        return np.asarray(space.surrogate_features(columns, parameters, self.feature_set), dtype=np.float64)
+    @property
+    def feature_set(self) -> str:
+        """The one feature set of every model, or ``mixed: metric=set, ...`` when metrics use their own."""
+        sets = self.feature_sets
+        names = set(sets.values())
+        if len(names) == 1:
+            return names.pop()
+        return "mixed: " + ", ".join(f"{metric}={name}" for metric, name in sorted(sets.items()))
+
+    def features(self, space: Any, columns: Any, parameters: Any, feature_set: str | None = None) -> np.ndarray:
+        """`n x d` inputs in ``feature_set`` (default: the bundle's only one) for stored rows of ``space``.
+
+        ``parameters``: the default network's counts.
+
+        Raises:
+            ValueError: no ``feature_set`` given and the metrics use different ones.
+        """
+        name = feature_set if feature_set is not None else self.feature_set
+        if name.startswith("mixed: "):
+            raise ValueError(f"the bundle's metrics use different feature sets ({name}): pass feature_set")
+        return np.asarray(space.surrogate_features(columns, parameters, name), dtype=np.float64)
 
     def fitted_budgets(self, metric: str) -> tuple[int, ...]:
         """Budgets of ``metric`` that have their own model."""
