@@ -29,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -40,6 +41,13 @@ SINGLE = ["semoa", "shemoa", "msehvi", "smac-parego", "optuna-nsga2", "optuna-tp
 MULTI = ["parego-hb", "smac-parego-hb"]
 #: Outside libraries' runs, which ``--cache`` may reuse.
 PEERS = {name for name in SINGLE + MULTI if name.split("-")[0] in ("smac", "optuna", "pymoo")}
+
+
+def _worker_init(parent: int) -> None:
+    """Pool workers end with this script (a killed benchmark leaves no runs behind)."""
+    from ecnas._lifecycle import die_with_parent
+
+    die_with_parent(parent)
 
 
 def _run(task: tuple[str, str, int, int | None]) -> dict:
@@ -134,7 +142,9 @@ def main() -> None:
                 tasks += [(table, name, seed, limits[table]) for name in single]
     outputs, tasks = _cached_runs(args.cache, tasks)
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=args.jobs, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+    ) as pool:
         for task, out in zip(tasks, pool.map(_run, tasks), strict=True):
             print(f"done {out['table']} {out['name']} seed {out['seed']}: {out['seconds']:.1f} s", flush=True)
             _store(args.cache, task, out)
