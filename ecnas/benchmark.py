@@ -457,9 +457,10 @@ class Benchmark:
         """Per metric (and ``co2eq_g``): the ``level`` interval of a **predicted** value is ``value ± z·<metric>_std``.
 
         ``z`` is 1 at 68.27%. At 95% it is the surrogate's split-conformal multiplier recorded in the
-        provenance (``surrogate.calibration``; typically 2.2-2.6, as the errors are heavier-tailed than a
-        Gaussian), 1.96 for tables calibrated without one. Out-of-fold values of measured rows (the
-        surrogate view) use 1.96: their std is one held-out member's, calibrated on exactly those values.
+        provenance (``surrogate.calibration``; 1.8-3.2 on the default table, mostly above 1.96: the errors
+        are heavier-tailed than a Gaussian), 1.96 for tables calibrated without one. Out-of-fold values of
+        measured rows (the surrogate view) use 1.96: their std is one held-out member's, calibrated on exactly
+        those values.
         A budget the surrogate did not fit takes the calibration of the budget it is scaled from.
 
         Raises:

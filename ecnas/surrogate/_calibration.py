@@ -32,7 +32,7 @@ rows, predicts them; the quantiles of its absolute errors in units of its own ``
 95% (with the finite-sample rank ``ceil((n+1)p)``) are the ensemble mean's multipliers:
 
     std     = ensemble_scale · σ_cal            (mean ± std covers 68.27%)
-    95% CI  = mean ± ensemble_z95 · std         (ensemble_z95 is typically 2.2-2.6, not 1.96)
+    95% CI  = mean ± ensemble_z95 · std         (ensemble_z95: 1.8-3.2 on the default table)
 
 The multipliers transfer to the model fitted on every row because both are in units of each model's
 own out-of-fold ``σ_cal``. ``held_out_coverage`` is the coverage of the procedure measured honestly:

@@ -442,7 +442,7 @@ class MLPSurrogate:
         """``(lower, upper)`` of the calibrated ``level`` interval around the ensemble mean.
 
         ``mean ± z·std`` with ``z`` = :meth:`StdCalibration.z` — at 95% the split-conformal multiplier
-        (typically 2.2-2.6: the errors are heavier-tailed than a Gaussian), not 1.96.
+        (1.8-3.2 on the default table, mostly above the Gaussian 1.96: heavy-tailed errors).
 
         Raises:
             NotFittedError: before :meth:`fit` or :meth:`load`.
