@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecnas.errors import TableFormatError, TableNotFoundError, ViewUnavailableError
-from ecnas.metrics import OBJECTIVES, check_objectives
+from ecnas.metrics import NOMINAL_LEVELS, OBJECTIVES, check_level, check_objectives
 from ecnas.spaces import SearchSpace
 from ecnas.spaces.nb101.lookup import HashIndex, hash_words
 from ecnas.table import (
@@ -468,10 +468,8 @@ class Benchmark:
             ViewUnavailableError: the table records no calibrated spread.
         """
         b = self._budgets[self._budget_index(budget)]
-        if np.isclose(level, 0.6827, atol=5e-4):
-            return {**{m: 1.0 for m in METRICS}, "co2eq_g": 1.0}
-        if not np.isclose(level, 0.95):
-            raise ValueError(f"level must be 0.6827 or 0.95 (the calibrated levels), got {level!r}")
+        if check_level(level) != 0.95:
+            return dict.fromkeys([*METRICS, "co2eq_g"], NOMINAL_LEVELS[check_level(level)])
         surrogate = self._provenance.get("surrogate") or {}
         calibration, scaling = surrogate.get("calibration") or {}, surrogate.get("budget_scaling") or {}
         if not calibration:
@@ -483,7 +481,7 @@ class Benchmark:
             rule = str((scaling.get(metric) or {}).get(str(b), "fitted"))
             source = b if rule == "fitted" else int(rule.rsplit(" ", 1)[-1])
             entry = (calibration.get(f"{metric}@{source}") or {}).get("calibration") or {}
-            z[metric] = float(entry.get("ensemble_z95") or 1.959964)
+            z[metric] = float(entry.get("ensemble_z95") or NOMINAL_LEVELS[0.95])
         z["co2eq_g"] = z["energy_kwh"]  # CO2 is energy priced at one intensity
         return z
 

@@ -18,10 +18,12 @@ __all__ = [
     "METRICS",
     "METRIC_TABLE",
     "METRIC_UNITS",
+    "NOMINAL_LEVELS",
     "NONNEGATIVE",
     "OBJECTIVES",
     "Metric",
     "Objective",
+    "check_level",
     "check_objectives",
 ]
 
@@ -140,3 +142,15 @@ def check_objectives(objectives: Sequence[str] | str | None, *, minimum: int = 2
         at_least = "two" if minimum == 2 else str(minimum)
         raise ValueError(f"objectives must name at least {at_least} distinct objectives, got {list(names)}")
     return names
+
+
+#: Coverage levels the surrogate's std is calibrated for, with their Gaussian half-widths in standard deviations.
+NOMINAL_LEVELS: dict[float, float] = {0.6827: 1.0, 0.95: 1.959964}
+
+
+def check_level(level: float) -> float:
+    """``level`` as one of :data:`NOMINAL_LEVELS` (0.6827 or 0.95, within rounding), or ValueError naming them."""
+    for nominal in NOMINAL_LEVELS:
+        if np.isclose(level, nominal, atol=5e-4):
+            return nominal
+    raise ValueError(f"level must be one of the calibrated levels {list(NOMINAL_LEVELS)}, got {level!r}")

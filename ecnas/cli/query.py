@@ -10,7 +10,7 @@ import click
 
 from ecnas.cli._common import budget_for, noise_option, open_benchmark, to_json, view_option
 from ecnas.errors import InvalidConfigError, ViewUnavailableError
-from ecnas.metrics import FRACTIONS
+from ecnas.metrics import FRACTIONS, NOMINAL_LEVELS
 
 if TYPE_CHECKING:
     from ecnas.benchmark import Benchmark
@@ -145,7 +145,7 @@ def _interval_z(bench: Benchmark, result: dict) -> dict[str, float]:
     The table's split-conformal multipliers for predicted values, 1.96 for out-of-fold values of measured cells.
     """
     if result["source"] == "out-of-fold":
-        return dict.fromkeys(result, 1.959964)
+        return dict.fromkeys(result, NOMINAL_LEVELS[0.95])
     try:
         return bench.interval_z(result["budget"])
     except ViewUnavailableError:

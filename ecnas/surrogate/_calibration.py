@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from ecnas.metrics import NOMINAL_LEVELS, check_level
+
 __all__ = [
     "CALIBRATION_METHODS", "CALIBRATION_SOURCES", "NOMINAL_LEVELS", "StdCalibration", "conformal_quantile", "coverage",
     "fit_std_calibration", "split_conformal",
@@ -56,8 +58,6 @@ CALIBRATION_METHODS: tuple[str, ...] = ("scale-floor", "scale")
 #: What the ensemble mean's std is calibrated on: single-member out-of-fold residuals (with or
 #: without the ensemble correction), or split-conformal multipliers on top of them.
 CALIBRATION_SOURCES: tuple[str, ...] = ("out-of-fold", "split-conformal")
-#: Nominal coverage levels the fit targets, with their Gaussian half-widths in standard deviations.
-NOMINAL_LEVELS: dict[float, float] = {0.6827: 1.0, 0.95: 1.959964}
 
 
 def coverage(truth: Any, mean: Any, std: Any, *, z95: float = NOMINAL_LEVELS[0.95]) -> dict[str, float]:
@@ -141,11 +141,9 @@ class StdCalibration:
         Raises:
             ValueError: a level other than the calibrated 0.6827 and 0.95.
         """
-        if np.isclose(level, 0.6827, atol=5e-4):
-            return 1.0
-        if np.isclose(level, 0.95):
-            return float(self.ensemble_z95) if ensemble and self.ensemble_z95 is not None else NOMINAL_LEVELS[0.95]
-        raise ValueError(f"level must be one of the calibrated levels {list(NOMINAL_LEVELS)}, got {level!r}")
+        if check_level(level) == 0.95 and ensemble and self.ensemble_z95 is not None:
+            return float(self.ensemble_z95)
+        return NOMINAL_LEVELS[check_level(level)]
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (for HDF5 attributes and table provenance)."""
